@@ -1,0 +1,33 @@
+/**
+ * Builds the Node runtime's Deps: better-sqlite3, the real clock, crypto ids, fetch-based
+ * upstream clients and templates compiled from templates/.
+ */
+import { randomUUID } from "node:crypto";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { membersApi } from "../http/members-api";
+import { postcodesIo } from "../http/postcodes-io";
+import type { Deps, Logger } from "../../deps";
+import type { Config } from "../../env";
+import { openDb } from "./db";
+import { jsonLogger } from "./logger";
+import { loadTemplates } from "./templates";
+
+export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetch?: typeof fetch } = {}) {
+  const { sqlite, db, atomic } = openDb(config.DATABASE_PATH);
+  const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES, fetch: overrides.fetch };
+  const deps: Deps = {
+    db,
+    atomic,
+    clock: { now: () => Date.now() },
+    ids: { uuid: () => randomUUID() },
+    logger: overrides.logger ?? jsonLogger(config.LOG_LEVEL),
+    config,
+    postcodeSource: postcodesIo(config.POSTCODES_IO_URL, upstream),
+    memberSource: membersApi(config.MEMBERS_API_URL, upstream),
+    templates: loadTemplates(resolve(ROOT_DIR, "templates")),
+  };
+  return { deps, sqlite };
+}

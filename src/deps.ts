@@ -1,0 +1,55 @@
+/**
+ * The ports the domain uses. Each runtime's composition root (adapters/node/main.ts,
+ * adapters/workers/worker.ts) builds one Deps; tests build theirs in tests/support. Domain code
+ * never reaches for process.env, a driver or the wall clock directly.
+ */
+import type { BatchItem } from "drizzle-orm/batch";
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import type { MemberSource, PostcodeSource } from "./adapters/http/types";
+import type * as schema from "./db/schema";
+import type { Config } from "./env";
+
+/** drizzle over better-sqlite3 ("sync") or D1 ("async"); domain code always `await`s. */
+// biome-ignore lint/suspicious/noExplicitAny: the driver's raw result type differs per runtime
+export type Db = BaseSQLiteDatabase<"sync" | "async", any, typeof schema>;
+
+export type Statement = BatchItem<"sqlite">;
+
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export interface Ids {
+  uuid(): string;
+}
+
+export type LogFields = Record<string, unknown>;
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+}
+
+export interface Deps {
+  db: Db;
+  /** Run statements all-or-nothing: a transaction on better-sqlite3, a batch on D1. */
+  atomic(statements: Statement[]): Promise<void>;
+  clock: Clock;
+  ids: Ids;
+  logger: Logger;
+  config: Config;
+  postcodeSource: PostcodeSource;
+  memberSource: MemberSource;
+  templates: Templates;
+}
+
+/** Builds the deps for one request (or one job). Runtimes may hand back the same object. */
+export type ProvideDeps = (env?: unknown) => Deps;
+
+export interface Templates {
+  /** Render `templates/<name>.hbs` (e.g. "pages/home"). Output is HTML-escaped unless the template opts out. */
+  render(name: string, data: object): string;
+  has(name: string): boolean;
+}

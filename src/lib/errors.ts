@@ -1,0 +1,41 @@
+/**
+ * The closed set of error codes the service answers with. Codes are stable API: clients and
+ * the widget switch on them, so rename never, add freely. Each code fixes its HTTP status and
+ * a short human title; `detail` says what happened this time.
+ */
+export const ERROR_CODES = {
+  validation_failed: { status: 400, title: "The request is not valid" },
+  postcode_malformed: { status: 400, title: "That doesn't look like a UK postcode" },
+  postcode_not_found: { status: 404, title: "We couldn't find that postcode" },
+  postcode_terminated: { status: 410, title: "That postcode is no longer in use" },
+  postcode_no_westminster_mp: { status: 422, title: "This area has no MP at Westminster" },
+  constituency_not_found: { status: 404, title: "No such constituency" },
+  seat_vacant: { status: 409, title: "This seat is vacant" },
+  not_found: { status: 404, title: "Not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  payload_too_large: { status: 413, title: "The request body is too large" },
+  unsupported_media_type: { status: 415, title: "Unsupported content type" },
+  rate_limited: { status: 429, title: "Too many requests" },
+  upstream_unavailable: { status: 503, title: "A service we depend on is not answering" },
+  internal: { status: 500, title: "Something went wrong on our side" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  override name = "AppError";
+  readonly status: number;
+  readonly title: string;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    /** Extra members for the problem document (e.g. `errors`, `retryAfter`). */
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(detail ?? ERROR_CODES[code].title);
+    this.status = ERROR_CODES[code].status;
+    this.title = ERROR_CODES[code].title;
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

@@ -1,0 +1,242 @@
+/**
+ * Importers behind the CLI and the start-up seed: constituencies, MPs, ONS postcodes and
+ * Democracy Club candidates. Each writes its rows atomically (all of a batch or none) and is
+ * idempotent, so an interrupted import can simply be run again.
+ */
+import { and, eq, notInArray, sql } from "drizzle-orm";
+import type { RemoteMember } from "../../adapters/http/types";
+import { candidates, constituencies, members, postcodes } from "../../db/schema";
+import type { Deps, Statement } from "../../deps";
+import { TEST_POSTCODE } from "../../lib/postcode";
+import type { CandidateRow, ConstituencyRow } from "./lookup.schemas";
+
+/** Rows per INSERT: 3 columns x 2000 rows stays far below SQLite's 32,766 bound variables. */
+export const POSTCODE_ROWS_PER_INSERT = 2000;
+
+export const TEST_SEAT = {
+  onsCode: "Z00000001",
+  name: "Test Constituency (ZZ9 9ZZ)",
+  mpName: "Test MP (letters come back to you)",
+  /** Reserved .invalid domain: even a misconfigured live mode cannot deliver here. */
+  email: "test-mp@speakup.invalid",
+} as const;
+
+const nameKey = (name: string) =>
+  name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/&/g, "and")
+    .replace(/[^a-z0-9]+/g, " ")
+    .trim();
+
+async function codesByName(deps: Deps): Promise<Map<string, string>> {
+  const rows = await deps.db.select({ code: constituencies.onsCode, name: constituencies.name }).from(constituencies);
+  return new Map(rows.map((r) => [nameKey(r.name), r.code]));
+}
+
+export async function importConstituencies(deps: Deps, rows: ConstituencyRow[]): Promise<{ upserted: number }> {
+  const statements: Statement[] = rows.map((r) => {
+    const values = {
+      name: r.name,
+      nation: r.nation,
+      regionCode: r.region_code,
+      regionName: r.region_name,
+      hexQ: r.hex_q ?? null,
+      hexR: r.hex_r ?? null,
+    };
+    return deps.db
+      .insert(constituencies)
+      .values({ onsCode: r.ons_code, ...values })
+      .onConflictDoUpdate({ target: constituencies.onsCode, set: values });
+  });
+  await deps.atomic(statements);
+  return { upserted: rows.length };
+}
+
+export type MembersImportReport = { sitting: number; vacant: number; unmatched: string[] };
+
+/**
+ * Replace the MPs with `list` (the full set of current Commons members). Seats nobody in the
+ * list represents become vacant. An email we already hold survives a re-import of the same
+ * person, because the Members API search itself carries no contact details.
+ */
+export async function importMembers(deps: Deps, list: RemoteMember[]): Promise<MembersImportReport> {
+  const byName = await codesByName(deps);
+  const now = deps.clock.now();
+  const unmatched: string[] = [];
+  const seen = new Set<string>();
+  const statements: Statement[] = [];
+  for (const m of list) {
+    const code = byName.get(nameKey(m.constituencyName));
+    if (!code || seen.has(code)) {
+      unmatched.push(m.constituencyName);
+      continue;
+    }
+    seen.add(code);
+    const values = {
+      status: "sitting" as const,
+      parliamentId: m.parliamentId,
+      name: m.name,
+      party: m.party,
+      partyAbbreviation: m.partyAbbreviation,
+      email: m.email ?? null,
+      updatedAt: now,
+    };
+    statements.push(
+      // A member moving seat would collide on the unique parliament id; free it first.
+      deps.db
+        .update(members)
+        .set({ status: "vacant", parliamentId: null, name: null, party: null, partyAbbreviation: null, email: null })
+        .where(and(eq(members.parliamentId, m.parliamentId), sql`${members.constituencyCode} <> ${code}`)),
+      deps.db
+        .insert(members)
+        .values({ constituencyCode: code, ...values })
+        .onConflictDoUpdate({
+          target: members.constituencyCode,
+          set: {
+            ...values,
+            email: sql`case when ${members.parliamentId} = excluded.parliament_id
+              then coalesce(excluded.email, ${members.email}) else excluded.email end`,
+          },
+        }),
+    );
+  }
+  const realSeats = await deps.db
+    .select({ code: constituencies.onsCode })
+    .from(constituencies)
+    .where(eq(constituencies.isTest, false));
+  const vacant = realSeats.map((r) => r.code).filter((c) => !seen.has(c));
+  for (const code of vacant) {
+    const values = {
+      status: "vacant" as const,
+      parliamentId: null,
+      name: null,
+      party: null,
+      partyAbbreviation: null,
+      email: null,
+      updatedAt: now,
+    };
+    statements.push(
+      deps.db
+        .insert(members)
+        .values({ constituencyCode: code, ...values })
+        .onConflictDoUpdate({ target: members.constituencyCode, set: values }),
+    );
+  }
+  await deps.atomic(statements);
+  return { sitting: seen.size, vacant: vacant.length, unmatched };
+}
+
+export type PostcodeRecord = { postcode: string; constituencyCode: string | null; terminated: boolean };
+
+/** Upsert one batch of postcodes in one transaction. */
+export async function importPostcodeBatch(deps: Deps, rows: PostcodeRecord[]): Promise<void> {
+  const statements: Statement[] = [];
+  for (let i = 0; i < rows.length; i += POSTCODE_ROWS_PER_INSERT) {
+    statements.push(
+      deps.db
+        .insert(postcodes)
+        .values(rows.slice(i, i + POSTCODE_ROWS_PER_INSERT))
+        .onConflictDoUpdate({
+          target: postcodes.postcode,
+          set: { constituencyCode: sql`excluded.constituency_code`, terminated: sql`excluded.terminated` },
+        }),
+    );
+  }
+  if (statements.length) await deps.atomic(statements);
+}
+
+export type CandidatesImportReport = { imported: number; skipped: number; unmatched: string[] };
+
+/**
+ * Load one election's candidates from Democracy Club rows, replacing what we held for that
+ * election. Rows for cancelled polls are skipped; seats are matched by name.
+ */
+export async function importCandidates(
+  deps: Deps,
+  input: { electionId: string; rows: CandidateRow[] },
+): Promise<CandidatesImportReport> {
+  const byName = await codesByName(deps);
+  const now = deps.clock.now();
+  const unmatched = new Set<string>();
+  let skipped = 0;
+  const keep: number[] = [];
+  const statements: Statement[] = [];
+  for (const r of input.rows) {
+    if (r.election_id !== input.electionId || r.cancelled_poll === "t" || r.cancelled_poll === "True") {
+      skipped++;
+      continue;
+    }
+    const code = byName.get(nameKey(r.post_label));
+    if (!code) {
+      unmatched.add(r.post_label);
+      skipped++;
+      continue;
+    }
+    keep.push(r.person_id);
+    const values = {
+      constituencyCode: code,
+      name: r.person_name,
+      party: r.party_name || null,
+      email: r.email || null,
+      updatedAt: now,
+    };
+    statements.push(
+      deps.db
+        .insert(candidates)
+        .values({ electionId: input.electionId, personId: r.person_id, ...values })
+        .onConflictDoUpdate({ target: [candidates.electionId, candidates.personId], set: values }),
+    );
+  }
+  // Candidates who withdrew (no longer in the file) leave the list.
+  statements.push(
+    keep.length
+      ? deps.db
+          .delete(candidates)
+          .where(and(eq(candidates.electionId, input.electionId), notInArray(candidates.personId, keep)))
+      : deps.db.delete(candidates).where(eq(candidates.electionId, input.electionId)),
+  );
+  await deps.atomic(statements);
+  return { imported: keep.length, skipped, unmatched: [...unmatched] };
+}
+
+/** The ZZ9 9ZZ seat and its MP, whose mail always comes back to the sender. */
+export async function ensureTestSeat(deps: Deps): Promise<void> {
+  const now = deps.clock.now();
+  await deps.atomic([
+    deps.db
+      .insert(constituencies)
+      .values({
+        onsCode: TEST_SEAT.onsCode,
+        name: TEST_SEAT.name,
+        nation: "Test",
+        regionCode: TEST_SEAT.onsCode,
+        regionName: "Test",
+        isTest: true,
+      })
+      .onConflictDoNothing(),
+    deps.db
+      .insert(members)
+      .values({
+        constituencyCode: TEST_SEAT.onsCode,
+        status: "sitting",
+        name: TEST_SEAT.mpName,
+        party: "Test",
+        email: TEST_SEAT.email,
+        reflectsToSender: true,
+        updatedAt: now,
+      })
+      .onConflictDoNothing(),
+    deps.db
+      .insert(postcodes)
+      .values({ postcode: TEST_POSTCODE, constituencyCode: TEST_SEAT.onsCode, terminated: false })
+      .onConflictDoNothing(),
+  ]);
+}
+
+export async function countRows(deps: Deps) {
+  const count = async (table: typeof constituencies | typeof members | typeof postcodes) =>
+    (await deps.db.select({ n: sql<number>`count(*)` }).from(table))[0]?.n ?? 0;
+  return { constituencies: await count(constituencies), members: await count(members), postcodes: await count(postcodes) };
+}

@@ -1,0 +1,18 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../http/types";
+import { validate } from "../../http/validate";
+import { LookupQuery } from "./lookup.schemas";
+import { getSeat, lookupPostcode, searchConstituencies } from "./lookup.service";
+
+export const lookupRoutes = new Hono<AppEnv>()
+  .get("/api/lookup", validate("query", LookupQuery), async (c) => {
+    const { postcode, q } = c.req.valid("query");
+    if (postcode !== undefined) return c.json(await lookupPostcode(c.var.deps, { postcode }));
+    return c.json({ query: q, results: await searchConstituencies(c.var.deps, { q: q ?? "" }) });
+  })
+  .get(
+    "/api/constituencies/:code",
+    validate("param", z.object({ code: z.string().regex(/^[A-Z]\d{8}$/, "an ONS code") })),
+    async (c) => c.json(await getSeat(c.var.deps, { code: c.req.valid("param").code })),
+  );

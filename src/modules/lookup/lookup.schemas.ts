@@ -1,0 +1,41 @@
+import { z } from "zod";
+import { NATIONS } from "../../db/schema";
+
+export const LookupQuery = z
+  .object({
+    postcode: z.string().max(32, "a postcode is at most 8 characters").optional(),
+    q: z.string().trim().min(2, "type at least 2 letters of the constituency name").max(100).optional(),
+  })
+  .refine((v) => (v.postcode === undefined) !== (v.q === undefined), {
+    message: "give either postcode= or q= (a constituency name)",
+  });
+export type LookupQuery = z.infer<typeof LookupQuery>;
+
+export const ConstituencyRow = z.object({
+  ons_code: z.string().regex(/^[A-Z]\d{8}$/, "an ONS code such as E14001063"),
+  name: z.string().min(1),
+  nation: z.enum(NATIONS),
+  region_code: z.string().regex(/^[A-Z]\d{8}$/),
+  region_name: z.string().min(1),
+  hex_q: z.coerce.number().int().optional(),
+  hex_r: z.coerce.number().int().optional(),
+});
+export type ConstituencyRow = z.infer<typeof ConstituencyRow>;
+
+/**
+ * One row of a Democracy Club candidates CSV export
+ * (person_id,person_name,election_id,ballot_paper_id,election_date,election_current,party_name,
+ * party_id,post_label,cancelled_poll,seats_contested[,extra fields such as email]).
+ * Only the columns we use are read; the seat is matched by `post_label` (the constituency name).
+ */
+export const CandidateRow = z.object({
+  person_id: z.coerce.number().int().positive(),
+  person_name: z.string().min(1),
+  election_id: z.string().min(1),
+  ballot_paper_id: z.string().min(1),
+  party_name: z.string().optional().default(""),
+  post_label: z.string().min(1),
+  cancelled_poll: z.string().optional().default("f"),
+  email: z.string().optional().default(""),
+});
+export type CandidateRow = z.infer<typeof CandidateRow>;

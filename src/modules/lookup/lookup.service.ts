@@ -1,0 +1,284 @@
+/**
+ * Lookup: postcode -> constituency (2024 boundaries) -> MP (and candidates when an election is
+ * configured).
+ *
+ * Rules:
+ * - Input is normalised by the `postcode` package; anything else is `postcode_malformed`.
+ * - Crown dependencies (JE, GY, IM) have postcodes but no Westminster MP: answered before any I/O.
+ * - The local postcodes table (ONS NSPL) answers first; postcodes.io only for what it lacks, and
+ *   remote answers are cached. A remote outage therefore never breaks a postcode we hold.
+ * - A vacant seat is an answer, not an error: the constituency and candidates are still useful.
+ *   Writing to a vacant seat is refused elsewhere with `seat_vacant`.
+ */
+import { and, asc, eq, sql } from "drizzle-orm";
+import type { RemotePostcode, RemoteSeat } from "../../adapters/http/types";
+import { prepared } from "../../db/prepared";
+import { candidates, constituencies, lookupCache, members } from "../../db/schema";
+import * as schema from "../../db/schema";
+import type { Deps } from "../../deps";
+import { AppError } from "../../lib/errors";
+import { CROWN_DEPENDENCY_AREAS, parsePostcode } from "../../lib/postcode";
+
+export type LookupSource = "local" | "cache" | "postcodes.io";
+
+export type MpView = {
+  parliamentId: number | null;
+  name: string;
+  party: string | null;
+  /** We hold an official email address for them, so letters can be sent. */
+  contactable: boolean;
+};
+
+export type CandidateView = { personId: number; name: string; party: string | null; contactable: boolean };
+
+export type ConstituencyView = {
+  code: string;
+  name: string;
+  nation: string;
+  region: string;
+};
+
+export type SeatView = {
+  constituency: ConstituencyView;
+  seat: "sitting" | "vacant" | "unknown";
+  mp: MpView | null;
+  election: { id: string; candidates: CandidateView[] } | null;
+  notice?: { code: "seat_vacant" | "mp_unknown"; detail: string };
+};
+
+export type LookupResult = SeatView & { postcode: string; source: LookupSource };
+
+/** A "not found" from upstream is cached briefly: a new-build postcode may appear in days. */
+const NEGATIVE_CACHE_MS = 60 * 60 * 1000;
+
+type SeatRow = {
+  code: string;
+  name: string;
+  nation: string;
+  region: string;
+  status: "sitting" | "vacant" | null;
+  parliamentId: number | null;
+  mpName: string | null;
+  party: string | null;
+  email: string | null;
+};
+
+const seatColumns = {
+  code: constituencies.onsCode,
+  name: constituencies.name,
+  nation: constituencies.nation,
+  region: constituencies.regionName,
+  status: members.status,
+  parliamentId: members.parliamentId,
+  mpName: members.name,
+  party: members.party,
+  email: members.email,
+};
+
+/** One indexed join answers a local postcode: postcode -> constituency -> member. */
+const localPostcodeStmt = (deps: Deps) =>
+  prepared(deps.db, "lookup.localPostcode", (db) =>
+    db
+      .select({ ...seatColumns, terminated: schema.postcodes.terminated })
+      .from(schema.postcodes)
+      .leftJoin(constituencies, eq(constituencies.onsCode, schema.postcodes.constituencyCode))
+      .leftJoin(members, eq(members.constituencyCode, constituencies.onsCode))
+      .where(eq(schema.postcodes.postcode, sql.placeholder("postcode")))
+      .prepare(),
+  );
+
+const seatByCodeStmt = (deps: Deps) =>
+  prepared(deps.db, "lookup.seatByCode", (db) =>
+    db
+      .select(seatColumns)
+      .from(constituencies)
+      .leftJoin(members, eq(members.constituencyCode, constituencies.onsCode))
+      .where(eq(constituencies.onsCode, sql.placeholder("code")))
+      .prepare(),
+  );
+
+const candidatesStmt = (deps: Deps) =>
+  prepared(deps.db, "lookup.candidates", (db) =>
+    db
+      .select({
+        personId: candidates.personId,
+        name: candidates.name,
+        party: candidates.party,
+        email: candidates.email,
+      })
+      .from(candidates)
+      .where(
+        and(
+          eq(candidates.electionId, sql.placeholder("electionId")),
+          eq(candidates.constituencyCode, sql.placeholder("code")),
+        ),
+      )
+      .orderBy(asc(candidates.name))
+      .prepare(),
+  );
+
+export async function lookupPostcode(deps: Deps, input: { postcode: string }): Promise<LookupResult> {
+  const parsed = parsePostcode(input.postcode);
+  if (!parsed) {
+    throw new AppError(
+      "postcode_malformed",
+      "Please enter a full UK postcode, for example SW1A 1AA. You can also search by constituency name.",
+    );
+  }
+  const crown = CROWN_DEPENDENCY_AREAS[parsed.area];
+  if (crown) {
+    throw new AppError(
+      "postcode_no_westminster_mp",
+      `${parsed.postcode} is in ${crown}, which has its own parliament and no MP at Westminster.`,
+      { territory: crown },
+    );
+  }
+  const pc = parsed.postcode;
+
+  const local = (await localPostcodeStmt(deps).get({ postcode: pc })) as
+    | (SeatRow & { terminated: boolean })
+    | undefined;
+  if (local) {
+    if (local.terminated) throw terminated(pc);
+    if (local.code === null) throw notFound(pc);
+    return { postcode: pc, source: "local", ...(await seatView(deps, local)) };
+  }
+
+  const { answer, source } = await remotePostcode(deps, pc);
+  if (answer.kind === "terminated") throw terminated(pc);
+  if (answer.kind === "not_found" || !answer.constituencyCode) throw notFound(pc);
+  const row = (await seatByCodeStmt(deps).get({ code: answer.constituencyCode })) as SeatRow | undefined;
+  if (!row) {
+    deps.logger.warn("postcodes.io returned a constituency we don't hold", { code: answer.constituencyCode });
+    throw new AppError("constituency_not_found", "We don't have that constituency on record yet.");
+  }
+  return { postcode: pc, source, ...(await seatView(deps, row)) };
+}
+
+function terminated(pc: string) {
+  return new AppError(
+    "postcode_terminated",
+    `${pc} is no longer in use by Royal Mail. Please use your current postcode, or search by constituency name.`,
+  );
+}
+
+function notFound(pc: string) {
+  return new AppError(
+    "postcode_not_found",
+    `${pc} looks right but we couldn't find it. Check it, or search by constituency name.`,
+  );
+}
+
+async function remotePostcode(deps: Deps, pc: string): Promise<{ answer: RemotePostcode; source: LookupSource }> {
+  const key = `postcode:${pc}`;
+  const now = deps.clock.now();
+  const [hit] = await deps.db.select().from(lookupCache).where(eq(lookupCache.key, key)).limit(1);
+  if (hit && hit.expiresAt > now) return { answer: hit.value as RemotePostcode, source: "cache" };
+  if (!deps.config.REMOTE_LOOKUP) return { answer: { kind: "not_found", postcode: pc }, source: "local" };
+
+  const answer = await deps.postcodeSource.lookup(pc);
+  const ttl = answer.kind === "not_found" ? NEGATIVE_CACHE_MS : deps.config.LOOKUP_CACHE_TTL_HOURS * 3_600_000;
+  await deps.db
+    .insert(lookupCache)
+    .values({ key, value: answer, expiresAt: now + ttl })
+    .onConflictDoUpdate({ target: lookupCache.key, set: { value: answer, expiresAt: now + ttl } });
+  return { answer, source: "postcodes.io" };
+}
+
+/** The answer for one seat: constituency, MP (asking the Members API if we hold no row), candidates. */
+async function seatView(deps: Deps, row: SeatRow, opts = { askRemote: true }): Promise<SeatView> {
+  const constituency = { code: row.code, name: row.name, nation: row.nation, region: row.region };
+  let status = row.status;
+  let mp: MpView | null =
+    row.status === "sitting" && row.mpName
+      ? { parliamentId: row.parliamentId, name: row.mpName, party: row.party, contactable: row.email !== null }
+      : null;
+
+  if (status === null && opts.askRemote && deps.config.REMOTE_LOOKUP) {
+    const remote = await deps.memberSource.seatFor(row.name);
+    if (remote.kind !== "unknown") {
+      await saveRemoteSeat(deps, row.code, remote);
+      status = remote.kind;
+      mp =
+        remote.kind === "sitting"
+          ? {
+              parliamentId: remote.member.parliamentId,
+              name: remote.member.name,
+              party: remote.member.party,
+              contactable: false,
+            }
+          : null;
+    }
+  }
+
+  const view: SeatView = {
+    constituency,
+    seat: status ?? "unknown",
+    mp,
+    election: await electionView(deps, row.code),
+  };
+  if (status === "vacant") {
+    view.notice = {
+      code: "seat_vacant",
+      detail: `${row.name} has no MP at the moment. You can still pledge, and write to candidates when a by-election is called.`,
+    };
+  } else if (status === null) {
+    view.notice = { code: "mp_unknown", detail: `We don't know who the MP for ${row.name} is yet.` };
+  }
+  return view;
+}
+
+async function saveRemoteSeat(deps: Deps, code: string, seat: Exclude<RemoteSeat, { kind: "unknown" }>) {
+  const values =
+    seat.kind === "sitting"
+      ? {
+          status: "sitting" as const,
+          parliamentId: seat.member.parliamentId,
+          name: seat.member.name,
+          party: seat.member.party,
+          partyAbbreviation: seat.member.partyAbbreviation,
+          email: null,
+        }
+      : { status: "vacant" as const, parliamentId: null, name: null, party: null, partyAbbreviation: null, email: null };
+  const updatedAt = deps.clock.now();
+  await deps.db
+    .insert(members)
+    .values({ constituencyCode: code, ...values, updatedAt })
+    .onConflictDoUpdate({ target: members.constituencyCode, set: { ...values, updatedAt } });
+}
+
+async function electionView(deps: Deps, code: string): Promise<SeatView["election"]> {
+  const electionId = deps.config.ELECTION_ID;
+  if (!electionId) return null;
+  const rows = (await candidatesStmt(deps).all({ electionId, code })) as {
+    personId: number;
+    name: string;
+    party: string | null;
+    email: string | null;
+  }[];
+  return {
+    id: electionId,
+    candidates: rows.map((r) => ({ personId: r.personId, name: r.name, party: r.party, contactable: !!r.email })),
+  };
+}
+
+/** Constituencies whose name contains the query (for people who don't know their postcode). */
+export async function searchConstituencies(deps: Deps, input: { q: string }): Promise<SeatView[]> {
+  const pattern = `%${input.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const rows = (await deps.db
+    .select(seatColumns)
+    .from(constituencies)
+    .leftJoin(members, eq(members.constituencyCode, constituencies.onsCode))
+    .where(and(sql`${constituencies.name} like ${pattern} escape '\\'`, eq(constituencies.isTest, false)))
+    .orderBy(asc(constituencies.name))
+    .limit(20)) as SeatRow[];
+  // Search lists many seats at once: answer from local data only, never one upstream call per row.
+  return Promise.all(rows.map((r) => seatView(deps, r, { askRemote: false })));
+}
+
+/** One constituency by ONS code. */
+export async function getSeat(deps: Deps, input: { code: string }): Promise<SeatView> {
+  const row = (await seatByCodeStmt(deps).get({ code: input.code })) as SeatRow | undefined;
+  if (!row) throw new AppError("constituency_not_found", `There is no constituency with code ${input.code}.`);
+  return seatView(deps, row);
+}
