@@ -6,11 +6,11 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { ProvideDeps } from "./deps";
+import { onError } from "./http/problem";
+import type { AppEnv } from "./http/types";
 import { AppError } from "./lib/errors";
 import { lookupPages } from "./modules/lookup/lookup.pages";
 import { lookupRoutes } from "./modules/lookup/lookup.routes";
-import { onError } from "./http/problem";
-import type { AppEnv } from "./http/types";
 
 export function createApp(provideDeps: ProvideDeps) {
   const app = new Hono<AppEnv>();

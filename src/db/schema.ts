@@ -26,7 +26,10 @@ export const constituencies = sqliteTable(
   },
   (t) => [
     uniqueIndex("constituencies_name_uq").on(t.name),
-    check("constituencies_nation_ck", sql`${t.nation} in ('England','Scotland','Wales','Northern Ireland','Test')`),
+    check(
+      "constituencies_nation_ck",
+      sql`${t.nation} in ('England','Scotland','Wales','Northern Ireland','Test')`,
+    ),
   ],
 );
 

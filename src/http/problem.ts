@@ -28,7 +28,11 @@ export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
   const headers: Record<string, string> = { "content-type": "application/problem+json" };
   const retryAfter = err.extra.retryAfter;
   if (typeof retryAfter === "number") headers["retry-after"] = String(Math.ceil(retryAfter));
-  return c.body(JSON.stringify(problemBody(err, c.get("requestId"))), err.status as ContentfulStatusCode, headers);
+  return c.body(
+    JSON.stringify(problemBody(err, c.get("requestId"))),
+    err.status as ContentfulStatusCode,
+    headers,
+  );
 }
 
 /** Field-level messages from a zod error, keyed by dotted path, for `errors` in the problem body. */
@@ -57,7 +61,10 @@ function wantsHtml(c: Context<AppEnv>): boolean {
 function render(c: Context<AppEnv>, err: AppError): Response {
   const templates = c.get("deps")?.templates;
   if (wantsHtml(c) && templates?.has("pages/error")) {
-    const html = templates.render("pages/error", { title: err.title, problem: problemBody(err, c.get("requestId")) });
+    const html = templates.render("pages/error", {
+      title: err.title,
+      problem: problemBody(err, c.get("requestId")),
+    });
     return c.html(html, err.status as ContentfulStatusCode);
   }
   return problemResponse(c, err);

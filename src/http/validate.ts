@@ -8,7 +8,10 @@ import type { ZodType } from "zod";
 import { AppError } from "../lib/errors";
 import { zodIssues } from "./problem";
 
-export const validate = <T extends ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T) =>
+export const validate = <T extends ZodType, Target extends keyof ValidationTargets>(
+  target: Target,
+  schema: T,
+) =>
   zValidator(target, schema, (result) => {
     if (!result.success) {
       const errors = zodIssues(result.error as unknown as import("zod").ZodError);

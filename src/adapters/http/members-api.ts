@@ -15,7 +15,10 @@ const HOUSE_OF_COMMONS = 1;
 export const MemberValue = z.object({
   id: z.number().int(),
   nameDisplayAs: z.string(),
-  latestParty: z.object({ name: z.string(), abbreviation: z.string().nullable().optional() }).loose().nullable(),
+  latestParty: z
+    .object({ name: z.string(), abbreviation: z.string().nullable().optional() })
+    .loose()
+    .nullable(),
   latestHouseMembership: z
     .object({
       membershipFrom: z.string(),
@@ -98,7 +101,9 @@ export function membersApi(baseUrl: string, opts: Omit<FetchOptions, "service">)
     const res = await fetchWithRetry(`${base}${path}`, { ...opts, service: SERVICE });
     if (res.status !== 200) {
       await res.body?.cancel();
-      throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${res.status}.`, { retryAfter: 60 });
+      throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${res.status}.`, {
+        retryAfter: 60,
+      });
     }
     return readJson(res, SERVICE);
   };
@@ -106,7 +111,9 @@ export function membersApi(baseUrl: string, opts: Omit<FetchOptions, "service">)
   return {
     async seatFor(constituencyName): Promise<RemoteSeat> {
       const q = new URLSearchParams({ searchText: constituencyName, skip: "0", take: String(PAGE_SIZE) });
-      const parsed = ConstituencySearchResponse.safeParse(await getJson(`/api/Location/Constituency/Search?${q}`));
+      const parsed = ConstituencySearchResponse.safeParse(
+        await getJson(`/api/Location/Constituency/Search?${q}`),
+      );
       if (!parsed.success) throw unexpected();
       const wanted = constituencyName.toLocaleLowerCase("en-GB");
       const seat = parsed.data.items

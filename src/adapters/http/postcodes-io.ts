@@ -44,13 +44,17 @@ export function postcodesIo(baseUrl: string, opts: Omit<FetchOptions, "service">
       }
       await res.body?.cancel();
       if (res.status !== 404) {
-        throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${res.status}.`, { retryAfter: 60 });
+        throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${res.status}.`, {
+          retryAfter: 60,
+        });
       }
       const term = await get(`/terminated_postcodes/${pc}`);
       await term.body?.cancel();
       if (term.status === 200) return { kind: "terminated", postcode };
       if (term.status === 404) return { kind: "not_found", postcode };
-      throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${term.status}.`, { retryAfter: 60 });
+      throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${term.status}.`, {
+        retryAfter: 60,
+      });
     },
   };
 }

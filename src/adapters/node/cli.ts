@@ -64,14 +64,21 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         out(await importConstituenciesCsv(deps, needFile()));
         return 0;
       case "import:postcodes": {
-        const batchSize = z.coerce.number().int().min(100).max(100_000).parse(values.batch ?? DEFAULT_POSTCODE_BATCH);
+        const batchSize = z.coerce
+          .number()
+          .int()
+          .min(100)
+          .max(100_000)
+          .parse(values.batch ?? DEFAULT_POSTCODE_BATCH);
         const started = Date.now();
         const report = await importPostcodesCsv(deps, needFile(), {
           batchSize,
           column: values.column,
           onProgress: (r) => {
             const secs = (Date.now() - started) / 1000;
-            process.stderr.write(`\r${r.imported.toLocaleString("en-GB")} postcodes (${Math.round(r.imported / secs)}/s)   `);
+            process.stderr.write(
+              `\r${r.imported.toLocaleString("en-GB")} postcodes (${Math.round(r.imported / secs)}/s)   `,
+            );
           },
         });
         process.stderr.write("\n");
@@ -111,7 +118,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   runCli(process.argv.slice(2), process.env).then(
     (code) => process.exit(code),
     (e) => {
-      process.stderr.write(e instanceof ConfigError || e instanceof z.ZodError ? `${e.message}\n` : `${e?.stack ?? e}\n`);
+      process.stderr.write(
+        e instanceof ConfigError || e instanceof z.ZodError ? `${e.message}\n` : `${e?.stack ?? e}\n`,
+      );
       process.exit(1);
     },
   );

@@ -5,10 +5,10 @@
 import { randomUUID } from "node:crypto";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { membersApi } from "../http/members-api";
-import { postcodesIo } from "../http/postcodes-io";
 import type { Deps, Logger } from "../../deps";
 import type { Config } from "../../env";
+import { membersApi } from "../http/members-api";
+import { postcodesIo } from "../http/postcodes-io";
 import { openDb } from "./db";
 import { jsonLogger } from "./logger";
 import { loadTemplates } from "./templates";
@@ -17,7 +17,11 @@ export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../
 
 export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetch?: typeof fetch } = {}) {
   const { sqlite, db, atomic } = openDb(config.DATABASE_PATH);
-  const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES, fetch: overrides.fetch };
+  const upstream = {
+    timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+    retries: config.UPSTREAM_RETRIES,
+    fetch: overrides.fetch,
+  };
   const deps: Deps = {
     db,
     atomic,

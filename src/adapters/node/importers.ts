@@ -5,7 +5,6 @@
  */
 import { createReadStream, readFileSync } from "node:fs";
 import { parse } from "csv-parse";
-import { parseMembersSearch } from "../http/members-api";
 import type { Deps } from "../../deps";
 import { normalisePostcode } from "../../lib/postcode";
 import {
@@ -16,6 +15,7 @@ import {
   type PostcodeRecord,
 } from "../../modules/lookup/lookup.import";
 import { CandidateRow, ConstituencyRow } from "../../modules/lookup/lookup.schemas";
+import { parseMembersSearch } from "../http/members-api";
 
 /** Pseudo codes ONS uses for places outside any Westminster seat (Channel Islands, Isle of Man). */
 const NO_CONSTITUENCY = new Set(["", "L99999999", "M99999999"]);
@@ -24,7 +24,9 @@ export const PCON_COLUMNS = ["pcon24cd", "pcon24", "pcon"];
 export const DEFAULT_POSTCODE_BATCH = 10_000;
 
 const csvRows = (path: string) =>
-  createReadStream(path).pipe(parse({ columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), bom: true, trim: true }));
+  createReadStream(path).pipe(
+    parse({ columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), bom: true, trim: true }),
+  );
 
 function rowError(path: string, line: number, message: string): Error {
   return new Error(`${path}, row ${line}: ${message}`);
@@ -36,7 +38,8 @@ export async function importConstituenciesCsv(deps: Deps, path: string) {
   for await (const raw of csvRows(path)) {
     line++;
     const r = ConstituencyRow.safeParse(raw);
-    if (!r.success) throw rowError(path, line, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    if (!r.success)
+      throw rowError(path, line, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
     rows.push(r.data);
   }
   return importConstituencies(deps, rows);
@@ -46,7 +49,13 @@ export async function importMembersJson(deps: Deps, path: string) {
   return importMembers(deps, parseMembersSearch(JSON.parse(readFileSync(path, "utf8"))));
 }
 
-export type PostcodeImportReport = { read: number; imported: number; skipped: number; terminated: number; column: string };
+export type PostcodeImportReport = {
+  read: number;
+  imported: number;
+  skipped: number;
+  terminated: number;
+  column: string;
+};
 
 export async function importPostcodesCsv(
   deps: Deps,
@@ -67,7 +76,9 @@ export async function importPostcodesCsv(
     if (!report.column) {
       const column = opts.column ?? PCON_COLUMNS.find((c) => c in raw);
       if (!column || !(column in raw)) {
-        throw new Error(`${path}: no constituency column (looked for ${opts.column ?? PCON_COLUMNS.join(", ")})`);
+        throw new Error(
+          `${path}: no constituency column (looked for ${opts.column ?? PCON_COLUMNS.join(", ")})`,
+        );
       }
       if (!("pcds" in raw || "pcd" in raw)) throw new Error(`${path}: no postcode column (pcds or pcd)`);
       report.column = column;
@@ -94,7 +105,8 @@ export async function importCandidatesCsv(deps: Deps, path: string, electionId: 
   for await (const raw of csvRows(path)) {
     line++;
     const r = CandidateRow.safeParse(raw);
-    if (!r.success) throw rowError(path, line, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    if (!r.success)
+      throw rowError(path, line, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
     rows.push(r.data);
   }
   return importCandidates(deps, { electionId, rows });

@@ -7,7 +7,10 @@ export type LogLevel = keyof typeof LEVELS;
  * JSON lines on stderr. Callers pass ids and counts, never personal data: no email address,
  * postcode or letter text is ever a log field.
  */
-export function jsonLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+export function jsonLogger(
+  level: LogLevel,
+  write: (line: string) => void = (l) => process.stderr.write(l),
+): Logger {
   const min = LEVELS[level];
   const log = (lvl: Exclude<LogLevel, "silent">) => (msg: string, fields?: Record<string, unknown>) => {
     if (LEVELS[lvl] < min) return;

@@ -12,9 +12,11 @@ export async function seed(deps: Deps, dataDir: string) {
   const before = await countRows(deps);
   if (before.constituencies <= 1) {
     const file = (name: string) => resolve(dataDir, name);
-    if (existsSync(file("constituencies.csv"))) await importConstituenciesCsv(deps, file("constituencies.csv"));
+    if (existsSync(file("constituencies.csv")))
+      await importConstituenciesCsv(deps, file("constituencies.csv"));
     if (existsSync(file("members.json"))) await importMembersJson(deps, file("members.json"));
-    if (existsSync(file("postcodes-sample.csv"))) await importPostcodesCsv(deps, file("postcodes-sample.csv"));
+    if (existsSync(file("postcodes-sample.csv")))
+      await importPostcodesCsv(deps, file("postcodes-sample.csv"));
   }
   await ensureTestSeat(deps);
   return countRows(deps);

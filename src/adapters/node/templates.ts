@@ -10,7 +10,13 @@ export function readTemplateSources(dir: string): Record<string, string> {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, entry.name);
       if (entry.isDirectory()) walk(p);
-      else if (entry.name.endsWith(".hbs")) out[relative(dir, p).split(sep).join("/").replace(/\.hbs$/, "")] = readFileSync(p, "utf8");
+      else if (entry.name.endsWith(".hbs"))
+        out[
+          relative(dir, p)
+            .split(sep)
+            .join("/")
+            .replace(/\.hbs$/, "")
+        ] = readFileSync(p, "utf8");
     }
   };
   walk(dir);

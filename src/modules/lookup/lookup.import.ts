@@ -31,11 +31,16 @@ const nameKey = (name: string) =>
     .trim();
 
 async function codesByName(deps: Deps): Promise<Map<string, string>> {
-  const rows = await deps.db.select({ code: constituencies.onsCode, name: constituencies.name }).from(constituencies);
+  const rows = await deps.db
+    .select({ code: constituencies.onsCode, name: constituencies.name })
+    .from(constituencies);
   return new Map(rows.map((r) => [nameKey(r.name), r.code]));
 }
 
-export async function importConstituencies(deps: Deps, rows: ConstituencyRow[]): Promise<{ upserted: number }> {
+export async function importConstituencies(
+  deps: Deps,
+  rows: ConstituencyRow[],
+): Promise<{ upserted: number }> {
   const statements: Statement[] = rows.map((r) => {
     const values = {
       name: r.name,
@@ -87,7 +92,14 @@ export async function importMembers(deps: Deps, list: RemoteMember[]): Promise<M
       // A member moving seat would collide on the unique parliament id; free it first.
       deps.db
         .update(members)
-        .set({ status: "vacant", parliamentId: null, name: null, party: null, partyAbbreviation: null, email: null })
+        .set({
+          status: "vacant",
+          parliamentId: null,
+          name: null,
+          party: null,
+          partyAbbreviation: null,
+          email: null,
+        })
         .where(and(eq(members.parliamentId, m.parliamentId), sql`${members.constituencyCode} <> ${code}`)),
       deps.db
         .insert(members)
@@ -238,5 +250,9 @@ export async function ensureTestSeat(deps: Deps): Promise<void> {
 export async function countRows(deps: Deps) {
   const count = async (table: typeof constituencies | typeof members | typeof postcodes) =>
     (await deps.db.select({ n: sql<number>`count(*)` }).from(table))[0]?.n ?? 0;
-  return { constituencies: await count(constituencies), members: await count(members), postcodes: await count(postcodes) };
+  return {
+    constituencies: await count(constituencies),
+    members: await count(members),
+    postcodes: await count(postcodes),
+  };
 }

@@ -17,14 +17,17 @@ export const lookupPages = new Hono<AppEnv>()
     const q = (c.req.query("q") ?? "").slice(0, MAX_INPUT).trim();
     try {
       if (q) {
-        if (q.length < 2) throw new AppError("validation_failed", "Type at least 2 letters of the constituency name.");
+        if (q.length < 2)
+          throw new AppError("validation_failed", "Type at least 2 letters of the constituency name.");
         const results = await searchConstituencies(deps, { q });
         return c.html(deps.templates.render("pages/search", { title: "Constituencies", q, results }));
       }
       const result = await lookupPostcode(deps, { postcode });
-      return c.html(deps.templates.render("pages/result", { title: `Your MP: ${result.constituency.name}`, result }));
+      return c.html(
+        deps.templates.render("pages/result", { title: `Your MP: ${result.constituency.name}`, result }),
+      );
     } catch (e) {
-      if (!isAppError(e) || e.status >= 500 && e.code !== "upstream_unavailable") throw e;
+      if (!isAppError(e) || (e.status >= 500 && e.code !== "upstream_unavailable")) throw e;
       const field = q ? "q" : "postcode";
       return c.html(
         deps.templates.render("pages/home", {
@@ -39,5 +42,7 @@ export const lookupPages = new Hono<AppEnv>()
   })
   .get("/static/app.css", (c) => {
     c.header("cache-control", "public, max-age=3600");
-    return c.body(c.var.deps.templates.render("pages/app.css", {}), 200, { "content-type": "text/css; charset=utf-8" });
+    return c.body(c.var.deps.templates.render("pages/app.css", {}), 200, {
+      "content-type": "text/css; charset=utf-8",
+    });
   });

@@ -13,8 +13,8 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { RemotePostcode, RemoteSeat } from "../../adapters/http/types";
 import { prepared } from "../../db/prepared";
-import { candidates, constituencies, lookupCache, members } from "../../db/schema";
 import * as schema from "../../db/schema";
+import { candidates, constituencies, lookupCache, members } from "../../db/schema";
 import type { Deps } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { CROWN_DEPENDENCY_AREAS, parsePostcode } from "../../lib/postcode";
@@ -169,7 +169,10 @@ function notFound(pc: string) {
   );
 }
 
-async function remotePostcode(deps: Deps, pc: string): Promise<{ answer: RemotePostcode; source: LookupSource }> {
+async function remotePostcode(
+  deps: Deps,
+  pc: string,
+): Promise<{ answer: RemotePostcode; source: LookupSource }> {
   const key = `postcode:${pc}`;
   const now = deps.clock.now();
   const [hit] = await deps.db.select().from(lookupCache).where(eq(lookupCache.key, key)).limit(1);
@@ -177,7 +180,8 @@ async function remotePostcode(deps: Deps, pc: string): Promise<{ answer: RemoteP
   if (!deps.config.REMOTE_LOOKUP) return { answer: { kind: "not_found", postcode: pc }, source: "local" };
 
   const answer = await deps.postcodeSource.lookup(pc);
-  const ttl = answer.kind === "not_found" ? NEGATIVE_CACHE_MS : deps.config.LOOKUP_CACHE_TTL_HOURS * 3_600_000;
+  const ttl =
+    answer.kind === "not_found" ? NEGATIVE_CACHE_MS : deps.config.LOOKUP_CACHE_TTL_HOURS * 3_600_000;
   await deps.db
     .insert(lookupCache)
     .values({ key, value: answer, expiresAt: now + ttl })
@@ -191,7 +195,12 @@ async function seatView(deps: Deps, row: SeatRow, opts = { askRemote: true }): P
   let status = row.status;
   let mp: MpView | null =
     row.status === "sitting" && row.mpName
-      ? { parliamentId: row.parliamentId, name: row.mpName, party: row.party, contactable: row.email !== null }
+      ? {
+          parliamentId: row.parliamentId,
+          name: row.mpName,
+          party: row.party,
+          contactable: row.email !== null,
+        }
       : null;
 
   if (status === null && opts.askRemote && deps.config.REMOTE_LOOKUP) {
@@ -239,7 +248,14 @@ async function saveRemoteSeat(deps: Deps, code: string, seat: Exclude<RemoteSeat
           partyAbbreviation: seat.member.partyAbbreviation,
           email: null,
         }
-      : { status: "vacant" as const, parliamentId: null, name: null, party: null, partyAbbreviation: null, email: null };
+      : {
+          status: "vacant" as const,
+          parliamentId: null,
+          name: null,
+          party: null,
+          partyAbbreviation: null,
+          email: null,
+        };
   const updatedAt = deps.clock.now();
   await deps.db
     .insert(members)
@@ -258,7 +274,12 @@ async function electionView(deps: Deps, code: string): Promise<SeatView["electio
   }[];
   return {
     id: electionId,
-    candidates: rows.map((r) => ({ personId: r.personId, name: r.name, party: r.party, contactable: !!r.email })),
+    candidates: rows.map((r) => ({
+      personId: r.personId,
+      name: r.name,
+      party: r.party,
+      contactable: !!r.email,
+    })),
   };
 }
 

@@ -1,0 +1,84 @@
+/**
+ * Test deps: a fresh in-memory SQLite with the real migrations, a clock the test controls, and
+ * the real fetch-based upstream clients (pointed at msw handlers). Fakes only at the edges.
+ */
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { membersApi } from "../../src/adapters/http/members-api";
+import { postcodesIo } from "../../src/adapters/http/postcodes-io";
+import { openDb } from "../../src/adapters/node/db";
+import { ROOT_DIR } from "../../src/adapters/node/deps";
+import { loadTemplates } from "../../src/adapters/node/templates";
+import { createApp } from "../../src/app";
+import type { Deps, Logger } from "../../src/deps";
+import { parseEnv } from "../../src/env";
+
+export const T0 = Date.parse("2026-11-23T10:00:00Z");
+
+export type TestClock = { now(): number; set(ms: number): void; advance(ms: number): void };
+export function testClock(start = T0): TestClock {
+  let t = start;
+  return {
+    now: () => t,
+    set: (ms) => {
+      t = ms;
+    },
+    advance: (ms) => {
+      t += ms;
+    },
+  };
+}
+
+export type CapturedLog = { level: string; msg: string; fields?: Record<string, unknown> };
+export function captureLogger(): Logger & { lines: CapturedLog[] } {
+  const lines: CapturedLog[] = [];
+  const at = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    void lines.push({ level, msg, fields });
+  return { lines, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+}
+
+const templates = loadTemplates(resolve(ROOT_DIR, "templates"));
+
+export function testDeps(env: Record<string, string> = {}) {
+  const config = parseEnv({
+    DATABASE_PATH: ":memory:",
+    LOG_LEVEL: "silent",
+    UPSTREAM_TIMEOUT_MS: "300",
+    UPSTREAM_RETRIES: "1",
+    ...env,
+  });
+  const { sqlite, db, atomic } = openDb(":memory:");
+  const clock = testClock();
+  const logger = captureLogger();
+  const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES };
+  const deps: Deps = {
+    db,
+    atomic,
+    clock,
+    ids: { uuid: () => randomUUID() },
+    logger,
+    config,
+    postcodeSource: postcodesIo(config.POSTCODES_IO_URL, upstream),
+    memberSource: membersApi(config.MEMBERS_API_URL, upstream),
+    templates,
+  };
+  return { deps, sqlite, clock, logger };
+}
+
+/** The real app over test deps; `request` is app.request. */
+export function testApp(env: Record<string, string> = {}) {
+  const t = testDeps(env);
+  const app = createApp(() => t.deps);
+  return { ...t, app, request: app.request.bind(app) };
+}
+
+/** Read a JSON body, failing with the body text when the status is not the expected one. */
+export async function expectStatus(res: Response, status: number): Promise<unknown> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`expected HTTP ${status}, got ${res.status}: ${text}`);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
