@@ -9,8 +9,18 @@ import type { ProvideDeps } from "./deps";
 import { onError } from "./http/problem";
 import type { AppEnv } from "./http/types";
 import { AppError } from "./lib/errors";
+import { adminRoutes } from "./modules/admin/admin.routes";
+import { journeyPages } from "./modules/journey/journey.pages";
+import { letterPages } from "./modules/letters/letters.pages";
+import { letterRoutes } from "./modules/letters/letters.routes";
 import { lookupPages } from "./modules/lookup/lookup.pages";
 import { lookupRoutes } from "./modules/lookup/lookup.routes";
+import { pledgePages } from "./modules/pledges/pledges.pages";
+import { pledgeRoutes } from "./modules/pledges/pledges.routes";
+import { privacyRoutes } from "./modules/privacy/privacy.routes";
+import { widgetAdmin } from "./modules/widget/widget.admin";
+import { embedHeaders } from "./modules/widget/widget.embed";
+import { partnerCors, widgetRoutes } from "./modules/widget/widget.routes";
 
 export function createApp(provideDeps: ProvideDeps) {
   const app = new Hono<AppEnv>();
@@ -20,6 +30,8 @@ export function createApp(provideDeps: ProvideDeps) {
     c.set("deps", provideDeps(c.env));
     await next();
   });
+  // Before secureHeaders so it runs after it: /embed pages get their partner's frame-ancestors.
+  app.use(embedHeaders);
   app.use(
     secureHeaders({
       contentSecurityPolicy: {
@@ -49,8 +61,25 @@ export function createApp(provideDeps: ProvideDeps) {
   });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // CORS only for requests that carry an Origin (the partner widget). Hono's cors appends "Vary:
+  // Origin" after the handler, which rebuilds the finished response and pushes @hono/node-server
+  // off its fast path; for the rest (same-origin pages, scripts) the header is set up front.
+  app.use("/api/*", (c, next) => {
+    if (c.req.header("origin")) return partnerCors(c, next);
+    c.header("vary", "Origin");
+    return next();
+  });
   app.route("/", lookupRoutes);
   app.route("/", lookupPages);
+  app.route("/", journeyPages("site"));
+  app.route("/", widgetRoutes);
+  app.route("/", widgetAdmin);
+  app.route("/", letterRoutes);
+  app.route("/", letterPages);
+  app.route("/", pledgeRoutes);
+  app.route("/", pledgePages);
+  app.route("/", adminRoutes);
+  app.route("/", privacyRoutes);
 
   app.notFound((c) => onError(new AppError("not_found", "There is nothing at this address."), c));
   app.onError(onError);

@@ -43,6 +43,8 @@ export interface Deps {
   postcodeSource: PostcodeSource;
   memberSource: MemberSource;
   templates: Templates;
+  /** Outbound mail transport (nodemailer on Node, a mail API on Workers, the DB in capture mode). */
+  mailer: Mailer;
 }
 
 /** Builds the deps for one request (or one job). Runtimes may hand back the same object. */
@@ -52,4 +54,28 @@ export interface Templates {
   /** Render `templates/<name>.hbs` (e.g. "pages/home"). Output is HTML-escaped unless the template opts out. */
   render(name: string, data: object): string;
   has(name: string): boolean;
+}
+
+export type MailAddress = { name?: string; address: string };
+
+/** One email, fully rendered. Headers are built by the transport; no field may contain CR/LF. */
+export interface MailMessage {
+  from: MailAddress;
+  to: MailAddress;
+  replyTo?: MailAddress;
+  subject: string;
+  text: string;
+  /** Stable per outbox row (`<id@domain>`), so a retried send is recognisably the same message. */
+  messageId: string;
+}
+
+/**
+ * Sends one message. Resolves on acceptance by the relay. Rejects with a MailError
+ * (modules/delivery/delivery.mail.ts) whose `permanent` says whether retrying can help:
+ * SMTP 4xx and connection failures are temporary, 5xx permanent.
+ */
+export interface Mailer {
+  send(message: MailMessage): Promise<{ messageId: string; response?: string }>;
+  /** Release connections (pooled transports). */
+  close?(): void;
 }

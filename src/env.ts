@@ -37,6 +37,86 @@ export const EnvSchema = z.object({
     .regex(/^[a-z0-9.-]+$/, "a Democracy Club election id such as parl.2029-05-03")
     .optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+
+  // --- letters and delivery -------------------------------------------------------------------
+  /**
+   * capture (default): nothing leaves the process; mail is stored in captured_mail and shown at
+   * /dev/mail. reflect: mail meant for an MP or candidate goes to the supporter instead (needs
+   * SMTP_URL). live: real recipients (needs SMTP_URL, MAIL_FROM and a real TOKEN_SECRET).
+   */
+  MAIL_MODE: z.enum(["capture", "reflect", "live"]).default("capture"),
+  /** e.g. smtp://user:pass@smtp.example.org:587 or smtps://…:465. Required unless MAIL_MODE=capture. */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "an smtp:// or smtps:// URL")
+    .optional(),
+  /** Simultaneous SMTP connections in the pool. */
+  SMTP_POOL_SIZE: int(1, 50).default(5),
+  /**
+   * Workers: the mail provider's HTTP endpoint (Resend's POST /emails shape), used instead of
+   * SMTP_URL, which Workers can't reach. Required there unless MAIL_MODE=capture.
+   */
+  MAIL_API_URL: z.url().optional(),
+  /** Workers: the provider's API key, sent as a Bearer token. A secret: `wrangler secret put`. */
+  MAIL_API_KEY: z.string().min(1).optional(),
+  /** The campaign's sending address; the supporter's name is shown as the display name. */
+  MAIL_FROM: z.email().default("campaign@speakup.invalid"),
+  /** Appended to the supporter's name in From: "Jane Doe via #SpeakUpForBabies". */
+  MAIL_FROM_SUFFIX: z.string().min(1).max(60).default("via #SpeakUpForBabies"),
+  /** HMAC key for links in emails (confirm, follow-up). The dev default is refused in live mode. */
+  TOKEN_SECRET: z.string().min(16, "at least 16 characters").default("dev-only-token-secret-change-me"),
+  /** Unconfirmed letters expire after this many days (one reminder is sent half-way). */
+  LETTER_CONFIRM_TTL_DAYS: int(1, 60).default(7),
+  /** Days after sending that the "did your MP reply?" email goes out. */
+  LETTER_FOLLOWUP_DAYS: int(1, 90).default(14),
+  /** A person may write to the same representative once per this many days. */
+  LETTER_SAME_RECIPIENT_DAYS: int(0, 365).default(30),
+  /** Letters one representative may receive per UTC day (beyond this, submits are refused). */
+  LETTER_RECIPIENT_DAILY_CAP: int(1, 1_000_000).default(1000),
+  /** Submits per IP address per hour, and per email address per day. */
+  LETTER_LIMIT_PER_IP_HOUR: int(1, 100_000).default(30),
+  LETTER_LIMIT_PER_EMAIL_DAY: int(1, 1000).default(5),
+  /** Estimated Jaccard similarity of supporters' own words above which a letter is held for moderation. */
+  LETTER_SIMILARITY_HOLD: z.coerce.number().min(0.1).max(1).default(0.8),
+  /** Attempts before an outbox row is dead. With backoff this spans roughly a day. */
+  OUTBOX_MAX_ATTEMPTS: int(1, 50).default(8),
+  /** How long a claimed row is reserved for its sender; past it the row is reclaimed (crash recovery). */
+  OUTBOX_LEASE_SECONDS: int(5, 3600).default(120),
+  /** Rows claimed per worker pass. */
+  OUTBOX_BATCH: int(1, 1000).default(50),
+  /** The Node worker loop's pause between passes when idle; 0 turns the loop off. */
+  OUTBOX_POLL_MS: int(0, 3_600_000).default(2000),
+
+  // --- pledges, dashboard and privacy ---------------------------------------------------------
+  /** Campaign id pledges and letters are recorded under (one pledge per email per campaign). */
+  CAMPAIGN_ID: z
+    .string()
+    .regex(/^[a-z0-9-]{1,60}$/, "lower-case letters, digits and dashes")
+    .default("speakup-for-babies"),
+  /** Unconfirmed supporter pledges (and unverified MP pledge requests) are deleted after this many days. */
+  PLEDGE_CONFIRM_TTL_DAYS: int(1, 60).default(7),
+  /** Days an MP/candidate pledge verification link stays valid. */
+  REP_PLEDGE_LINK_DAYS: int(1, 90).default(30),
+  /** Named on the privacy notice as the data controller. */
+  PRIVACY_CONTROLLER: z.string().min(2).max(200).default("The First 1001 Days Movement"),
+  /** Where supporters write about their data; shown on the privacy notice. */
+  PRIVACY_CONTACT_EMAIL: z.email().default("privacy@speakup.invalid"),
+  /**
+   * Letter bodies and supporters' postal addresses are scrubbed this many days after the letter
+   * was written (the counts stay). 180 days covers the follow-up ("did your MP reply?") and a
+   * reasonable period for a supporter's questions.
+   */
+  RETENTION_DAYS: int(1, 3650).default(180),
+  /** How often the Node process runs the retention job; 0 turns the timer off (use the CLI). */
+  RETENTION_INTERVAL_MINUTES: int(0, 7 * 24 * 60).default(60),
+  /** Export/erasure links by email stay valid this long. */
+  PRIVACY_LINK_HOURS: int(1, 168).default(24),
+  /** Campaign leads' sessions end this many hours after sign-in. */
+  ADMIN_SESSION_HOURS: int(1, 24 * 14).default(12),
+  /** Failed sign-ins allowed per account (and per client address) in 15 minutes. */
+  ADMIN_SIGNIN_ATTEMPTS: int(1, 1000).default(5),
+  /** bcrypt cost for campaign leads' passwords (2^cost rounds); 12 takes ~0.3 s in pure JS. */
+  ADMIN_BCRYPT_COST: int(4, 15).default(12),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -59,5 +139,14 @@ export function parseEnv(record: Record<string, unknown>): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const env = result.data;
+  // Modes that send real mail need a relay, and live mode must not sign links with the dev key.
+  const modeProblems: string[] = [];
+  if (env.MAIL_MODE !== "capture" && !env.SMTP_URL && !env.MAIL_API_URL)
+    modeProblems.push(`  SMTP_URL (or MAIL_API_URL on Workers): required when MAIL_MODE=${env.MAIL_MODE}`);
+  if (env.MAIL_MODE === "live" && env.TOKEN_SECRET === EnvSchema.shape.TOKEN_SECRET.parse(undefined))
+    modeProblems.push("  TOKEN_SECRET: set a real secret when MAIL_MODE=live");
+  if (env.MAIL_MODE === "live" && env.MAIL_FROM.endsWith(".invalid"))
+    modeProblems.push("  MAIL_FROM: set the campaign's real address when MAIL_MODE=live");
+  if (modeProblems.length) throw new ConfigError(`Invalid configuration:\n${modeProblems.join("\n")}`);
   return { ...env, PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, "") };
 }

@@ -111,3 +111,7 @@ export const lookupCache = sqliteTable(
   },
   (t) => [index("lookup_cache_expires_ix").on(t.expiresAt)],
 );
+export * from "./schema.admin";
+export * from "./schema.letters";
+export * from "./schema.pledges";
+export * from "./schema.widget";

@@ -17,6 +17,21 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, title: "Unsupported content type" },
   rate_limited: { status: 429, title: "Too many requests" },
   upstream_unavailable: { status: 503, title: "A service we depend on is not answering" },
+  // letters and delivery
+  token_malformed: { status: 400, title: "That link is not complete" },
+  token_invalid: { status: 403, title: "That link is not valid" },
+  token_expired: { status: 410, title: "That link has expired" },
+  letter_expired: { status: 410, title: "This letter was never confirmed and has expired" },
+  letter_not_confirmable: { status: 409, title: "This letter can no longer be confirmed" },
+  recipient_not_contactable: { status: 422, title: "We have no email address for this representative" },
+  already_written: { status: 409, title: "You have already written to this representative recently" },
+  recipient_daily_cap: { status: 429, title: "This representative has had many letters today" },
+  // pledges, dashboard, privacy
+  pledge_not_found: { status: 404, title: "We couldn't find that pledge" },
+  representative_not_found: { status: 404, title: "No such representative" },
+  unauthorized: { status: 401, title: "Please sign in" },
+  csrf_failed: { status: 403, title: "This form has expired; please go back and try again" },
+  sign_in_failed: { status: 401, title: "Email address or password not recognised" },
   internal: { status: 500, title: "Something went wrong on our side" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -12,6 +12,7 @@ import { loadTemplates } from "../../src/adapters/node/templates";
 import { createApp } from "../../src/app";
 import type { Deps, Logger } from "../../src/deps";
 import { parseEnv } from "../../src/env";
+import { captureMailer } from "../../src/modules/delivery/delivery.mail";
 
 export const T0 = Date.parse("2026-11-23T10:00:00Z");
 
@@ -61,6 +62,8 @@ export function testDeps(env: Record<string, string> = {}) {
     postcodeSource: postcodesIo(config.POSTCODES_IO_URL, upstream),
     memberSource: membersApi(config.MEMBERS_API_URL, upstream),
     templates,
+    // MAIL_MODE=capture: mail lands in captured_mail. SMTP tests swap in a real transport.
+    mailer: captureMailer(db, clock),
   };
   return { deps, sqlite, clock, logger };
 }

@@ -31,7 +31,7 @@ export async function fetchWithRetry(url: string, opts: FetchOptions): Promise<R
       });
       if (res.status === 429 || res.status >= 500) {
         lastProblem = `HTTP ${res.status}`;
-        await res.body?.cancel();
+        discardBody(res);
         continue;
       }
       return res;
@@ -44,6 +44,15 @@ export async function fetchWithRetry(url: string, opts: FetchOptions): Promise<R
     `${opts.service} is not answering (${lastProblem}). Please try again shortly.`,
     { retryAfter: opts.retryAfterSeconds ?? 30 },
   );
+}
+
+/**
+ * Release a response body we won't read, so the connection goes back to the pool. Not awaited:
+ * `body.cancel()` can stay pending forever on some streams (a tee'd or intercepted body, e.g.
+ * mswjs/interceptors#799), and a lookup must never wait on a body it has no use for.
+ */
+export function discardBody(res: Response): void {
+  res.body?.cancel().catch(() => {});
 }
 
 export async function readJson(res: Response, service: string): Promise<unknown> {

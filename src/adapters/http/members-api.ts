@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { AppError } from "../../lib/errors";
-import { type FetchOptions, fetchWithRetry, readJson } from "./fetch-json";
+import { discardBody, type FetchOptions, fetchWithRetry, readJson } from "./fetch-json";
 import type { MemberSource, RemoteMember, RemoteSeat } from "./types";
 
 const SERVICE = "the UK Parliament Members API";
@@ -13,7 +13,9 @@ const PAGE_SIZE = 20;
 const HOUSE_OF_COMMONS = 1;
 
 export const MemberValue = z.object({
-  id: z.number().int(),
+  // Always set by the live API; null only in our election-day snapshot (data/members.json), where
+  // the source had no Parliament ids. `sync:members` fills them in.
+  id: z.number().int().nullable(),
   nameDisplayAs: z.string(),
   latestParty: z
     .object({ name: z.string(), abbreviation: z.string().nullable().optional() })
@@ -100,7 +102,7 @@ export function membersApi(baseUrl: string, opts: Omit<FetchOptions, "service">)
   const getJson = async (path: string): Promise<unknown> => {
     const res = await fetchWithRetry(`${base}${path}`, { ...opts, service: SERVICE });
     if (res.status !== 200) {
-      await res.body?.cancel();
+      discardBody(res);
       throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${res.status}.`, {
         retryAfter: 60,
       });

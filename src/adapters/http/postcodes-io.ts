@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { AppError } from "../../lib/errors";
-import { type FetchOptions, fetchWithRetry, readJson } from "./fetch-json";
+import { discardBody, type FetchOptions, fetchWithRetry, readJson } from "./fetch-json";
 import type { PostcodeSource, RemotePostcode } from "./types";
 
 const SERVICE = "postcodes.io";
@@ -42,14 +42,14 @@ export function postcodesIo(baseUrl: string, opts: Omit<FetchOptions, "service">
           constituencyName: r.parliamentary_constituency_2024 ?? null,
         };
       }
-      await res.body?.cancel();
+      discardBody(res);
       if (res.status !== 404) {
         throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${res.status}.`, {
           retryAfter: 60,
         });
       }
       const term = await get(`/terminated_postcodes/${pc}`);
-      await term.body?.cancel();
+      discardBody(term);
       if (term.status === 200) return { kind: "terminated", postcode };
       if (term.status === 404) return { kind: "not_found", postcode };
       throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${term.status}.`, {

@@ -11,7 +11,7 @@ export interface PostcodeSource {
 }
 
 export type RemoteMember = {
-  parliamentId: number;
+  parliamentId: number | null;
   name: string;
   party: string | null;
   partyAbbreviation: string | null;

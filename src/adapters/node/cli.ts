@@ -6,7 +6,11 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError, parseEnv } from "../../env";
+import { CreateUserInput, createUser } from "../../modules/admin/admin.auth";
+import { tallyLetters } from "../../modules/admin/admin.tallies";
+import { drainOutbox, outboxCounts } from "../../modules/delivery/delivery.service";
 import { importMembers } from "../../modules/lookup/lookup.import";
+import { runRetention } from "../../modules/privacy/privacy.service";
 import { buildNodeDeps, ROOT_DIR } from "./deps";
 import {
   DEFAULT_POSTCODE_BATCH,
@@ -19,7 +23,7 @@ import { seed } from "./seed";
 
 const USAGE = `usage: npm run cli -- <command>
 
-  seed                                 load data/ into an empty database (also done by npm start)
+  seed [dir]                           load data/ (or dir) into an empty database (also done by npm start)
   import:constituencies <file.csv>     constituencies (ons_code,name,nation,region_code,region_name[,hex_q,hex_r])
   import:postcodes <file.csv> [--column pcon] [--batch ${DEFAULT_POSTCODE_BATCH}]
                                        ONS NSPL/ONSPD postcode CSV (streamed; progress on stderr)
@@ -27,7 +31,22 @@ const USAGE = `usage: npm run cli -- <command>
   sync:members [--emails]              fetch current MPs from the Members API (--emails: contact details too)
   import:candidates <file.csv> --election <id>
                                        Democracy Club candidates CSV for one election (e.g. parl.2029-05-03)
+  drain                                send everything due in the outbox once (MAIL_MODE applies), then exit
+  user:create --email <address>        create (or reset the password of) a campaign lead; the password is
+                                       read from ADMIN_PASSWORD, else from the first line of stdin
+  retention                            scrub old letters, delete unconfirmed pledges (also hourly in npm start)
+  tally                                add confirmed letters to the dashboard counts (also every minute in npm start)
 `;
+
+/** First line of a stream (a password piped in: `printf '%s\\n' "$PW" | npm run cli -- user:create`). */
+async function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
+  let data = "";
+  for await (const chunk of stream) {
+    data += chunk.toString();
+    if (data.includes("\n")) break;
+  }
+  return data.split(/\r?\n/)[0] ?? "";
+}
 
 const ElectionId = z.string().regex(/^[a-z0-9.-]+$/, "a Democracy Club election id such as parl.2029-05-03");
 
@@ -40,6 +59,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       batch: { type: "string" },
       election: { type: "string" },
       emails: { type: "boolean", default: false },
+      email: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -58,7 +78,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
   try {
     switch (command) {
       case "seed":
-        out(await seed(deps, resolve(ROOT_DIR, "data")));
+        out(await seed(deps, file ? resolve(file) : resolve(ROOT_DIR, "data")));
         return 0;
       case "import:constituencies":
         out(await importConstituenciesCsv(deps, needFile()));
@@ -92,7 +112,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         const list = await deps.memberSource.allCurrent();
         if (values.emails) {
           for (const [i, m] of list.entries()) {
-            m.email = await deps.memberSource.emailFor(m.parliamentId);
+            if (m.parliamentId !== null) m.email = await deps.memberSource.emailFor(m.parliamentId);
             process.stderr.write(`\rcontact details ${i + 1}/${list.length}`);
           }
           process.stderr.write("\n");
@@ -105,6 +125,25 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         out(await importCandidatesCsv(deps, needFile(), election));
         return 0;
       }
+      case "drain": {
+        const report = await drainOutbox(deps);
+        deps.mailer.close?.();
+        out({ mode: config.MAIL_MODE, ...report, outbox: await outboxCounts(deps) });
+        return 0;
+      }
+      case "user:create": {
+        // Never from argv: command lines end up in shell history and `ps`.
+        const password = env.ADMIN_PASSWORD ?? (await readFirstLine(process.stdin));
+        const user = await createUser(deps, CreateUserInput.parse({ email: values.email, password }));
+        out({ created: user.email });
+        return 0;
+      }
+      case "retention":
+        out(await runRetention(deps));
+        return 0;
+      case "tally":
+        out(await tallyLetters(deps));
+        return 0;
       default:
         process.stderr.write(`unknown command: ${command}\n\n${USAGE}`);
         return 2;

@@ -7,10 +7,12 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Deps, Logger } from "../../deps";
 import type { Config } from "../../env";
+import { captureMailer } from "../../modules/delivery/delivery.mail";
 import { membersApi } from "../http/members-api";
 import { postcodesIo } from "../http/postcodes-io";
 import { openDb } from "./db";
 import { jsonLogger } from "./logger";
+import { smtpMailer } from "./mailer";
 import { loadTemplates } from "./templates";
 
 export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -32,6 +34,11 @@ export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetc
     postcodeSource: postcodesIo(config.POSTCODES_IO_URL, upstream),
     memberSource: membersApi(config.MEMBERS_API_URL, upstream),
     templates: loadTemplates(resolve(ROOT_DIR, "templates")),
+    // capture (the default) stores mail in the database; only reflect/live open an SMTP pool.
+    mailer:
+      config.MAIL_MODE === "capture" || !config.SMTP_URL
+        ? captureMailer(db, { now: () => Date.now() })
+        : smtpMailer({ url: config.SMTP_URL, poolSize: config.SMTP_POOL_SIZE }),
   };
   return { deps, sqlite };
 }

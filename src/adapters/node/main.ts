@@ -6,8 +6,16 @@ import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "../../app";
 import { ConfigError, parseEnv } from "../../env";
+import { tallyLetters } from "../../modules/admin/admin.tallies";
+import { drainOnce } from "../../modules/delivery/delivery.service";
+import { activeCampaign } from "../../modules/letters/letters.campaign";
+import { runRetention } from "../../modules/privacy/privacy.service";
 import { buildNodeDeps, ROOT_DIR } from "./deps";
+import { startOutboxWorker } from "./mailer";
 import { seed } from "./seed";
+
+/** How stale the dashboard's letter counts may get if the letters module doesn't tally on confirm. */
+const LETTER_TALLY_INTERVAL_MS = 60_000;
 
 async function main() {
   const config = parseEnv(process.env);
@@ -16,14 +24,57 @@ async function main() {
     const counts = await seed(deps, resolve(ROOT_DIR, "data"));
     deps.logger.info("data loaded", counts);
   }
+  // A bad campaign file stops start-up here, naming the field.
+  activeCampaign();
   const app = createApp(() => deps);
+  // The outbox worker: in capture mode it "sends" into captured_mail; otherwise over SMTP. An
+  // unreachable relay is not fatal: rows wait in `failed` and go when it is back.
+  const mailer = deps.mailer as { verify?: () => Promise<boolean> };
+  if (config.MAIL_MODE !== "capture" && mailer.verify && !(await mailer.verify()))
+    deps.logger.warn("SMTP relay not reachable at start-up; mail will wait in the outbox", {
+      mode: config.MAIL_MODE,
+    });
+  const worker =
+    config.OUTBOX_POLL_MS > 0
+      ? startOutboxWorker(() => drainOnce(deps), {
+          pollMs: config.OUTBOX_POLL_MS,
+          batch: config.OUTBOX_BATCH,
+          onError: (e) =>
+            deps.logger.error("outbox pass failed", { error: e instanceof Error ? e.stack : String(e) }),
+        })
+      : undefined;
+  // Retention (privacy): scrub old letter text and addresses, drop unconfirmed pledges. Once at
+  // start, then every RETENTION_INTERVAL_MINUTES.
+  const retentionPass = () =>
+    runRetention(deps).catch((e) =>
+      deps.logger.error("retention pass failed", { error: e instanceof Error ? e.stack : String(e) }),
+    );
+  const retention =
+    config.RETENTION_INTERVAL_MINUTES > 0
+      ? setInterval(retentionPass, config.RETENTION_INTERVAL_MINUTES * 60_000)
+      : undefined;
+  retention?.unref();
+  if (retention) void retentionPass();
+  // Dashboard letter counts: catch up on confirmed letters not yet tallied (see admin.tallies.ts).
+  const tallyTimer = setInterval(
+    () =>
+      tallyLetters(deps).catch((e) =>
+        deps.logger.error("letter tally failed", { error: e instanceof Error ? e.stack : String(e) }),
+      ),
+    LETTER_TALLY_INTERVAL_MS,
+  );
+  tallyTimer.unref();
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     const url = `http://${info.address.includes(":") ? `[${info.address}]` : info.address}:${info.port}`;
     process.stdout.write(`speakup is running at ${url}  (database: ${config.DATABASE_PATH})\n`);
     process.stdout.write(`Try ${url}/find?postcode=ZZ9+9ZZ or ${url}/api/lookup?postcode=ZZ99ZZ\n`);
   });
   const shutdown = () => {
-    server.close(() => {
+    server.close(async () => {
+      clearInterval(retention);
+      clearInterval(tallyTimer);
+      await worker?.stop();
+      deps.mailer.close?.();
       sqlite.close();
       process.exit(0);
     });

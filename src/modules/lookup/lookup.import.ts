@@ -3,7 +3,7 @@
  * Democracy Club candidates. Each writes its rows atomically (all of a batch or none) and is
  * idempotent, so an interrupted import can simply be run again.
  */
-import { and, eq, notInArray, sql } from "drizzle-orm";
+import { and, eq, isNotNull, notInArray, sql } from "drizzle-orm";
 import type { RemoteMember } from "../../adapters/http/types";
 import { candidates, constituencies, members, postcodes } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
@@ -63,12 +63,19 @@ export type MembersImportReport = { sitting: number; vacant: number; unmatched: 
 
 /**
  * Replace the MPs with `list` (the full set of current Commons members). Seats nobody in the
- * list represents become vacant. An email we already hold survives a re-import of the same
- * person, because the Members API search itself carries no contact details.
+ * list represents become vacant. An email we already hold stays with the same person (also
+ * when they move seat), because the Members API search itself carries no contact details.
  */
 export async function importMembers(deps: Deps, list: RemoteMember[]): Promise<MembersImportReport> {
   const byName = await codesByName(deps);
   const now = deps.clock.now();
+  const knownEmails = new Map<number, string>();
+  for (const r of await deps.db
+    .select({ id: members.parliamentId, email: members.email })
+    .from(members)
+    .where(and(isNotNull(members.parliamentId), isNotNull(members.email)))) {
+    if (r.id !== null && r.email !== null) knownEmails.set(r.id, r.email);
+  }
   const unmatched: string[] = [];
   const seen = new Set<string>();
   const statements: Statement[] = [];
@@ -85,33 +92,32 @@ export async function importMembers(deps: Deps, list: RemoteMember[]): Promise<M
       name: m.name,
       party: m.party,
       partyAbbreviation: m.partyAbbreviation,
-      email: m.email ?? null,
+      email: m.email ?? (m.parliamentId === null ? null : knownEmails.get(m.parliamentId)) ?? null,
       updatedAt: now,
     };
-    statements.push(
+    if (m.parliamentId !== null) {
       // A member moving seat would collide on the unique parliament id; free it first.
-      deps.db
-        .update(members)
-        .set({
-          status: "vacant",
-          parliamentId: null,
-          name: null,
-          party: null,
-          partyAbbreviation: null,
-          email: null,
-        })
-        .where(and(eq(members.parliamentId, m.parliamentId), sql`${members.constituencyCode} <> ${code}`)),
+      // (Ids are null only in the election-day snapshot in data/, which has none to collide.)
+      statements.push(
+        deps.db
+          .update(members)
+          .set({
+            status: "vacant",
+            parliamentId: null,
+            name: null,
+            party: null,
+            partyAbbreviation: null,
+            email: null,
+            updatedAt: now,
+          })
+          .where(and(eq(members.parliamentId, m.parliamentId), sql`${members.constituencyCode} <> ${code}`)),
+      );
+    }
+    statements.push(
       deps.db
         .insert(members)
         .values({ constituencyCode: code, ...values })
-        .onConflictDoUpdate({
-          target: members.constituencyCode,
-          set: {
-            ...values,
-            email: sql`case when ${members.parliamentId} = excluded.parliament_id
-              then coalesce(excluded.email, ${members.email}) else excluded.email end`,
-          },
-        }),
+        .onConflictDoUpdate({ target: members.constituencyCode, set: values }),
     );
   }
   const realSeats = await deps.db

@@ -1,9 +1,14 @@
 import { z } from "zod";
 import { NATIONS } from "../../db/schema";
 
+/**
+ * `postcode` is only capped here (against abuse); whether it is a postcode is the service's
+ * call, so a pasted "SW1A 1AA, London" gets `postcode_malformed` like any other non-postcode.
+ * 100 matches the length the HTML form accepts.
+ */
 export const LookupQuery = z
   .object({
-    postcode: z.string().max(32, "a postcode is at most 8 characters").optional(),
+    postcode: z.string().max(100, "a postcode is at most 8 characters").optional(),
     q: z.string().trim().min(2, "type at least 2 letters of the constituency name").max(100).optional(),
   })
   .refine((v) => (v.postcode === undefined) !== (v.q === undefined), {
@@ -11,14 +16,20 @@ export const LookupQuery = z
   });
 export type LookupQuery = z.infer<typeof LookupQuery>;
 
+/** An optional integer CSV cell: an empty cell is "no value", not 0 (which z.coerce would make it). */
+const optionalInt = z.preprocess(
+  (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
+  z.coerce.number().int().optional(),
+);
+
 export const ConstituencyRow = z.object({
   ons_code: z.string().regex(/^[A-Z]\d{8}$/, "an ONS code such as E14001063"),
   name: z.string().min(1),
   nation: z.enum(NATIONS),
   region_code: z.string().regex(/^[A-Z]\d{8}$/),
   region_name: z.string().min(1),
-  hex_q: z.coerce.number().int().optional(),
-  hex_r: z.coerce.number().int().optional(),
+  hex_q: optionalInt,
+  hex_r: optionalInt,
 });
 export type ConstituencyRow = z.infer<typeof ConstituencyRow>;
 

@@ -16,8 +16,9 @@ import { prepared } from "../../db/prepared";
 import * as schema from "../../db/schema";
 import { candidates, constituencies, lookupCache, members } from "../../db/schema";
 import type { Deps } from "../../deps";
-import { AppError } from "../../lib/errors";
+import { AppError, isAppError } from "../../lib/errors";
 import { CROWN_DEPENDENCY_AREAS, parsePostcode } from "../../lib/postcode";
+import { type SeatPledgeView, seatPledgeStatus } from "../pledges/pledges.status";
 
 export type LookupSource = "local" | "cache" | "postcodes.io";
 
@@ -44,6 +45,8 @@ export type SeatView = {
   mp: MpView | null;
   election: { id: string; candidates: CandidateView[] } | null;
   notice?: { code: "seat_vacant" | "mp_unknown"; detail: string };
+  /** Whether the MP / each candidate has signed the #SpeakUpForBabies pledge (verified only). */
+  pledge?: SeatPledgeView;
 };
 
 export type LookupResult = SeatView & { postcode: string; source: LookupSource };
@@ -204,7 +207,7 @@ async function seatView(deps: Deps, row: SeatRow, opts = { askRemote: true }): P
       : null;
 
   if (status === null && opts.askRemote && deps.config.REMOTE_LOOKUP) {
-    const remote = await deps.memberSource.seatFor(row.name);
+    const remote = await remoteSeat(deps, row.name);
     if (remote.kind !== "unknown") {
       await saveRemoteSeat(deps, row.code, remote);
       status = remote.kind;
@@ -234,9 +237,30 @@ async function seatView(deps: Deps, row: SeatRow, opts = { askRemote: true }): P
   } else if (status === null) {
     view.notice = { code: "mp_unknown", detail: `We don't know who the MP for ${row.name} is yet.` };
   }
+  view.pledge = await seatPledgeStatus(deps, {
+    code: row.code,
+    mpPersonId: mp?.parliamentId ?? null,
+    candidatePersonIds: view.election?.candidates.map((c) => c.personId) ?? [],
+  });
   return view;
 }
 
+/**
+ * The Members API's answer for a seat we hold no MP row for. If it is down, the seat is shown as
+ * "MP unknown" rather than failing the lookup: the constituency came from our own data, and
+ * local answers must keep working through an upstream outage.
+ */
+async function remoteSeat(deps: Deps, constituencyName: string): Promise<RemoteSeat> {
+  try {
+    return await deps.memberSource.seatFor(constituencyName);
+  } catch (e) {
+    if (!isAppError(e) || e.code !== "upstream_unavailable") throw e;
+    deps.logger.warn("members API unavailable; answering without the MP", { detail: e.detail });
+    return { kind: "unknown" };
+  }
+}
+
+/** Save the Members API's answer so the next lookup of this seat is local. */
 async function saveRemoteSeat(deps: Deps, code: string, seat: Exclude<RemoteSeat, { kind: "unknown" }>) {
   const values =
     seat.kind === "sitting"
@@ -257,10 +281,30 @@ async function saveRemoteSeat(deps: Deps, code: string, seat: Exclude<RemoteSeat
           email: null,
         };
   const updatedAt = deps.clock.now();
-  await deps.db
+  const upsert = deps.db
     .insert(members)
     .values({ constituencyCode: code, ...values, updatedAt })
     .onConflictDoUpdate({ target: members.constituencyCode, set: { ...values, updatedAt } });
+  // The live API always carries ids; a null id (snapshot data) has no earlier row to free.
+  if (seat.kind === "vacant" || seat.member.parliamentId === null) return void (await deps.atomic([upsert]));
+  const parliamentId = seat.member.parliamentId;
+  // Our members table may still hold this person on their previous seat (parliament ids are
+  // unique): free that row first, as the full import does, instead of failing the lookup.
+  await deps.atomic([
+    deps.db
+      .update(members)
+      .set({
+        status: "vacant",
+        parliamentId: null,
+        name: null,
+        party: null,
+        partyAbbreviation: null,
+        email: null,
+        updatedAt,
+      })
+      .where(and(eq(members.parliamentId, parliamentId), sql`${members.constituencyCode} <> ${code}`)),
+    upsert,
+  ]);
 }
 
 async function electionView(deps: Deps, code: string): Promise<SeatView["election"]> {

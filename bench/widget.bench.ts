@@ -1,0 +1,86 @@
+/**
+ * Widget and page sizes: what a partner's visitor downloads.
+ *
+ * 1. Registers a partner in a fresh SQLite file, then runs the real Node server on it.
+ * 2. Fetches /widget.js, the first embed page (/embed?partner=…) and the sub-resources that page
+ *    loads (/static/app.css, /static/app.js, and the accent stylesheet when themed), plus the
+ *    longest step (the write page) for scale.
+ * 3. Reports raw and gzipped bytes (zlib level 6, what nginx / Cloudflare send by default; the
+ *    app itself does not compress). Budget: widget.js <= 5 KB gzipped.
+ * 4. Writes the figures into the "Widget and page sizes" block of bench/REPORT.md.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { openDb } from "../src/adapters/node/db";
+import { savePartner } from "../src/modules/widget/widget.service";
+import { updateReport } from "./support/report";
+import { startServer } from "./support/server";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const BUDGET_GZIP = 5 * 1024;
+
+async function main() {
+  const dir = mkdtempSync(resolve(tmpdir(), "speakup-widget-bench-"));
+  const dbPath = resolve(dir, "bench.sqlite");
+  const { sqlite, db } = openDb(dbPath);
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+  await savePartner(
+    { db, clock: { now: () => Date.now() }, logger: silent },
+    { key: "bench", name: "Bench partner", allowedOrigins: ["https://partner.example"], active: true },
+  );
+  sqlite.close();
+  const server = await startServer({
+    root: ROOT,
+    env: { DATABASE_PATH: dbPath, PORT: "0", LOG_LEVEL: "error", REMOTE_LOOKUP: "off", MAIL_MODE: "capture" },
+  });
+  try {
+    const size = async (path: string) => {
+      const res = await fetch(server.url + path, { headers: { accept: "text/html,*/*" } });
+      if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+      const body = Buffer.from(await res.arrayBuffer());
+      return { path, raw: body.length, gzip: gzipSync(body, { level: 6 }).length };
+    };
+    const loader = await size("/widget.js");
+    const embed = [
+      await size("/embed?partner=bench"),
+      await size("/static/app.css"),
+      await size("/static/app.js"),
+    ];
+    const themed = await size("/static/theme.css?accent=0b6e4f");
+    const write = await size("/embed/write?postcode=ZZ9+9ZZ&to=mp&partner=bench");
+    const sum = (xs: { raw: number; gzip: number }[]) => ({
+      raw: xs.reduce((a, x) => a + x.raw, 0),
+      gzip: xs.reduce((a, x) => a + x.gzip, 0),
+    });
+    const first = sum([loader, ...embed]);
+    const row = (x: { path: string; raw: number; gzip: number }) =>
+      `| \`${x.path}\` | ${x.raw} | ${x.gzip} |`;
+    const body = [
+      `Measured ${new Date().toISOString().slice(0, 10)} against the Node server (\`npm run bench:widget\`). Bytes; gzip at level 6 (the app sends identity; a proxy or Cloudflare compresses).`,
+      "",
+      "| resource | raw | gzipped |",
+      "| --- | ---: | ---: |",
+      row(loader),
+      ...embed.map(row),
+      row(themed),
+      row(write),
+      "",
+      `- **widget.js: ${loader.gzip} B gzipped** (budget ${BUDGET_GZIP} B: ${loader.gzip <= BUDGET_GZIP ? "within" : "OVER"}).`,
+      `- **First view of the embed on a partner page** (loader + embed HTML + CSS + JS): ${first.raw} B raw, **${first.gzip} B gzipped**, 4 requests (5 with a partner accent, +${themed.gzip} B). No fonts, images or third-party requests.`,
+      `- The longest step (choose asks and write) is ${write.gzip} B gzipped; CSS and JS are cached after the first page (max-age 3600).`,
+    ].join("\n");
+    updateReport(resolve(ROOT, "bench/REPORT.md"), { section: "Widget and page sizes", key: "widget", body });
+    process.stdout.write(`${body}\n`);
+    if (loader.gzip > BUDGET_GZIP) process.exitCode = 1;
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : e}\n`);
+  process.exit(1);
+});

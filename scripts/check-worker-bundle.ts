@@ -1,0 +1,32 @@
+/**
+ * Fails when the Worker bundle still imports a module workerd can't provide. `wrangler deploy
+ * --dry-run` only *warns* about a Node built-in ("node:fs ... built into node") and leaves the
+ * import in the bundle, where it would fail at run time; this turns that into a failed build.
+ * Allowed: `cloudflare:*` modules. Run by `npm run deploy:dry` (part of `npm test`).
+ *
+ * usage: node --import tsx scripts/check-worker-bundle.ts [dist/worker.js]
+ */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+const file = resolve(process.argv[2] ?? "dist/worker.js");
+const code = readFileSync(file, "utf8");
+
+const specifiers = new Set<string>();
+const patterns = [
+  /^\s*(?:import|export)\b[^;"']*?\bfrom\s*["']([^"']+)["']/gm, // import x from "y" / export * from "y"
+  /^\s*import\s*["']([^"']+)["']/gm, // import "y"
+  /\bimport\(\s*["']([^"']+)["']\s*\)/g, // import("y")
+  /\b__require\(\s*["']([^"']+)["']\s*\)/g, // esbuild's CJS shim: throws "Dynamic require" in workerd
+];
+for (const re of patterns) for (const m of code.matchAll(re)) if (m[1]) specifiers.add(m[1]);
+
+const bad = [...specifiers].filter((s) => !s.startsWith("cloudflare:"));
+if (bad.length) {
+  process.stderr.write(
+    `${file} imports modules the Workers runtime doesn't provide:\n${bad.map((s) => `  ${s}`).join("\n")}\n` +
+      "Move the code that needs them into src/adapters/node (the Workers path must be Node-free).\n",
+  );
+  process.exit(1);
+}
+process.stdout.write(`${file}: no Node-only imports\n`);

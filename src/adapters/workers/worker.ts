@@ -1,0 +1,99 @@
+/**
+ * Cloudflare Workers entry point: the same app as the Node build, with deps built from the
+ * Worker's bindings.
+ *
+ * Rules:
+ * - Configuration comes from bindings ([vars] and secrets) through the same `parseEnv` as Node.
+ * - D1 through drizzle's D1 driver; `atomic` is `db.batch` (D1 runs a batch as one transaction,
+ *   and has no interactive transactions, which is why domain code never needs one).
+ * - Templates were precompiled at build time (scripts/precompile-templates.ts): Workers forbid
+ *   eval, which Handlebars.compile needs.
+ * - Deps are built once per isolate and per bindings object, not per request.
+ * - The module exports only the handler: workerd treats every export as an entry point.
+ */
+import type { D1Database, ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
+import { drizzle } from "drizzle-orm/d1";
+import { createApp } from "../../app";
+import * as schema from "../../db/schema";
+import type { Db, Deps, Statement } from "../../deps";
+import { ConfigError, parseEnv } from "../../env";
+import { templatesFromPrecompiled } from "../../lib/templates";
+import { captureMailer } from "../../modules/delivery/delivery.mail";
+import { drainOutbox } from "../../modules/delivery/delivery.service";
+import { runRetention } from "../../modules/privacy/privacy.service";
+import { mailApiMailer } from "../http/mail-api";
+import { membersApi } from "../http/members-api";
+import { postcodesIo } from "../http/postcodes-io";
+import precompiled from "./generated/templates.js";
+import { consoleLogger } from "./logger";
+
+/** Bindings from wrangler.toml: the D1 database plus [vars] and secrets as strings. */
+export type Bindings = { DB: D1Database } & Record<string, unknown>;
+
+const templates = templatesFromPrecompiled(precompiled);
+/** A mail API answers in well under a second; 10 s leaves room for a slow one within the cron run. */
+const MAIL_API_TIMEOUT_MS = 10_000;
+/** Batches per cron run: 20 x OUTBOX_BATCH (50) = 1000 messages a minute before the next run takes over. */
+const MAX_PASSES_PER_RUN = 20;
+/** wrangler.toml [triggers]: this one runs retention (hourly); every other cron drains the outbox. */
+const RETENTION_CRON = "17 * * * *";
+const depsByEnv = new WeakMap<object, Deps>();
+
+function buildWorkerDeps(env: Bindings): Deps {
+  const cached = depsByEnv.get(env);
+  if (cached) return cached;
+  const config = parseEnv(env);
+  const d1 = drizzle(env.DB, { schema });
+  const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES };
+  if (config.MAIL_MODE !== "capture" && !config.MAIL_API_URL)
+    throw new ConfigError(
+      `Invalid configuration:\n  MAIL_API_URL: required on Workers when MAIL_MODE=${config.MAIL_MODE}`,
+    );
+  const clock = { now: () => Date.now() };
+  const deps: Deps = {
+    db: d1 as unknown as Db,
+    async atomic(statements: Statement[]) {
+      const [first, ...rest] = statements;
+      if (first) await d1.batch([first, ...rest]);
+    },
+    clock,
+    ids: { uuid: () => crypto.randomUUID() },
+    logger: consoleLogger(config.LOG_LEVEL),
+    config,
+    postcodeSource: postcodesIo(config.POSTCODES_IO_URL, upstream),
+    memberSource: membersApi(config.MEMBERS_API_URL, upstream),
+    templates,
+    // Capture mode never sends: mail is stored in D1 (captured_mail), as on Node.
+    mailer:
+      config.MAIL_MODE === "capture" || !config.MAIL_API_URL
+        ? captureMailer(d1 as unknown as Db, clock)
+        : mailApiMailer({
+            url: config.MAIL_API_URL,
+            apiKey: config.MAIL_API_KEY,
+            timeoutMs: MAIL_API_TIMEOUT_MS,
+          }),
+  };
+  depsByEnv.set(env, deps);
+  return deps;
+}
+
+const app = createApp((env) => buildWorkerDeps(env as Bindings));
+
+export default {
+  fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => app.fetch(request, env, ctx),
+  /**
+   * Cron triggers (wrangler.toml [triggers]): every minute the outbox is drained (leases make
+   * overlapping runs safe); hourly, retention scrubs old letters (RETENTION_INTERVAL_MINUTES=0
+   * turns it off, as on Node).
+   */
+  async scheduled(controller: ScheduledController, env: Bindings, _ctx: ExecutionContext) {
+    const deps = buildWorkerDeps(env);
+    if (controller.cron === RETENTION_CRON) {
+      if (deps.config.RETENTION_INTERVAL_MINUTES > 0) await runRetention(deps);
+      return;
+    }
+    const report = await drainOutbox(deps, { maxPasses: MAX_PASSES_PER_RUN });
+    if (report.claimed || report.reclaimed || report.expired || report.reminded)
+      deps.logger.info("outbox drained", report);
+  },
+};

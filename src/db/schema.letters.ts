@@ -1,0 +1,210 @@
+/**
+ * Letters and their delivery. `letters` is what a supporter wrote (one row per letter, the
+ * reporting unit for the dashboard); `outbox` is the source of truth for every email we send
+ * (the letter itself, confirmation, reminder, "sent" notice, follow-up), one row per message;
+ * `delivery_log` has one row per send attempt; `captured_mail` holds what MAIL_MODE=capture
+ * kept instead of sending.
+ *
+ * Invariants held here rather than in code: states are a closed set (CHECK), one letter per
+ * idempotency key (UNIQUE), at most one letter-bearing outbox row per letter (partial UNIQUE),
+ * one log row per (outbox row, attempt).
+ */
+import { sql } from "drizzle-orm";
+import { check, index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { constituencies } from "./schema";
+
+export const RECIPIENT_KINDS = ["mp", "candidate"] as const;
+export type RecipientKind = (typeof RECIPIENT_KINDS)[number];
+
+/**
+ * The letter's life as the supporter and the dashboard see it. Delivery detail (attempts,
+ * retries) lives in the outbox row; this is kept in step by the same atomic writes.
+ */
+export const LETTER_STATUSES = [
+  "awaiting_confirmation",
+  "confirmed", // queued for sending
+  "held", // confirmed but flagged as a near-duplicate: waits for a moderator
+  "sent",
+  "undeliverable", // dead or bounced
+  "cancelled",
+  "expired", // never confirmed
+] as const;
+export type LetterStatus = (typeof LETTER_STATUSES)[number];
+
+export const REPLY_ANSWERS = ["yes", "no", "not_yet"] as const;
+export type ReplyAnswer = (typeof REPLY_ANSWERS)[number];
+
+const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(","));
+
+export const letters = sqliteTable(
+  "letters",
+  {
+    id: text("id").primaryKey(),
+    campaignId: text("campaign_id").notNull(),
+    constituencyCode: text("constituency_code")
+      .notNull()
+      .references(() => constituencies.onsCode),
+    recipientKind: text("recipient_kind", { enum: RECIPIENT_KINDS }).notNull(),
+    /** Parliament member id (MP) or Democracy Club person id (candidate), when known. */
+    recipientPersonId: integer("recipient_person_id"),
+    recipientName: text("recipient_name").notNull(),
+    /** Partner site the letter came through (widget), if any. */
+    partnerKey: text("partner_key"),
+    status: text("status", { enum: LETTER_STATUSES }).notNull(),
+    /** Ask ids chosen, JSON array. */
+    asks: text("asks", { mode: "json" }).$type<string[]>().notNull(),
+    subject: text("subject").notNull(),
+    /** The full plain-text body as sent, sign-off included. Scrubbed by the retention job. */
+    body: text("body").notNull(),
+    supporterName: text("supporter_name").notNull(),
+    /** Lower-cased. */
+    supporterEmail: text("supporter_email").notNull(),
+    /** Full postal address, one line per element, joined by "\n". */
+    supporterAddress: text("supporter_address").notNull(),
+    supporterPostcode: text("supporter_postcode").notNull(),
+    /** sha256(supporter email + client key): a double submit finds the first letter. */
+    idempotencyKey: text("idempotency_key").notNull(),
+    /** MinHash signature of the supporter's own words (JSON numbers), null if too short to compare. */
+    signature: text("signature", { mode: "json" }).$type<number[]>(),
+    /** Highest estimated similarity to another supporter's letter, when checked. */
+    similarity: real("similarity"),
+    similarTo: text("similar_to"),
+    createdAt: integer("created_at").notNull(),
+    confirmedAt: integer("confirmed_at"),
+    sentAt: integer("sent_at"),
+    /** Follow-up answer: did the representative reply? */
+    replyAnswer: text("reply_answer", { enum: REPLY_ANSWERS }),
+    replyAnsweredAt: integer("reply_answered_at"),
+  },
+  (t) => [
+    uniqueIndex("letters_idempotency_uq").on(t.idempotencyKey),
+    index("letters_constituency_created_ix").on(t.constituencyCode, t.createdAt),
+    index("letters_email_created_ix").on(t.supporterEmail, t.createdAt),
+    index("letters_campaign_created_ix").on(t.campaignId, t.createdAt),
+    index("letters_status_ix").on(t.status),
+    check("letters_status_ck", sql`${t.status} in (${inList(LETTER_STATUSES)})`),
+    check("letters_recipient_kind_ck", sql`${t.recipientKind} in (${inList(RECIPIENT_KINDS)})`),
+    check(
+      "letters_reply_answer_ck",
+      sql`${t.replyAnswer} is null or ${t.replyAnswer} in (${inList(REPLY_ANSWERS)})`,
+    ),
+  ],
+);
+
+/** MinHash LSH bands of a letter's signature: letters sharing a band are similarity candidates. */
+export const letterBands = sqliteTable(
+  "letter_bands",
+  {
+    band: text("band").notNull(),
+    letterId: text("letter_id")
+      .notNull()
+      .references(() => letters.id, { onDelete: "cascade" }),
+  },
+  (t) => [index("letter_bands_band_ix").on(t.band), index("letter_bands_letter_ix").on(t.letterId)],
+);
+
+export const OUTBOX_STATES = [
+  "awaiting_confirmation",
+  "held",
+  "queued",
+  "sending",
+  "sent",
+  "failed",
+  "dead",
+  "bounced",
+  "cancelled",
+  "expired",
+] as const;
+export type OutboxState = (typeof OUTBOX_STATES)[number];
+
+export const OUTBOX_KINDS = ["letter", "confirm", "reminder", "sent_notice", "followup"] as const;
+export type OutboxKind = (typeof OUTBOX_KINDS)[number];
+
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: OUTBOX_KINDS }).notNull(),
+    letterId: text("letter_id").references(() => letters.id),
+    state: text("state", { enum: OUTBOX_STATES }).notNull(),
+    /** The intended recipient. */
+    toName: text("to_name"),
+    toEmail: text("to_email").notNull(),
+    /**
+     * Where the message goes instead in reflect mode, and always for a recipient who reflects
+     * (the test MP): the supporter's own address.
+     */
+    reflectTo: text("reflect_to").notNull(),
+    alwaysReflect: integer("always_reflect", { mode: "boolean" }).notNull().default(false),
+    /** Display name on From (the supporter's name for letters). */
+    fromName: text("from_name").notNull(),
+    replyToName: text("reply_to_name"),
+    replyTo: text("reply_to"),
+    subject: text("subject").notNull(),
+    bodyText: text("body_text").notNull(),
+    /** `<outbox id@domain>`; the same on every attempt so a resend is recognisably one message. */
+    messageId: text("message_id").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    /** When a queued/failed row may next be claimed. */
+    nextAttemptAt: integer("next_attempt_at").notNull(),
+    /** A row in `sending` belongs to its claimer until then; afterwards anyone may reclaim it. */
+    leaseUntil: integer("lease_until"),
+    /** An awaiting_confirmation row expires then; a reminder goes out half-way. */
+    expiresAt: integer("expires_at"),
+    remindedAt: integer("reminded_at"),
+    lastError: text("last_error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    sentAt: integer("sent_at"),
+  },
+  (t) => [
+    check("outbox_state_ck", sql`${t.state} in (${inList(OUTBOX_STATES)})`),
+    check("outbox_kind_ck", sql`${t.kind} in (${inList(OUTBOX_KINDS)})`),
+    check("outbox_sending_lease_ck", sql`${t.state} <> 'sending' or ${t.leaseUntil} is not null`),
+    uniqueIndex("outbox_message_id_uq").on(t.messageId),
+    // One letter-bearing row per letter: however often a confirm is replayed, one letter mail.
+    uniqueIndex("outbox_letter_uq").on(t.letterId).where(sql`${t.kind} = 'letter'`),
+    // The claim query: due rows by state and time.
+    index("outbox_due_ix").on(t.state, t.nextAttemptAt),
+    index("outbox_letter_ix").on(t.letterId, t.kind),
+  ],
+);
+
+export const DELIVERY_OUTCOMES = ["sent", "temporary_failure", "permanent_failure", "reclaimed"] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+
+/** One row per attempt. `detail` is the relay's short answer, never message content. */
+export const deliveryLog = sqliteTable(
+  "delivery_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    outboxId: text("outbox_id")
+      .notNull()
+      .references(() => outbox.id),
+    attempt: integer("attempt").notNull(),
+    outcome: text("outcome", { enum: DELIVERY_OUTCOMES }).notNull(),
+    smtpCode: integer("smtp_code"),
+    detail: text("detail"),
+    at: integer("at").notNull(),
+  },
+  (t) => [
+    index("delivery_log_outbox_ix").on(t.outboxId, t.attempt),
+    check("delivery_log_outcome_ck", sql`${t.outcome} in (${inList(DELIVERY_OUTCOMES)})`),
+  ],
+);
+
+/** MAIL_MODE=capture: what would have been sent. Viewable at /dev/mail. */
+export const capturedMail = sqliteTable(
+  "captured_mail",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    messageId: text("message_id").notNull(),
+    fromHeader: text("from_header").notNull(),
+    toHeader: text("to_header").notNull(),
+    replyTo: text("reply_to"),
+    subject: text("subject").notNull(),
+    text: text("text").notNull(),
+    capturedAt: integer("captured_at").notNull(),
+  },
+  (t) => [index("captured_mail_message_ix").on(t.messageId)],
+);

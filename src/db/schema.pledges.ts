@@ -1,0 +1,203 @@
+/**
+ * Pledges, their running tallies, and the privacy tables.
+ *
+ * Invariants held here:
+ * - One supporter pledge per email per campaign: UNIQUE (campaign_id, email_norm), where
+ *   email_norm is the trimmed, lower-cased address (written only by pledges.service normaliseEmail).
+ *   Two parallel submits therefore make one row; the loser's INSERT ... ON CONFLICT DO NOTHING
+ *   finds the winner's row.
+ * - Consent is explicit: the pledge consent's wording version and time are NOT NULL; the
+ *   optional updates consent has its version and time exactly when it was given (CHECK).
+ * - One representative pledge per (campaign, kind, person): UNIQUE. Verified rows say how (CHECK).
+ * - Counts live in `pledge_tallies`, bumped in the same atomic write that confirms a pledge and
+ *   never decremented by retention or erasure, so scrubbing personal data leaves counts intact
+ *   and the dashboard reads a few hundred rows instead of a million.
+ */
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { constituencies } from "./schema";
+
+export const SUPPORTER_PLEDGE_STATUSES = ["unconfirmed", "confirmed"] as const;
+export type SupporterPledgeStatus = (typeof SUPPORTER_PLEDGE_STATUSES)[number];
+
+export const supporterPledges = sqliteTable(
+  "supporter_pledges",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    campaignId: text("campaign_id").notNull(),
+    /** Trimmed and lower-cased; the uniqueness key. */
+    emailNorm: text("email_norm").notNull(),
+    /** HMAC of email_norm (see suppressions): lets exports leave out suppressed addresses by join. */
+    emailHash: text("email_hash").notNull(),
+    name: text("name").notNull(),
+    postcode: text("postcode").notNull(),
+    constituencyCode: text("constituency_code")
+      .notNull()
+      .references(() => constituencies.onsCode),
+    partnerKey: text("partner_key"),
+    status: text("status", { enum: SUPPORTER_PLEDGE_STATUSES }).notNull(),
+    /** The pledge box, ticked by the supporter: which wording they saw and when they ticked it. */
+    pledgeConsentVersion: text("pledge_consent_version").notNull(),
+    pledgeConsentAt: integer("pledge_consent_at").notNull(),
+    /** The separate, optional box for campaign updates. */
+    updatesConsentVersion: text("updates_consent_version"),
+    updatesConsentAt: integer("updates_consent_at"),
+    /** Set once the confirm has been added to pledge_tallies (guards against counting twice). */
+    counted: integer("counted", { mode: "boolean" }).notNull().default(false),
+    createdAt: integer("created_at").notNull(),
+    /** Last confirmation email; a repeat submit resends only after a pause. */
+    confirmSentAt: integer("confirm_sent_at"),
+    confirmedAt: integer("confirmed_at"),
+  },
+  (t) => [
+    uniqueIndex("supporter_pledges_email_uq").on(t.campaignId, t.emailNorm),
+    // Retention: unconfirmed rows by age.
+    index("supporter_pledges_status_created_ix").on(t.status, t.createdAt),
+    check("supporter_pledges_status_ck", sql`${t.status} in ('unconfirmed','confirmed')`),
+    check(
+      "supporter_pledges_confirmed_ck",
+      sql`(${t.status} = 'confirmed') = (${t.confirmedAt} is not null)`,
+    ),
+    check(
+      "supporter_pledges_updates_consent_ck",
+      sql`(${t.updatesConsentVersion} is null) = (${t.updatesConsentAt} is null)`,
+    ),
+    check("supporter_pledges_email_ck", sql`${t.emailNorm} = lower(trim(${t.emailNorm}))`),
+  ],
+);
+
+export const REP_KINDS = ["mp", "candidate"] as const;
+export type RepKind = (typeof REP_KINDS)[number];
+export const REP_PLEDGE_STATUSES = ["requested", "verified"] as const;
+export const REP_VERIFIED_BY = ["link", "admin"] as const;
+
+/**
+ * MP and candidate pledges. A row is made when a verification link is sent to the official
+ * address (requested) or when a campaign lead records a pledge; it becomes `verified` by the
+ * link or by the lead, whose note says how they know (e.g. "signed at the launch event").
+ */
+export const repPledges = sqliteTable(
+  "rep_pledges",
+  {
+    id: text("id").primaryKey(),
+    campaignId: text("campaign_id").notNull(),
+    kind: text("kind", { enum: REP_KINDS }).notNull(),
+    /** Parliament member id (MP) or Democracy Club person id (candidate). */
+    personId: integer("person_id").notNull(),
+    electionId: text("election_id"),
+    constituencyCode: text("constituency_code")
+      .notNull()
+      .references(() => constituencies.onsCode),
+    /** Snapshot at pledge time: the wall shows who pledged, even after an election changes the MP. */
+    name: text("name").notNull(),
+    party: text("party"),
+    status: text("status", { enum: REP_PLEDGE_STATUSES }).notNull(),
+    verifiedBy: text("verified_by", { enum: REP_VERIFIED_BY }),
+    verifiedNote: text("verified_note"),
+    verifiedByUser: text("verified_by_user"),
+    requestedAt: integer("requested_at").notNull(),
+    linkSentAt: integer("link_sent_at"),
+    verifiedAt: integer("verified_at"),
+  },
+  (t) => [
+    uniqueIndex("rep_pledges_person_uq").on(t.campaignId, t.kind, t.personId),
+    index("rep_pledges_status_ix").on(t.campaignId, t.status),
+    index("rep_pledges_constituency_ix").on(t.constituencyCode),
+    check("rep_pledges_kind_ck", sql`${t.kind} in ('mp','candidate')`),
+    check("rep_pledges_status_ck", sql`${t.status} in ('requested','verified')`),
+    check(
+      "rep_pledges_verified_ck",
+      sql`(${t.status} = 'verified') = (${t.verifiedAt} is not null and ${t.verifiedBy} is not null)`,
+    ),
+    check("rep_pledges_admin_note_ck", sql`${t.verifiedBy} is not 'admin' or ${t.verifiedNote} is not null`),
+  ],
+);
+
+export const TALLY_DIMENSIONS = ["day", "constituency", "partner"] as const;
+export type TallyDimension = (typeof TALLY_DIMENSIONS)[number];
+
+/**
+ * Confirmed supporter pledges per day (key "2026-11-23"), per constituency (ONS code) and per
+ * partner ("" = none). Region, nation and party are derived by joining the constituency tallies
+ * (650 rows) to constituencies and members.
+ */
+export const pledgeTallies = sqliteTable(
+  "pledge_tallies",
+  {
+    campaignId: text("campaign_id").notNull(),
+    dimension: text("dimension", { enum: TALLY_DIMENSIONS }).notNull(),
+    key: text("key").notNull(),
+    n: integer("n").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.campaignId, t.dimension, t.key] }),
+    check("pledge_tallies_dimension_ck", sql`${t.dimension} in ('day','constituency','partner')`),
+  ],
+);
+
+/**
+ * Addresses whose owner asked us to erase their data, kept only as an HMAC (TOKEN_SECRET) of
+ * the normalised address: enough to keep them off any marketing list, useless to anyone
+ * reading the table.
+ */
+export const suppressions = sqliteTable("suppressions", {
+  emailHash: text("email_hash").primaryKey(),
+  reason: text("reason").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const PRIVACY_REQUEST_KINDS = ["export", "erase"] as const;
+
+/**
+ * A supporter's request to export or erase their data, made from the privacy page. The emailed
+ * link's token names this row, so the address itself never appears in a link. Rows expire
+ * with the link and are deleted by the retention job.
+ */
+export const privacyRequests = sqliteTable(
+  "privacy_requests",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: PRIVACY_REQUEST_KINDS }).notNull(),
+    emailNorm: text("email_norm").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    completedAt: integer("completed_at"),
+  },
+  (t) => [
+    index("privacy_requests_expires_ix").on(t.expiresAt),
+    check("privacy_requests_kind_ck", sql`${t.kind} in ('export','erase')`),
+  ],
+);
+
+export const LETTER_TALLY_DIMENSIONS = ["day", "constituency", "partner", "recipient"] as const;
+
+/**
+ * Letters confirmed by their writers, per day of confirmation ("2026-11-23"), constituency,
+ * partner ("" = none) and recipient ("mp|E14001063|Jane Smith"). Scanning 200,000 letters with
+ * their bodies takes seconds; these few thousand rows answer the dashboard in milliseconds.
+ * A letter counts once it is confirmed, whatever happens to it later (held, sent, bounced).
+ */
+export const letterTallies = sqliteTable(
+  "letter_tallies",
+  {
+    campaignId: text("campaign_id").notNull(),
+    dimension: text("dimension", { enum: LETTER_TALLY_DIMENSIONS }).notNull(),
+    key: text("key").notNull(),
+    n: integer("n").notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.campaignId, t.dimension, t.key] }),
+    check("letter_tallies_dimension_ck", sql`${t.dimension} in ('day','constituency','partner','recipient')`),
+  ],
+);
+
+/** Letters already added to letter_tallies: makes counting idempotent whoever triggers it. */
+export const letterCounted = sqliteTable("letter_counted", {
+  letterId: text("letter_id").primaryKey(),
+});
+
+/** Where the background tally pass resumes (letters' rowid). */
+export const tallyCursors = sqliteTable("tally_cursors", {
+  name: text("name").primaryKey(),
+  position: integer("position").notNull(),
+});

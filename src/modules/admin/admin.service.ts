@@ -1,0 +1,344 @@
+/**
+ * What the campaign leads' dashboard reads.
+ *
+ * Rules:
+ * - Pledge figures come from pledge_tallies (a few hundred rows), never from scanning pledges.
+ * - Letter figures come from letter_tallies (admin.tallies.ts): a letter counts once its writer
+ *   confirmed it. Letters of every campaign file are counted together.
+ * - The test seat is left out of every figure.
+ * - Outbox actions are single conditional UPDATEs whose WHERE lists the states the delivery
+ *   state machine allows the move from (delivery.machine.ts).
+ */
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import {
+  constituencies,
+  letters,
+  letterTallies,
+  members,
+  outbox,
+  pledgeTallies,
+  repPledges,
+} from "../../db/schema";
+import type { Deps } from "../../deps";
+import { AppError } from "../../lib/errors";
+import { fromStates } from "../delivery/delivery.machine";
+import { outboxCounts } from "../delivery/delivery.service";
+
+const DAY_MS = 86_400_000;
+/** Days shown on the over-time chart. */
+export const CHART_DAYS = 90;
+/** Failed/dead/bounced messages listed on the outbox page. */
+const PROBLEMS_SHOWN = 100;
+
+export type Row = { key: string; label: string; pledges: number; letters: number };
+
+const num = (v: unknown) => Number(v ?? 0);
+
+/** Pledges and letters per constituency (real seats only), with the seat's attributes. */
+export async function byConstituency(deps: Deps) {
+  const campaignId = deps.config.CAMPAIGN_ID;
+  const seats = await deps.db
+    .select({
+      code: constituencies.onsCode,
+      name: constituencies.name,
+      nation: constituencies.nation,
+      region: constituencies.regionName,
+      hexQ: constituencies.hexQ,
+      hexR: constituencies.hexR,
+      party: members.party,
+      mp: members.name,
+      pledges: sql<number>`coalesce(${pledgeTallies.n}, 0)`,
+    })
+    .from(constituencies)
+    .leftJoin(members, eq(members.constituencyCode, constituencies.onsCode))
+    .leftJoin(
+      pledgeTallies,
+      and(
+        eq(pledgeTallies.campaignId, campaignId),
+        eq(pledgeTallies.dimension, "constituency"),
+        eq(pledgeTallies.key, constituencies.onsCode),
+      ),
+    )
+    .where(eq(constituencies.isTest, false))
+    .orderBy(constituencies.name);
+  const letterRows = await letterTallyRows(deps, "constituency");
+  const lettersBy = new Map(letterRows.map((r) => [r.key, r.n]));
+  return seats.map((s) => ({ ...s, pledges: num(s.pledges), letters: lettersBy.get(s.code) ?? 0 }));
+}
+
+export type SeatFigures = Awaited<ReturnType<typeof byConstituency>>[number];
+
+function groupBy(seats: SeatFigures[], keyOf: (s: SeatFigures) => string | null): Row[] {
+  const m = new Map<string, Row>();
+  for (const s of seats) {
+    const key = keyOf(s) ?? "(none)";
+    const row = m.get(key) ?? { key, label: key, pledges: 0, letters: 0 };
+    row.pledges += s.pledges;
+    row.letters += s.letters;
+    m.set(key, row);
+  }
+  return [...m.values()].sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters));
+}
+
+export async function overTime(deps: Deps): Promise<{ day: string; pledges: number; letters: number }[]> {
+  const now = deps.clock.now();
+  const start = Math.floor(now / DAY_MS) * DAY_MS - (CHART_DAYS - 1) * DAY_MS;
+  const days: { day: string; pledges: number; letters: number }[] = [];
+  for (let t = start; t <= now; t += DAY_MS)
+    days.push({ day: new Date(t).toISOString().slice(0, 10), pledges: 0, letters: 0 });
+  const index = new Map(days.map((d, i) => [d.day, i]));
+  const pledgeDays = await deps.db
+    .select({ key: pledgeTallies.key, n: pledgeTallies.n })
+    .from(pledgeTallies)
+    .where(
+      and(
+        eq(pledgeTallies.campaignId, deps.config.CAMPAIGN_ID),
+        eq(pledgeTallies.dimension, "day"),
+        sql`${pledgeTallies.key} >= ${days[0]?.day ?? ""}`,
+      ),
+    );
+  for (const r of pledgeDays) {
+    const i = index.get(r.key);
+    if (i !== undefined) (days[i] as { pledges: number }).pledges = r.n;
+  }
+  const letterDays = await letterTallyRows(deps, "day", days[0]?.day);
+  for (const r of letterDays) {
+    const i = index.get(r.key);
+    if (i !== undefined) (days[i] as { letters: number }).letters = r.n;
+  }
+  return days;
+}
+
+export async function byPartner(deps: Deps): Promise<Row[]> {
+  const pledges = await deps.db
+    .select({ key: pledgeTallies.key, n: pledgeTallies.n })
+    .from(pledgeTallies)
+    .where(
+      and(eq(pledgeTallies.campaignId, deps.config.CAMPAIGN_ID), eq(pledgeTallies.dimension, "partner")),
+    );
+  const lettersBy = await letterTallyRows(deps, "partner");
+  const m = new Map<string, Row>();
+  const at = (key: string) => {
+    const row = m.get(key) ?? { key, label: key || "(direct, no partner)", pledges: 0, letters: 0 };
+    m.set(key, row);
+    return row;
+  };
+  for (const r of pledges) at(r.key).pledges += r.n;
+  for (const r of lettersBy) at(r.key).letters += r.n;
+  return [...m.values()].sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters));
+}
+
+export async function mostWrittenTo(deps: Deps, limit = 15) {
+  const rows = await deps.db
+    .select({ key: letterTallies.key, n: sql<number>`sum(${letterTallies.n})` })
+    .from(letterTallies)
+    .where(eq(letterTallies.dimension, "recipient"))
+    .groupBy(letterTallies.key)
+    .orderBy(desc(sql`2`))
+    .limit(limit + 5);
+  const seats = new Map(
+    (
+      await deps.db
+        .select({ code: constituencies.onsCode, name: constituencies.name, isTest: constituencies.isTest })
+        .from(constituencies)
+    ).map((c) => [c.code, c]),
+  );
+  return rows
+    .map((r) => {
+      const [kind, code = "", ...name] = r.key.split("|");
+      const seat = seats.get(code);
+      return {
+        kind,
+        name: name.join("|"),
+        constituency: seat?.name ?? code,
+        isTest: !!seat?.isTest,
+        n: num(r.n),
+      };
+    })
+    .filter((r) => !r.isTest)
+    .slice(0, limit);
+}
+
+/** Letter tallies of one dimension, summed over campaigns (optionally keys >= `from`). */
+async function letterTallyRows(deps: Deps, dimension: "day" | "constituency" | "partner", from?: string) {
+  const rows = await deps.db
+    .select({ key: letterTallies.key, n: sql<number>`sum(${letterTallies.n})` })
+    .from(letterTallies)
+    .where(
+      and(
+        eq(letterTallies.dimension, dimension),
+        from === undefined ? undefined : sql`${letterTallies.key} >= ${from}`,
+      ),
+    )
+    .groupBy(letterTallies.key);
+  return rows.map((r) => ({ key: r.key, n: num(r.n) }));
+}
+
+export async function outboxHealth(deps: Deps) {
+  const counts = await outboxCounts(deps);
+  // One indexed read per state (outbox_due_ix is (state, next_attempt_at)): a sort over every
+  // dead row's full record would cost more than the whole dashboard.
+  const perState = await Promise.all(
+    (["failed", "dead", "bounced"] as const).map((state) =>
+      deps.db
+        .select({
+          id: outbox.id,
+          kind: outbox.kind,
+          state: outbox.state,
+          attempts: outbox.attempts,
+          lastError: outbox.lastError,
+          toName: outbox.toName,
+          updatedAt: outbox.updatedAt,
+          nextAttemptAt: outbox.nextAttemptAt,
+        })
+        .from(outbox)
+        .where(eq(outbox.state, state))
+        .orderBy(desc(outbox.nextAttemptAt))
+        .limit(PROBLEMS_SHOWN),
+    ),
+  );
+  const problems = perState
+    .flat()
+    .sort((a, b) => b.updatedAt - a.updatedAt)
+    .slice(0, PROBLEMS_SHOWN);
+  return {
+    counts,
+    problems: problems.map((p) => ({
+      ...p,
+      updated: new Date(p.updatedAt).toISOString().slice(0, 16).replace("T", " "),
+      canRetry: p.state === "failed",
+      canCancel: fromStates("cancelled").includes(p.state),
+    })),
+  };
+}
+
+/** Make a failed row due now (the next worker pass claims it); the machine needs no new state. */
+export async function retryOutbox(deps: Deps, input: { id: string }) {
+  const [row] = await deps.db
+    .update(outbox)
+    .set({ nextAttemptAt: deps.clock.now(), updatedAt: deps.clock.now() })
+    .where(and(eq(outbox.id, input.id), eq(outbox.state, "failed")))
+    .returning({ id: outbox.id });
+  if (!row) throw new AppError("not_found", "That message is not waiting for a retry.");
+  deps.logger.info("outbox retry requested", { outboxId: input.id });
+}
+
+/** Cancel a message that has not gone yet; a cancelled letter mail cancels the letter too. */
+export async function cancelOutbox(deps: Deps, input: { id: string }) {
+  const now = deps.clock.now();
+  const [row] = await deps.db
+    .update(outbox)
+    .set({ state: "cancelled", updatedAt: now })
+    .where(and(eq(outbox.id, input.id), inArray(outbox.state, fromStates("cancelled"))))
+    .returning({ id: outbox.id, kind: outbox.kind, letterId: outbox.letterId });
+  if (!row) throw new AppError("not_found", "That message can no longer be cancelled.");
+  if (row.kind === "letter" && row.letterId)
+    await deps.db
+      .update(letters)
+      .set({ status: "cancelled" })
+      .where(
+        and(
+          eq(letters.id, row.letterId),
+          inArray(letters.status, ["awaiting_confirmation", "confirmed", "held"]),
+        ),
+      );
+  deps.logger.info("outbox row cancelled", { outboxId: input.id });
+}
+
+export async function moderationQueue(deps: Deps) {
+  const rows = await deps.db
+    .select({
+      id: letters.id,
+      recipientName: letters.recipientName,
+      constituency: constituencies.name,
+      subject: letters.subject,
+      body: letters.body,
+      similarity: letters.similarity,
+      createdAt: letters.createdAt,
+    })
+    .from(letters)
+    .innerJoin(constituencies, eq(constituencies.onsCode, letters.constituencyCode))
+    .where(eq(letters.status, "held"))
+    .orderBy(letters.createdAt)
+    .limit(50);
+  return rows.map((r) => ({
+    ...r,
+    similarityPct: r.similarity === null ? null : Math.round(r.similarity * 100),
+    created: new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "),
+  }));
+}
+
+/**
+ * Release a held letter to the outbox or reject it. Both tables change in one atomic write and
+ * each UPDATE names the state it moves from, so a double click does nothing the second time.
+ */
+export async function moderateLetter(deps: Deps, input: { id: string; decision: "release" | "reject" }) {
+  const now = deps.clock.now();
+  const [held] = await deps.db
+    .select({ id: letters.id })
+    .from(letters)
+    .where(and(eq(letters.id, input.id), eq(letters.status, "held")));
+  if (!held) throw new AppError("not_found", "That letter is not waiting for moderation.");
+  const release = input.decision === "release";
+  await deps.atomic([
+    deps.db
+      .update(letters)
+      .set({ status: release ? "confirmed" : "cancelled" })
+      .where(and(eq(letters.id, input.id), eq(letters.status, "held"))),
+    deps.db
+      .update(outbox)
+      .set({ state: release ? "queued" : "cancelled", nextAttemptAt: now, updatedAt: now })
+      .where(and(eq(outbox.letterId, input.id), eq(outbox.kind, "letter"), eq(outbox.state, "held"))),
+  ]);
+  deps.logger.info("letter moderated", { letterId: input.id, decision: input.decision });
+}
+
+export async function repPledgeList(deps: Deps) {
+  return deps.db
+    .select({
+      kind: repPledges.kind,
+      name: repPledges.name,
+      party: repPledges.party,
+      constituency: constituencies.name,
+      status: repPledges.status,
+      verifiedBy: repPledges.verifiedBy,
+      verifiedNote: repPledges.verifiedNote,
+    })
+    .from(repPledges)
+    .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .where(eq(repPledges.campaignId, deps.config.CAMPAIGN_ID))
+    .orderBy(desc(repPledges.verifiedAt), constituencies.name)
+    .limit(1000);
+}
+
+export async function dashboard(deps: Deps) {
+  const seats = await byConstituency(deps);
+  const totals = seats.reduce(
+    (t, s) => ({ pledges: t.pledges + s.pledges, letters: t.letters + s.letters }),
+    { pledges: 0, letters: 0 },
+  );
+  const [days, partners, topRecipients, health, reps] = await Promise.all([
+    overTime(deps),
+    byPartner(deps),
+    mostWrittenTo(deps),
+    outboxHealth(deps),
+    deps.db
+      .select({ n: sql<number>`count(*)` })
+      .from(repPledges)
+      .where(and(eq(repPledges.campaignId, deps.config.CAMPAIGN_ID), eq(repPledges.status, "verified"))),
+  ]);
+  const topSeats = [...seats].sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters)).slice(0, 15);
+  return {
+    totals: { ...totals, repPledges: num(reps[0]?.n) },
+    seats,
+    days,
+    byNation: groupBy(seats, (s) => s.nation),
+    byRegion: groupBy(seats, (s) => s.region),
+    byParty: groupBy(seats, (s) => s.party),
+    byPartner: partners,
+    topSeats,
+    topRecipients,
+    outbox: health.counts,
+    outboxProblems: (health.counts.failed ?? 0) + (health.counts.dead ?? 0) + (health.counts.bounced ?? 0),
+  };
+}

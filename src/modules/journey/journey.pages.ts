@@ -1,0 +1,462 @@
+/**
+ * The supporter's journey, server-rendered: postcode -> your MP (and candidates, and whether
+ * they have pledged) -> choose asks and write -> preview and edit -> your details and consents
+ * -> "check your email". Confirming, the thank-you and the follow-up are behind the email links.
+ *
+ * Rules:
+ * - Every step works without JavaScript: plain GET/POST forms; /static/app.js only enhances.
+ * - The journey keeps no server-side state: the draft travels in the form (hidden fields), so a
+ *   failed step re-renders with everything the supporter typed, and the same pages run on
+ *   Workers. Nothing is stored until the final submit, which calls the letters verbs.
+ * - Handlers call the letters, pledges and lookup verbs; they never re-implement their rules.
+ * - One set of templates serves the site ("/") and partners' frames ("/embed", compact layout,
+ *   partner recorded on every action). Templates build links from `base` and `embed.qs`.
+ */
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../../http/types";
+import { AppError, isAppError } from "../../lib/errors";
+import { activeCampaign } from "../letters/letters.campaign";
+import { clientIp, letterBodyLimit } from "../letters/letters.routes";
+import { PreviewLetterInput, SubmitLetterInput } from "../letters/letters.schemas";
+import { previewLetter, submitLetter } from "../letters/letters.service";
+import { lookupPostcode, searchConstituencies } from "../lookup/lookup.service";
+import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "../pledges/pledges.schemas";
+import { createPledge, pledgeCounter } from "../pledges/pledges.service";
+
+const MAX_INPUT = 100;
+
+type Mode = "site" | "embed";
+type FieldError = { field: string; message: string };
+type Form = Record<string, string | string[] | undefined>;
+
+const one = (v: unknown) =>
+  typeof v === "string" ? v : Array.isArray(v) && typeof v[0] === "string" ? v[0] : "";
+const many = (v: unknown) =>
+  (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === "string");
+
+/** Messages in the supporter's words, by form field; zod's own message is the fallback. */
+const FIELD_MESSAGES: Record<string, string> = {
+  asks: "Choose at least one ask for your letter",
+  subject: "Enter a subject for your letter",
+  body: "Your letter is empty: write a few words, or go back and choose your asks again",
+  name: "Enter your full name",
+  email: "Enter an email address, such as jane@example.org",
+  line1: "Enter the first line of your address",
+  line2: "Address line 2 must be on one line and at most 120 characters",
+  town: "Enter your town or city",
+  agree: "Tick the box to say we may send your letter and details to your representative",
+  pledgeConsent: "Tick the box to make your pledge",
+  postcode: "Enter your postcode",
+};
+
+/** zod path (letters/pledges input shapes) -> our form field id. */
+function fieldFor(path: PropertyKey[]): string {
+  const last = String(path[path.length - 1] ?? "");
+  if (path[0] === "supporter") return last === "postcode" ? "postcode" : last;
+  return String(path[0] ?? "form");
+}
+
+function issues(error: { issues: { path: PropertyKey[]; message: string }[] }): FieldError[] {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const i of error.issues) {
+    const field = fieldFor(i.path);
+    if (seen.has(field)) continue;
+    seen.add(field);
+    out.push({ field, message: FIELD_MESSAGES[field] ?? i.message });
+  }
+  return out;
+}
+
+const errorMap = (errors: FieldError[]) => Object.fromEntries(errors.map((e) => [e.field, e.message]));
+
+/** "mp" or "candidate:123" (the write step's recipient). */
+function recipientOf(to: string) {
+  const m = /^candidate:(\d{1,9})$/.exec(to);
+  return m ? { kind: "candidate" as const, personId: Number(m[1]) } : { kind: "mp" as const };
+}
+
+function shareLinks(publicUrl: string) {
+  const c = activeCampaign();
+  const text = `I've asked my MP to back the ${c.name} and ${c.hashtag}. You can too:`;
+  const t = encodeURIComponent(text);
+  const u = encodeURIComponent(publicUrl);
+  const tag = encodeURIComponent(c.hashtag.replace("#", ""));
+  return {
+    hashtag: c.hashtag,
+    url: publicUrl,
+    links: [
+      { name: "X (Twitter)", href: `https://twitter.com/intent/tweet?text=${t}&url=${u}&hashtags=${tag}` },
+      {
+        name: "Bluesky",
+        href: `https://bsky.app/intent/compose?text=${encodeURIComponent(`${text} ${publicUrl}`)}`,
+      },
+      { name: "Facebook", href: `https://www.facebook.com/sharer/sharer.php?u=${u}` },
+      { name: "WhatsApp", href: `https://wa.me/?text=${encodeURIComponent(`${text} ${publicUrl}`)}` },
+      {
+        name: "Email",
+        href: `mailto:?subject=${encodeURIComponent(`${c.hashtag}: write to your MP`)}&body=${encodeURIComponent(`${text} ${publicUrl}`)}`,
+      },
+    ],
+  };
+}
+
+const pledgeConsent = {
+  pledge: { version: CURRENT_CONSENT.pledge, text: CONSENT_WORDING.pledge[CURRENT_CONSENT.pledge] },
+  updates: { version: CURRENT_CONSENT.updates, text: CONSENT_WORDING.updates[CURRENT_CONSENT.updates] },
+};
+
+/** Errors a page shows inside the form (the supporter can fix or retry); others go to onError. */
+const shownInForm = (e: unknown): e is AppError =>
+  isAppError(e) && (e.status < 500 || e.code === "upstream_unavailable");
+
+export function journeyPages(mode: Mode) {
+  const base = mode === "embed" ? "/embed" : "";
+
+  function render(c: Context<AppEnv>, name: string, data: Record<string, unknown>, status = 200) {
+    const embed = mode === "embed" ? c.var.embed : undefined;
+    const amp = embed?.qs ? `&${embed.qs}` : "";
+    return c.html(
+      c.var.deps.templates.render(name, {
+        ...data,
+        base,
+        embed,
+        /** Append to a link that already has a query string. */
+        amp,
+        /** A whole query string for a link that has none. */
+        qs: embed?.qs ? `?${embed.qs}` : "",
+        /** The journey's first page (Hono routes are strict about a trailing slash). */
+        home: `${base || "/"}${embed?.qs ? `?${embed.qs}` : ""}`,
+        partner: embed?.partner?.key,
+      }),
+      status as 200,
+    );
+  }
+
+  const partnerOf = (c: Context<AppEnv>) => (mode === "embed" ? c.var.embed?.partner?.key : undefined);
+
+  async function readForm(c: Context<AppEnv>): Promise<Form> {
+    const body = await c.req.parseBody({ all: true });
+    const f: Form = {};
+    for (const [k, v] of Object.entries(body)) f[k] = k === "asks" ? many(v) : one(v);
+    return f;
+  }
+
+  /** The letter draft as carried between steps. */
+  function draftOf(f: Form) {
+    return {
+      postcode: one(f.postcode).slice(0, MAX_INPUT),
+      to: one(f.to) || "mp",
+      asks: many(f.asks),
+      story: one(f.story),
+      subject: one(f.subject),
+      body: one(f.body),
+      idem: /^[A-Za-z0-9_.:-]{8,100}$/.test(one(f.idem)) ? one(f.idem) : "",
+    };
+  }
+  type Draft = ReturnType<typeof draftOf>;
+
+  const campaignAsks = () => activeCampaign().asks;
+  const askList = (chosen: string[]) => campaignAsks().map((a) => ({ ...a, checked: chosen.includes(a.id) }));
+
+  function previewInput(d: Draft, partner: string | undefined, withText: boolean) {
+    return PreviewLetterInput.safeParse({
+      recipient: recipientOf(d.to),
+      asks: d.asks,
+      story: d.story || undefined,
+      subject: withText && d.subject ? d.subject : undefined,
+      body: withText && d.body ? d.body : undefined,
+      supporter: { address: { postcode: d.postcode } },
+      partner,
+    });
+  }
+
+  function writePage(
+    c: Context<AppEnv>,
+    d: Draft,
+    recipientName: string,
+    errors: FieldError[] = [],
+    status = 200,
+  ) {
+    return render(
+      c,
+      "pages/journey/write",
+      {
+        title: `Write to ${recipientName}`,
+        draft: d,
+        recipientName,
+        asks: askList(d.asks),
+        errors,
+        error: errorMap(errors),
+      },
+      errors.length ? status : 200,
+    );
+  }
+
+  const pages = new Hono<AppEnv>()
+    // --- 1. postcode -------------------------------------------------------------------------
+    .get("/", (c) => render(c, "pages/home", { title: "Find your MP" }))
+    // --- 2. your MP and candidates (or search results) ----------------------------------------
+    .get("/find", async (c) => {
+      const deps = c.var.deps;
+      const postcode = (c.req.query("postcode") ?? "").slice(0, MAX_INPUT);
+      const q = (c.req.query("q") ?? "").slice(0, MAX_INPUT).trim();
+      try {
+        if (q || c.req.query("q") !== undefined) {
+          if (q.length < 2)
+            throw new AppError("validation_failed", "Type at least 2 letters of the constituency name");
+          const results = await searchConstituencies(deps, { q });
+          return render(c, "pages/search", { title: `Constituencies matching ${q}`, q, results });
+        }
+        if (!postcode.trim()) throw new AppError("validation_failed", FIELD_MESSAGES.postcode);
+        const result = await lookupPostcode(deps, { postcode });
+        return render(c, "pages/result", {
+          title: `Your MP: ${result.constituency.name}`,
+          result,
+          actions: true,
+          postcodeQ: encodeURIComponent(result.postcode),
+        });
+      } catch (e) {
+        if (!shownInForm(e)) throw e;
+        const field = q || c.req.query("q") !== undefined ? "q" : "postcode";
+        const message = e.detail ?? e.title;
+        return render(
+          c,
+          "pages/home",
+          { title: "Find your MP", postcode, q, errors: [{ field, message }], error: { [field]: message } },
+          e.status,
+        );
+      }
+    })
+    // --- 3. choose asks and write --------------------------------------------------------------
+    .get("/write", async (c) => {
+      const deps = c.var.deps;
+      const d = draftOf({ postcode: c.req.query("postcode"), to: c.req.query("to") });
+      d.idem = deps.ids.uuid();
+      try {
+        const seat = await lookupPostcode(deps, { postcode: d.postcode });
+        const r = recipientOf(d.to);
+        const name =
+          r.kind === "mp"
+            ? seat.mp?.name
+            : seat.election?.candidates.find((x) => x.personId === r.personId)?.name;
+        if (!name)
+          throw new AppError("not_found", `We couldn't find who to write to in ${seat.constituency.name}.`);
+        d.postcode = seat.postcode;
+        return writePage(c, d, name);
+      } catch (e) {
+        if (!shownInForm(e)) throw e;
+        const message = e.detail ?? e.title;
+        return render(
+          c,
+          "pages/home",
+          {
+            title: "Find your MP",
+            postcode: d.postcode,
+            errors: [{ field: "postcode", message }],
+            error: { postcode: message },
+          },
+          e.status,
+        );
+      }
+    })
+    // Back from the preview to change asks or story: the draft comes along.
+    .post("/write", letterBodyLimit, async (c) => {
+      const f = await readForm(c);
+      return writePage(c, draftOf(f), one(f.recipientName) || "your MP");
+    })
+    // --- 4. preview and edit -----------------------------------------------------------------
+    .post("/write/preview", letterBodyLimit, async (c) => {
+      const f = await readForm(c);
+      const d = draftOf(f);
+      // Coming back from the details step keeps the supporter's edits; from the write step the
+      // letter is rebuilt from the chosen asks and story.
+      const parsed = previewInput(d, partnerOf(c), one(f.from) === "details");
+      const name = one(f.recipientName) || "your MP";
+      if (!parsed.success) return writePage(c, d, name, issues(parsed.error), 400);
+      try {
+        const p = await previewLetter(c.var.deps, parsed.data);
+        return render(c, "pages/journey/preview", {
+          title: "Check and edit your letter",
+          draft: { ...d, subject: p.subject, body: p.draft },
+          recipient: p.recipient,
+          signoff: p.signoff,
+          prompt: p.prompt,
+        });
+      } catch (e) {
+        if (!shownInForm(e)) throw e;
+        return writePage(c, d, name, [{ field: "asks", message: e.detail ?? e.title }], e.status);
+      }
+    })
+    // --- 5. your details and consents --------------------------------------------------------
+    .post("/write/details", letterBodyLimit, async (c) => {
+      const f = await readForm(c);
+      const d = draftOf(f);
+      const errors: FieldError[] = [];
+      if (!d.subject.trim()) errors.push({ field: "subject", message: FIELD_MESSAGES.subject as string });
+      if (!d.body.trim()) errors.push({ field: "body", message: FIELD_MESSAGES.body as string });
+      if (errors.length)
+        return render(
+          c,
+          "pages/journey/preview",
+          {
+            title: "Check and edit your letter",
+            draft: d,
+            recipient: { name: one(f.recipientName) },
+            errors,
+            error: errorMap(errors),
+          },
+          400,
+        );
+      return render(c, "pages/journey/details", {
+        title: "Your details",
+        draft: d,
+        recipientName: one(f.recipientName),
+        form: {},
+        consent: pledgeConsent,
+      });
+    })
+    // --- 6. submit -> check your email -------------------------------------------------------
+    .post("/write/send", letterBodyLimit, async (c) => {
+      const deps = c.var.deps;
+      const f = await readForm(c);
+      const d = draftOf(f);
+      const form = {
+        name: one(f.name),
+        email: one(f.email),
+        line1: one(f.line1),
+        line2: one(f.line2),
+        town: one(f.town),
+        agree: one(f.agree),
+        pledge: one(f.pledge),
+        updates: one(f.updates),
+      };
+      const recipientName = one(f.recipientName);
+      const again = (errors: FieldError[], status: number) =>
+        render(
+          c,
+          "pages/journey/details",
+          {
+            title: "Your details",
+            draft: d,
+            recipientName,
+            form,
+            consent: pledgeConsent,
+            errors,
+            error: errorMap(errors),
+          },
+          status,
+        );
+      const parsed = SubmitLetterInput.safeParse({
+        recipient: recipientOf(d.to),
+        asks: d.asks,
+        story: d.story || undefined,
+        subject: d.subject,
+        body: d.body,
+        supporter: {
+          name: form.name,
+          email: form.email,
+          address: { line1: form.line1, line2: form.line2, town: form.town, postcode: d.postcode },
+        },
+        partner: partnerOf(c),
+        idempotencyKey: d.idem || undefined,
+      });
+      const errors = parsed.success ? [] : issues(parsed.error);
+      if (!form.agree) errors.push({ field: "agree", message: FIELD_MESSAGES.agree as string });
+      if (!parsed.success || errors.length) return again(errors, 400);
+      let letter: Awaited<ReturnType<typeof submitLetter>>["letter"];
+      try {
+        ({ letter } = await submitLetter(deps, parsed.data, { ip: clientIp(c) }));
+      } catch (e) {
+        if (!shownInForm(e)) throw e;
+        return again([{ field: "form", message: e.detail ?? e.title }], e.status);
+      }
+      // The optional pledge rides on the same details; a failure here must not lose the letter.
+      let pledged: boolean | undefined;
+      if (form.pledge) {
+        const p = CreatePledgeInput.safeParse({
+          name: form.name,
+          email: form.email,
+          postcode: d.postcode,
+          pledgeConsent: CURRENT_CONSENT.pledge,
+          updatesConsent: form.updates ? CURRENT_CONSENT.updates : undefined,
+          partner: partnerOf(c),
+        });
+        try {
+          if (p.success) await createPledge(deps, p.data);
+          pledged = p.success;
+        } catch (e) {
+          deps.logger.warn("pledge with letter failed", { code: isAppError(e) ? e.code : "internal" });
+          pledged = false;
+        }
+      }
+      return render(c, "pages/journey/check-email", {
+        title: "Check your email",
+        kind: "letter",
+        complete: "letter",
+        email: parsed.data.supporter.email,
+        recipientName: letter.recipient.name,
+        pledged,
+        share: shareLinks(deps.config.PUBLIC_URL),
+      });
+    })
+    // --- thank-you (linked from the confirmed page and emails) --------------------------------
+    .get("/thanks", async (c) =>
+      render(c, "pages/journey/thanks", {
+        title: "Thank you",
+        share: shareLinks(c.var.deps.config.PUBLIC_URL),
+        counter: await pledgeCounter(c.var.deps),
+      }),
+    );
+  // The site's own pledge pages live in modules/pledges; inside a frame the pledge is a step here.
+  if (mode === "embed")
+    pages
+      .get("/pledge", (c) =>
+        render(c, "pages/journey/pledge", {
+          title: "Pledge to #SpeakUpForBabies",
+          consent: pledgeConsent,
+          form: { postcode: (c.req.query("postcode") ?? "").slice(0, MAX_INPUT) },
+        }),
+      )
+      .post("/pledge", letterBodyLimit, async (c) => {
+        const deps = c.var.deps;
+        const f = await readForm(c);
+        const form = {
+          name: one(f.name),
+          email: one(f.email),
+          postcode: one(f.postcode),
+          pledgeConsent: one(f.pledgeConsent),
+          updatesConsent: one(f.updatesConsent),
+          partner: partnerOf(c),
+        };
+        const again = (errors: FieldError[], status: number) =>
+          render(
+            c,
+            "pages/journey/pledge",
+            {
+              title: "Pledge to #SpeakUpForBabies",
+              consent: pledgeConsent,
+              form,
+              errors,
+              error: errorMap(errors),
+            },
+            status,
+          );
+        const parsed = CreatePledgeInput.safeParse(form);
+        if (!parsed.success) return again(issues(parsed.error), 400);
+        try {
+          await createPledge(deps, parsed.data);
+        } catch (e) {
+          if (!shownInForm(e)) throw e;
+          return again([{ field: "postcode", message: e.detail ?? e.title }], e.status);
+        }
+        return render(c, "pages/journey/check-email", {
+          title: "Check your email",
+          kind: "pledge",
+          complete: "pledge",
+          email: parsed.data.email,
+          share: shareLinks(deps.config.PUBLIC_URL),
+        });
+      });
+  return pages;
+}

@@ -1,0 +1,53 @@
+/**
+ * Campaign content (name, hashtag, the five asks) is data in data/campaigns/, so a campaign lead
+ * can change the words without touching code. It is validated once at start-up; a bad file stops
+ * the process with a message naming the field.
+ */
+import { z } from "zod";
+import raw from "../../../data/campaigns/manifesto-for-babies.json";
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+
+export const Ask = z.object({
+  id: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, "a short lower-case id such as prevention"),
+  title: text(120),
+  summary: text(600),
+  points: z.array(text(300)).min(1).max(10),
+});
+export type Ask = z.infer<typeof Ask>;
+
+export const Campaign = z.object({
+  id: z.string().regex(/^[a-z][a-z0-9-]{1,60}$/),
+  name: text(120),
+  organisation: text(120),
+  hashtag: z.string().regex(/^#\w{2,60}$/, "a hashtag such as #SpeakUpForBabies"),
+  /** Subject lines; `{{constituency}}` is the only placeholder, filled in by code (not Handlebars). */
+  defaultSubject: z.object({ mp: text(150), candidate: text(150) }),
+  asks: z
+    .array(Ask)
+    .min(1)
+    .max(10)
+    .refine((asks) => new Set(asks.map((a) => a.id)).size === asks.length, "ask ids must be unique"),
+});
+export type Campaign = z.infer<typeof Campaign>;
+
+export class CampaignError extends Error {
+  override name = "CampaignError";
+}
+
+export function parseCampaign(input: unknown, source = "campaign"): Campaign {
+  const r = Campaign.safeParse(input);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new CampaignError(`Invalid ${source}:\n${lines.join("\n")}`);
+  }
+  return r.data;
+}
+
+let current: Campaign | undefined;
+
+/** The active campaign (data/campaigns/manifesto-for-babies.json), validated on first use. */
+export function activeCampaign(): Campaign {
+  current ??= parseCampaign(raw, "data/campaigns/manifesto-for-babies.json");
+  return current;
+}

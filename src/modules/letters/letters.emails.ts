@@ -1,0 +1,111 @@
+/**
+ * The emails around a letter (to the supporter): confirm, reminder, sent notice, follow-up.
+ * Each becomes an outbox row; links carry signed, purpose-scoped tokens, never raw ids.
+ */
+import type { Deps } from "../../deps";
+import { signToken } from "../../lib/tokens";
+import { type NewOutboxRow, outboxRow } from "../delivery/delivery.outbox";
+import { activeCampaign } from "./letters.campaign";
+import { renderText } from "./letters.templates";
+
+export const CONFIRM_PURPOSE = "letter.confirm";
+export const FOLLOWUP_PURPOSE = "letter.followup";
+/** Follow-up links stay usable for three months after the email. */
+const FOLLOWUP_LINK_MS = 90 * 24 * 60 * 60 * 1000;
+
+export type LetterForEmail = {
+  id: string;
+  supporterName: string;
+  supporterEmail: string;
+  recipientName: string;
+};
+
+type EmailDeps = Pick<Deps, "config" | "clock" | "ids" | "templates">;
+
+const campaignVars = () => {
+  const c = activeCampaign();
+  return { name: c.name, organisation: c.organisation, hashtag: c.hashtag };
+};
+
+const toSupporter = (l: LetterForEmail, subject: string, bodyText: string) => ({
+  letterId: l.id,
+  state: "queued" as const,
+  toName: l.supporterName,
+  toEmail: l.supporterEmail,
+  reflectTo: l.supporterEmail,
+  fromName: activeCampaign().hashtag,
+  subject,
+  bodyText,
+});
+
+export const humanDate = (ms: number) =>
+  new Date(ms).toLocaleDateString("en-GB", {
+    weekday: "long",
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    timeZone: "Europe/London",
+  });
+
+export async function confirmUrl(deps: Pick<Deps, "config">, letterId: string, expiresAt: number) {
+  const token = await signToken(deps.config.TOKEN_SECRET, {
+    purpose: CONFIRM_PURPOSE,
+    subject: letterId,
+    expiresAt,
+  });
+  return `${deps.config.PUBLIC_URL}/letters/confirm?token=${token}`;
+}
+
+export async function confirmEmail(
+  deps: EmailDeps,
+  l: LetterForEmail,
+  expiresAt: number,
+  kind: "confirm" | "reminder",
+): Promise<NewOutboxRow> {
+  const vars = {
+    supporter: { name: l.supporterName },
+    recipient: { name: l.recipientName },
+    campaign: campaignVars(),
+    confirmUrl: await confirmUrl(deps, l.id, expiresAt),
+    expiresOn: humanDate(expiresAt),
+  };
+  const text = renderText(deps, kind === "confirm" ? "emails/confirm.txt" : "emails/reminder.txt", vars);
+  const subject =
+    kind === "confirm"
+      ? `Please confirm your letter to ${l.recipientName}`
+      : `Reminder: your letter to ${l.recipientName} is waiting`;
+  return outboxRow(deps, { kind, ...toSupporter(l, subject, text) });
+}
+
+export function sentNoticeEmail(deps: EmailDeps, l: LetterForEmail): NewOutboxRow {
+  const text = renderText(deps, "emails/sent.txt", {
+    supporter: { name: l.supporterName },
+    recipient: { name: l.recipientName },
+    campaign: campaignVars(),
+  });
+  return outboxRow(deps, {
+    kind: "sent_notice",
+    ...toSupporter(l, `Your letter to ${l.recipientName} has been sent`, text),
+  });
+}
+
+/** The "did they reply?" email, queued now to go out LETTER_FOLLOWUP_DAYS later. */
+export async function followupEmail(deps: EmailDeps, l: LetterForEmail): Promise<NewOutboxRow> {
+  const sendAt = deps.clock.now() + deps.config.LETTER_FOLLOWUP_DAYS * 24 * 60 * 60 * 1000;
+  const token = await signToken(deps.config.TOKEN_SECRET, {
+    purpose: FOLLOWUP_PURPOSE,
+    subject: l.id,
+    expiresAt: sendAt + FOLLOWUP_LINK_MS,
+  });
+  const text = renderText(deps, "emails/followup.txt", {
+    supporter: { name: l.supporterName },
+    recipient: { name: l.recipientName },
+    campaign: campaignVars(),
+    answerUrl: `${deps.config.PUBLIC_URL}/letters/followup?token=${token}`,
+  });
+  return outboxRow(deps, {
+    kind: "followup",
+    ...toSupporter(l, `Did ${l.recipientName} reply to your letter?`, text),
+    notBefore: sendAt,
+  });
+}

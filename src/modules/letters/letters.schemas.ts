@@ -1,0 +1,111 @@
+import { z } from "zod";
+import { REPLY_ANSWERS } from "../../db/schema.letters";
+
+/**
+ * One-line fields (names, address lines, subject): no control characters at all, so no CR/LF can
+ * reach a mail header. NFC so "é" typed two ways is stored one way; emoji pass untouched.
+ */
+const line = (max: number, what: string) =>
+  z
+    .string()
+    .transform((s) => s.normalize("NFC").trim())
+    .pipe(
+      z
+        .string()
+        .min(1, `${what} is required`)
+        .max(max, `${what} is at most ${max} characters`)
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting them is the point
+        .regex(/^[^\u0000-\u001f\u007f\u2028\u2029]*$/, `${what} must be on one line`),
+    );
+
+/** Multi-line text (story, edited body): line breaks normalised to \n, other controls removed. */
+const prose = (max: number) =>
+  z
+    .string()
+    .max(max * 2)
+    .transform((s) =>
+      s
+        .normalize("NFC")
+        .replace(/\r\n?/g, "\n")
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters
+        .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "")
+        .trim(),
+    )
+    .pipe(z.string().max(max, `at most ${max} characters`));
+
+export const Email = z
+  .string()
+  .trim()
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: no CR/LF in an address
+  .regex(/^[^\u0000-\u001f\u007f\s]+$/, "an email address on one line, without spaces")
+  .pipe(z.email("an email address such as jane@example.org").max(254))
+  .transform((s) => s.toLowerCase());
+
+export const PostalAddress = z.object({
+  line1: line(120, "address line 1"),
+  line2: line(120, "address line 2")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  town: line(80, "town"),
+  postcode: line(10, "postcode"),
+});
+export type PostalAddress = z.infer<typeof PostalAddress>;
+
+export const Supporter = z.object({
+  name: line(100, "name"),
+  email: Email,
+  address: PostalAddress,
+});
+
+export const Recipient = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("mp") }),
+  z.object({ kind: z.literal("candidate"), personId: z.coerce.number().int().positive() }),
+]);
+export type Recipient = z.infer<typeof Recipient>;
+
+export const LetterDraftInput = z.object({
+  recipient: Recipient.default({ kind: "mp" }),
+  /** Which of the campaign's asks to include, in order. */
+  asks: z.array(z.string().max(40)).min(1, "choose at least one ask").max(10),
+  /** The supporter's own story, placed after the asks. */
+  story: prose(5000).optional(),
+  /** The supporter's edited subject and body (everything above the sign-off); default rendered. */
+  subject: line(150, "subject").optional(),
+  body: prose(20_000).optional(),
+  /** Partner site key (widget), if the letter came through one. */
+  partner: z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/)
+    .optional(),
+});
+
+export const PreviewLetterInput = LetterDraftInput.extend({
+  /** Only the postcode is needed to find the recipient; name and address fill the sign-off. */
+  supporter: Supporter.partial({ email: true, name: true }).extend({
+    address: PostalAddress.partial({ line1: true, town: true }),
+  }),
+});
+export type PreviewLetterInput = z.infer<typeof PreviewLetterInput>;
+
+export const SubmitLetterInput = LetterDraftInput.extend({
+  supporter: Supporter,
+  /** Alternative to the Idempotency-Key header (plain HTML forms can't set headers). */
+  idempotencyKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{8,100}$/)
+    .optional(),
+});
+export type SubmitLetterInput = z.infer<typeof SubmitLetterInput>;
+
+export const IdempotencyKeyHeader = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{8,100}$/, "8-100 characters: letters, digits, _ . : -");
+
+export const TokenInput = z.object({ token: z.string().min(1).max(2000) });
+
+export const FollowupInput = z.object({
+  token: z.string().min(1).max(2000),
+  answer: z.enum(REPLY_ANSWERS),
+});
+
+export const LetterIdParam = z.object({ id: z.uuid() });

@@ -1,0 +1,81 @@
+/**
+ * The variable contract of every letter and email template (documented in templates/README.md).
+ * Data is checked against the contract before rendering, so a missing or misnamed variable fails
+ * loudly in tests instead of leaving a blank in a letter to an MP.
+ *
+ * Supporter text is only ever passed as data: Handlebars never compiles it, so `{{x}}` typed in a
+ * letter is sent literally. Text templates (*.txt) are not HTML-escaped because they are sent as
+ * text/plain; pages that show them escape again.
+ */
+import { z } from "zod";
+import type { Deps } from "../../deps";
+import { Ask } from "./letters.campaign";
+
+const Named = z.object({ name: z.string().min(1) });
+const CampaignVars = z.object({
+  name: z.string().min(1),
+  organisation: z.string().min(1),
+  hashtag: z.string().min(1),
+});
+
+export const LetterVars = z.object({
+  recipient: Named,
+  constituency: Named,
+  campaign: CampaignVars,
+  asks: z.array(Ask).min(1),
+  /** True when exactly one ask is chosen (grammar). */
+  single: z.boolean(),
+  story: z.string().nullable(),
+});
+export type LetterVars = z.infer<typeof LetterVars>;
+
+export const SignoffVars = z.object({
+  supporter: z.object({ name: z.string().min(1), addressLines: z.array(z.string().min(1)).min(2) }),
+});
+
+export const ConfirmEmailVars = z.object({
+  supporter: Named,
+  recipient: Named,
+  campaign: CampaignVars,
+  confirmUrl: z.url(),
+  /** Human date, e.g. "Monday 30 November 2026". */
+  expiresOn: z.string().min(1),
+});
+
+export const SentEmailVars = z.object({ supporter: Named, recipient: Named, campaign: CampaignVars });
+
+export const FollowupEmailVars = z.object({
+  supporter: Named,
+  recipient: Named,
+  campaign: CampaignVars,
+  answerUrl: z.url(),
+});
+
+export const TEMPLATE_CONTRACTS = {
+  "letters/mp.txt": LetterVars,
+  "letters/candidate.txt": LetterVars,
+  "letters/signoff.txt": SignoffVars,
+  "emails/confirm.txt": ConfirmEmailVars,
+  "emails/reminder.txt": ConfirmEmailVars,
+  "emails/sent.txt": SentEmailVars,
+  "emails/followup.txt": FollowupEmailVars,
+} as const;
+export type TemplateName = keyof typeof TEMPLATE_CONTRACTS;
+
+export function renderText<N extends TemplateName>(
+  deps: Pick<Deps, "templates">,
+  name: N,
+  vars: z.input<(typeof TEMPLATE_CONTRACTS)[N]>,
+): string {
+  const data = TEMPLATE_CONTRACTS[name].parse(vars) as object;
+  return tidy(deps.templates.render(name, data));
+}
+
+/** Normalise line endings and collapse runs of blank lines left by optional sections. */
+export function tidy(text: string): string {
+  return text
+    .replace(/\r\n?/g, "\n")
+    .replace(/[ \t]+\n/g, "\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
+}

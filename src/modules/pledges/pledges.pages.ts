@@ -1,0 +1,149 @@
+/**
+ * Server-rendered pledge pages; they work without JavaScript. Every link from an email opens
+ * a page with a button (GET never changes state: mail scanners follow links), and the button
+ * POSTs. A failed form re-renders with the supporter's input and messages linked to fields.
+ */
+import { Hono } from "hono";
+import type { AppEnv } from "../../http/types";
+import { isAppError } from "../../lib/errors";
+import { parseRepRef } from "./pledges.routes";
+import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "./pledges.schemas";
+import {
+  confirmPledge,
+  createPledge,
+  pledgeCounter,
+  pledgeForToken,
+  pledgeWall,
+  repPledgeForToken,
+  repTarget,
+  requestRepPledgeLink,
+  verifyRepPledge,
+} from "./pledges.service";
+
+const consent = {
+  pledge: { version: CURRENT_CONSENT.pledge, text: CONSENT_WORDING.pledge[CURRENT_CONSENT.pledge] },
+  updates: { version: CURRENT_CONSENT.updates, text: CONSENT_WORDING.updates[CURRENT_CONSENT.updates] },
+};
+
+const str = (v: unknown) => (typeof v === "string" ? v : "");
+
+export const pledgePages = new Hono<AppEnv>()
+  .get("/pledge", async (c) => {
+    const deps = c.var.deps;
+    return c.html(
+      deps.templates.render("pages/pledges/form", {
+        title: "Pledge to #SpeakUpForBabies",
+        consent,
+        form: { partner: c.req.query("partner") ?? "", postcode: c.req.query("postcode") ?? "" },
+        counter: await pledgeCounter(deps),
+      }),
+    );
+  })
+  .post("/pledge", async (c) => {
+    const deps = c.var.deps;
+    const body = await c.req.parseBody();
+    const form = {
+      name: str(body.name),
+      email: str(body.email),
+      postcode: str(body.postcode),
+      pledgeConsent: str(body.pledgeConsent),
+      updatesConsent: str(body.updatesConsent),
+      partner: str(body.partner),
+    };
+    const rerender = (errors: { field: string; message: string }[], status: 400 | 404 | 410 | 422) =>
+      c.html(
+        deps.templates.render("pages/pledges/form", {
+          title: "Pledge to #SpeakUpForBabies",
+          consent,
+          form,
+          errors,
+          error: Object.fromEntries(errors.map((e) => [e.field, e.message])),
+        }),
+        status,
+      );
+    const parsed = CreatePledgeInput.safeParse(form);
+    if (!parsed.success)
+      return rerender(
+        parsed.error.issues.map((i) => ({ field: String(i.path[0] ?? "name"), message: i.message })),
+        400,
+      );
+    try {
+      await createPledge(deps, parsed.data);
+    } catch (e) {
+      if (!isAppError(e) || e.status >= 500) throw e;
+      return rerender([{ field: "postcode", message: e.detail ?? e.title }], e.status as 400);
+    }
+    return c.html(deps.templates.render("pages/pledges/check-email", { title: "Check your email" }), 202);
+  })
+  .get("/pledge/confirm", async (c) => {
+    const deps = c.var.deps;
+    const token = c.req.query("token") ?? "";
+    const pledge = await pledgeForToken(deps, { token });
+    return c.html(
+      deps.templates.render("pages/pledges/confirm", { title: "Confirm your pledge", token, pledge }),
+    );
+  })
+  .post("/pledge/confirm", async (c) => {
+    const deps = c.var.deps;
+    const token = str((await c.req.parseBody()).token);
+    const result = await confirmPledge(deps, { token });
+    return c.html(
+      deps.templates.render("pages/pledges/confirm", {
+        title: "Thank you",
+        done: true,
+        result,
+        counter: await pledgeCounter(deps),
+      }),
+    );
+  })
+  .get("/pledges/wall", async (c) => {
+    const deps = c.var.deps;
+    c.header("cache-control", "public, max-age=60");
+    return c.html(
+      deps.templates.render("pages/pledges/wall", {
+        title: "Pledge wall",
+        wall: await pledgeWall(deps),
+        counter: await pledgeCounter(deps),
+      }),
+    );
+  })
+  .get("/pledge/:kind{mp|candidate}/:ref", async (c) => {
+    const deps = c.var.deps;
+    const target = await repTarget(deps, parseRepRef(c.req.param("kind"), c.req.param("ref")));
+    return c.html(
+      deps.templates.render("pages/pledges/rep", {
+        title: `${target.name}: the #SpeakUpForBabies pledge`,
+        target: { ...target, email: undefined, contactable: !!target.email },
+      }),
+    );
+  })
+  .post("/pledge/:kind{mp|candidate}/:ref", async (c) => {
+    const deps = c.var.deps;
+    const ref = parseRepRef(c.req.param("kind"), c.req.param("ref"));
+    const result = await requestRepPledgeLink(deps, ref);
+    const target = await repTarget(deps, ref);
+    return c.html(
+      deps.templates.render("pages/pledges/rep", {
+        title: `${target.name}: the #SpeakUpForBabies pledge`,
+        target: { ...target, email: undefined, contactable: !!target.email },
+        result,
+      }),
+      202,
+    );
+  })
+  .get("/pledge/rep/verify", async (c) => {
+    const deps = c.var.deps;
+    const token = c.req.query("token") ?? "";
+    const pledge = await repPledgeForToken(deps, { token });
+    return c.html(
+      deps.templates.render("pages/pledges/rep-verify", { title: "Sign the pledge", token, pledge }),
+    );
+  })
+  .post("/pledge/rep/verify", async (c) => {
+    const deps = c.var.deps;
+    const token = str((await c.req.parseBody()).token);
+    const result = await verifyRepPledge(deps, { token });
+    return c.html(
+      deps.templates.render("pages/pledges/rep-verify", { title: "Thank you", done: true, pledge: result }),
+    );
+  });

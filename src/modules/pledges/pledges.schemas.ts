@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+/**
+ * The wording of each consent box, versioned. The form shows the current wording and posts its
+ * version as the checkbox value; the row stores the version and the time, so we can always say
+ * exactly what a supporter agreed to. Change the wording = add a new version (old ones stay
+ * accepted for forms already open in someone's browser).
+ */
+export const CONSENT_WORDING = {
+  pledge: {
+    "pledge-2026-11":
+      "I pledge to #SpeakUpForBabies: to back the Manifesto for Babies and ask my MP to do the same.",
+  },
+  updates: {
+    "updates-2026-11": "Send me occasional email updates about the campaign. I can stop them at any time.",
+  },
+} as const;
+export const CURRENT_CONSENT = { pledge: "pledge-2026-11", updates: "updates-2026-11" } as const;
+
+const pledgeVersions = Object.keys(CONSENT_WORDING.pledge) as [string, ...string[]];
+const updatesVersions = Object.keys(CONSENT_WORDING.updates) as [string, ...string[]];
+
+/** HTML forms send "" for an unticked box only if the page adds one; treat "" as absent. */
+const emptyToUndefined = (v: unknown) => (v === "" ? undefined : v);
+
+export const CreatePledgeInput = z.object({
+  name: z.string().trim().min(1, "enter your name").max(100),
+  email: z.string().trim().pipe(z.email("enter an email address such as name@example.org").max(254)),
+  postcode: z.string().trim().min(1, "enter your postcode").max(100),
+  /** The version of the pledge wording the supporter ticked. Required: a pledge is the consent. */
+  pledgeConsent: z.preprocess(
+    emptyToUndefined,
+    z.enum(pledgeVersions, { error: "tick the box to make your pledge" }),
+  ),
+  /** Optional, separate: campaign updates by email. */
+  updatesConsent: z.preprocess(emptyToUndefined, z.enum(updatesVersions).optional()),
+  partner: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/)
+      .optional(),
+  ),
+});
+export type CreatePledgeInput = z.infer<typeof CreatePledgeInput>;
+
+export const TokenInput = z.object({ token: z.string().min(1).max(2048) });
+export type TokenInput = z.infer<typeof TokenInput>;
+
+export const RepRef = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("mp"), code: z.string().regex(/^[A-Z]\d{8}$/, "an ONS code") }),
+  z.object({ kind: z.literal("candidate"), personId: z.coerce.number().int().positive() }),
+]);
+export type RepRef = z.infer<typeof RepRef>;
+
+export const AdminVerifyInput = z.object({
+  kind: z.enum(["mp", "candidate"]),
+  /** ONS code for an MP, Democracy Club person id for a candidate. */
+  ref: z.string().trim().min(1).max(20),
+  note: z.string().trim().min(3, "say how you know (e.g. signed at the launch event)").max(500),
+});
+export type AdminVerifyInput = z.infer<typeof AdminVerifyInput>;

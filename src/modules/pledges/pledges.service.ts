@@ -1,0 +1,495 @@
+/**
+ * Pledges: supporters' pledges to #SpeakUpForBabies and MPs'/candidates' pledges.
+ *
+ * Rules:
+ * - One supporter pledge per email per campaign (case-insensitive): the unique index decides,
+ *   with INSERT ... ON CONFLICT DO NOTHING, so parallel identical submits make one row and
+ *   every caller gets the same "check your email" answer (which also says nothing about whether
+ *   the address had pledged before).
+ * - A pledge counts only once confirmed from the emailed link. Confirming is idempotent: the
+ *   state change and the tally bump happen in one atomic write guarded by `counted`, so a
+ *   replayed or parallel confirm never counts twice.
+ * - A repeat submit resends the confirm email only after RESEND_PAUSE_MS (no mail bombing).
+ * - MP/candidate pledges are verified by a signed link sent only to the official address we
+ *   hold, or by a campaign lead with a note. The wall shows verified pledges only.
+ * - Counts come from pledge_tallies, never from scanning pledges; the test seat is excluded.
+ */
+import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import {
+  candidates,
+  constituencies,
+  members,
+  pledgeTallies,
+  repPledges,
+  supporterPledges,
+} from "../../db/schema";
+import type { Deps, Statement } from "../../deps";
+import { AppError } from "../../lib/errors";
+import { signToken, verifyToken } from "../../lib/tokens";
+import { lookupPostcode } from "../lookup/lookup.service";
+import { emailFingerprint } from "./pledges.fingerprint";
+import { sendServiceMail } from "./pledges.mail";
+import type { AdminVerifyInput, CreatePledgeInput, RepRef } from "./pledges.schemas";
+
+const DAY_MS = 86_400_000;
+/** A repeat submit resends the confirm email at most this often. */
+export const RESEND_PAUSE_MS = 10 * 60_000;
+/** An MP's office may ask for the verification link again after this long. */
+const REP_LINK_PAUSE_MS = 60 * 60_000;
+
+export const PURPOSE = {
+  confirm: "pledge.confirm",
+  repVerify: "rep_pledge.verify",
+} as const;
+
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+export type PledgeAccepted = { status: "check_email" };
+
+export async function createPledge(deps: Deps, input: CreatePledgeInput): Promise<PledgeAccepted> {
+  const seat = await lookupPostcode(deps, { postcode: input.postcode });
+  const now = deps.clock.now();
+  const campaignId = deps.config.CAMPAIGN_ID;
+  const emailNorm = normaliseEmail(input.email);
+  const inserted = await deps.db
+    .insert(supporterPledges)
+    .values({
+      campaignId,
+      emailNorm,
+      emailHash: await emailFingerprint(deps.config.TOKEN_SECRET, emailNorm),
+      name: input.name,
+      postcode: seat.postcode,
+      constituencyCode: seat.constituency.code,
+      partnerKey: input.partner ?? null,
+      status: "unconfirmed",
+      pledgeConsentVersion: input.pledgeConsent,
+      pledgeConsentAt: now,
+      updatesConsentVersion: input.updatesConsent ?? null,
+      updatesConsentAt: input.updatesConsent ? now : null,
+      createdAt: now,
+      confirmSentAt: now,
+    })
+    .onConflictDoNothing()
+    .returning({ id: supporterPledges.id, name: supporterPledges.name });
+
+  let target = inserted[0];
+  if (!target) {
+    // Someone (perhaps this same person a moment ago) holds the row. Resend only to an
+    // unconfirmed pledge, and only after a pause: one conditional UPDATE decides.
+    const resend = await deps.db
+      .update(supporterPledges)
+      .set({ confirmSentAt: now })
+      .where(
+        and(
+          eq(supporterPledges.campaignId, campaignId),
+          eq(supporterPledges.emailNorm, emailNorm),
+          eq(supporterPledges.status, "unconfirmed"),
+          or(
+            isNull(supporterPledges.confirmSentAt),
+            lt(supporterPledges.confirmSentAt, now - RESEND_PAUSE_MS),
+          ),
+        ),
+      )
+      .returning({ id: supporterPledges.id, name: supporterPledges.name });
+    target = resend[0];
+  }
+  if (target) {
+    const token = await signToken(deps.config.TOKEN_SECRET, {
+      purpose: PURPOSE.confirm,
+      subject: String(target.id),
+      expiresAt: now + deps.config.PLEDGE_CONFIRM_TTL_DAYS * DAY_MS,
+    });
+    const sent = await sendServiceMail(deps, {
+      to: { name: target.name, address: emailNorm },
+      subject: "Please confirm your #SpeakUpForBabies pledge",
+      template: "emails/pledge-confirm.txt",
+      data: {
+        name: target.name,
+        confirmUrl: `${deps.config.PUBLIC_URL}/pledge/confirm?token=${encodeURIComponent(token)}`,
+        ttlDays: deps.config.PLEDGE_CONFIRM_TTL_DAYS,
+      },
+    });
+    // Let the supporter try again straight away if the mail didn't go.
+    if (!sent)
+      await deps.db
+        .update(supporterPledges)
+        .set({ confirmSentAt: null })
+        .where(eq(supporterPledges.id, target.id));
+  }
+  deps.logger.info("pledge submitted", { new: inserted.length === 1, mailed: !!target });
+  return { status: "check_email" };
+}
+
+async function pledgeIdFromToken(deps: Deps, token: string): Promise<number> {
+  const { subject } = await verifyToken(deps.config.TOKEN_SECRET, token, PURPOSE.confirm, deps.clock.now());
+  const id = Number(subject);
+  if (!Number.isSafeInteger(id)) throw new AppError("token_invalid");
+  return id;
+}
+
+/** What the confirm page shows before the button is pressed (GET must not change state). */
+export async function pledgeForToken(deps: Deps, input: { token: string }) {
+  const id = await pledgeIdFromToken(deps, input.token);
+  const [row] = await deps.db
+    .select({ name: supporterPledges.name, status: supporterPledges.status })
+    .from(supporterPledges)
+    .where(eq(supporterPledges.id, id));
+  if (!row)
+    throw new AppError("pledge_not_found", "This pledge is no longer on record. Please pledge again.");
+  return row;
+}
+
+/** Statements that add one confirmed, not-yet-counted pledge to the tallies, then mark it counted. */
+function tallyStatements(deps: Deps, id: number): Statement[] {
+  const db = deps.db;
+  const uncounted = and(
+    eq(supporterPledges.id, id),
+    eq(supporterPledges.status, "confirmed"),
+    eq(supporterPledges.counted, false),
+  );
+  const bump = (dimension: "day" | "constituency" | "partner", key: ReturnType<typeof sql>) =>
+    db
+      .insert(pledgeTallies)
+      .select(
+        db
+          .select({
+            campaignId: supporterPledges.campaignId,
+            dimension: sql`${dimension}`.as("dimension"),
+            key: key.as("key"),
+            n: sql`1`.as("n"),
+          })
+          .from(supporterPledges)
+          .where(uncounted),
+      )
+      .onConflictDoUpdate({
+        target: [pledgeTallies.campaignId, pledgeTallies.dimension, pledgeTallies.key],
+        set: { n: sql`${pledgeTallies.n} + 1` },
+      });
+  return [
+    bump("day", sql`strftime('%Y-%m-%d', ${supporterPledges.confirmedAt} / 1000, 'unixepoch')`),
+    bump("constituency", sql`${supporterPledges.constituencyCode}`),
+    bump("partner", sql`coalesce(${supporterPledges.partnerKey}, '')`),
+    db.update(supporterPledges).set({ counted: true }).where(uncounted),
+  ];
+}
+
+export async function confirmPledge(
+  deps: Deps,
+  input: { token: string },
+): Promise<{ status: "confirmed"; alreadyConfirmed: boolean }> {
+  const id = await pledgeIdFromToken(deps, input.token);
+  const now = deps.clock.now();
+  // Only for the answer's wording; the atomic write below is what guards against double counting.
+  const [before] = await deps.db
+    .select({ status: supporterPledges.status })
+    .from(supporterPledges)
+    .where(eq(supporterPledges.id, id));
+  if (!before)
+    throw new AppError("pledge_not_found", "This pledge is no longer on record. Please pledge again.");
+  const confirm = deps.db
+    .update(supporterPledges)
+    .set({ status: "confirmed", confirmedAt: now })
+    .where(and(eq(supporterPledges.id, id), eq(supporterPledges.status, "unconfirmed")));
+  await deps.atomic([confirm, ...tallyStatements(deps, id)]);
+  const alreadyConfirmed = before.status === "confirmed";
+  if (!alreadyConfirmed) deps.logger.info("pledge confirmed", {});
+  return { status: "confirmed", alreadyConfirmed };
+}
+
+// --- public counts -----------------------------------------------------------------------------
+
+export type PledgeCounter = {
+  campaignId: string;
+  supporters: { total: number; byNation: Record<string, number> };
+  representatives: { verified: number };
+};
+
+export async function pledgeCounter(deps: Deps): Promise<PledgeCounter> {
+  const campaignId = deps.config.CAMPAIGN_ID;
+  const rows = await deps.db
+    .select({ nation: constituencies.nation, n: sql<number>`sum(${pledgeTallies.n})` })
+    .from(pledgeTallies)
+    .innerJoin(constituencies, eq(constituencies.onsCode, pledgeTallies.key))
+    .where(
+      and(
+        eq(pledgeTallies.campaignId, campaignId),
+        eq(pledgeTallies.dimension, "constituency"),
+        eq(constituencies.isTest, false),
+      ),
+    )
+    .groupBy(constituencies.nation);
+  const byNation: Record<string, number> = { England: 0, Scotland: 0, Wales: 0, "Northern Ireland": 0 };
+  let total = 0;
+  for (const r of rows) {
+    byNation[r.nation] = Number(r.n);
+    total += Number(r.n);
+  }
+  const [reps] = await deps.db
+    .select({ n: sql<number>`count(*)` })
+    .from(repPledges)
+    .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .where(
+      and(
+        eq(repPledges.campaignId, campaignId),
+        eq(repPledges.status, "verified"),
+        eq(constituencies.isTest, false),
+      ),
+    );
+  return { campaignId, supporters: { total, byNation }, representatives: { verified: Number(reps?.n ?? 0) } };
+}
+
+export type WallEntry = {
+  kind: "mp" | "candidate";
+  name: string;
+  party: string | null;
+  constituency: { code: string; name: string; nation: string };
+  verifiedAt: string;
+};
+export type PledgeWall = { parties: { party: string; pledges: WallEntry[] }[]; total: number };
+
+export async function pledgeWall(deps: Deps): Promise<PledgeWall> {
+  const rows = await deps.db
+    .select({
+      kind: repPledges.kind,
+      name: repPledges.name,
+      party: repPledges.party,
+      code: constituencies.onsCode,
+      constituency: constituencies.name,
+      nation: constituencies.nation,
+      verifiedAt: repPledges.verifiedAt,
+    })
+    .from(repPledges)
+    .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .where(
+      and(
+        eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
+        eq(repPledges.status, "verified"),
+        eq(constituencies.isTest, false),
+      ),
+    )
+    .orderBy(asc(repPledges.party), asc(constituencies.name), asc(repPledges.name));
+  const parties = new Map<string, WallEntry[]>();
+  for (const r of rows) {
+    const party = r.party ?? "Independent / no party";
+    const list = parties.get(party) ?? [];
+    list.push({
+      kind: r.kind,
+      name: r.name,
+      party: r.party,
+      constituency: { code: r.code, name: r.constituency, nation: r.nation },
+      verifiedAt: new Date(r.verifiedAt ?? 0).toISOString(),
+    });
+    parties.set(party, list);
+  }
+  return {
+    parties: [...parties].map(([party, pledges]) => ({ party, pledges })),
+    total: rows.length,
+  };
+}
+
+// --- MP and candidate pledges -------------------------------------------------------------------
+
+export type RepTarget = {
+  kind: "mp" | "candidate";
+  personId: number;
+  electionId: string | null;
+  name: string;
+  party: string | null;
+  email: string | null;
+  constituency: { code: string; name: string };
+  status: "not_pledged" | "requested" | "verified";
+};
+
+/** The representative a pledge page is about, with their pledge status. */
+export async function repTarget(deps: Deps, ref: RepRef): Promise<RepTarget> {
+  let base: Omit<RepTarget, "status"> | undefined;
+  if (ref.kind === "mp") {
+    const [m] = await deps.db
+      .select({
+        personId: members.parliamentId,
+        name: members.name,
+        party: members.party,
+        email: members.email,
+        code: constituencies.onsCode,
+        constituency: constituencies.name,
+      })
+      .from(members)
+      .innerJoin(constituencies, eq(constituencies.onsCode, members.constituencyCode))
+      .where(and(eq(members.constituencyCode, ref.code), eq(members.status, "sitting")));
+    if (m?.personId != null && m.name)
+      base = {
+        kind: "mp",
+        personId: m.personId,
+        electionId: null,
+        name: m.name,
+        party: m.party,
+        email: m.email,
+        constituency: { code: m.code, name: m.constituency },
+      };
+  } else if (deps.config.ELECTION_ID) {
+    const [c] = await deps.db
+      .select({
+        personId: candidates.personId,
+        name: candidates.name,
+        party: candidates.party,
+        email: candidates.email,
+        code: constituencies.onsCode,
+        constituency: constituencies.name,
+      })
+      .from(candidates)
+      .innerJoin(constituencies, eq(constituencies.onsCode, candidates.constituencyCode))
+      .where(and(eq(candidates.electionId, deps.config.ELECTION_ID), eq(candidates.personId, ref.personId)));
+    if (c)
+      base = {
+        kind: "candidate",
+        personId: c.personId,
+        electionId: deps.config.ELECTION_ID,
+        name: c.name,
+        party: c.party,
+        email: c.email,
+        constituency: { code: c.code, name: c.constituency },
+      };
+  }
+  if (!base) throw new AppError("representative_not_found", "We have no such MP or candidate on record.");
+  const [p] = await deps.db
+    .select({ status: repPledges.status })
+    .from(repPledges)
+    .where(
+      and(
+        eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
+        eq(repPledges.kind, base.kind),
+        eq(repPledges.personId, base.personId),
+      ),
+    );
+  return { ...base, status: p?.status ?? "not_pledged" };
+}
+
+function repRow(deps: Deps, t: RepTarget, now: number) {
+  return {
+    id: deps.ids.uuid(),
+    campaignId: deps.config.CAMPAIGN_ID,
+    kind: t.kind,
+    personId: t.personId,
+    electionId: t.electionId,
+    constituencyCode: t.constituency.code,
+    name: t.name,
+    party: t.party,
+    requestedAt: now,
+  };
+}
+
+/**
+ * Send the pledge link to the representative's official address (never to an address the
+ * requester types). In MAIL_MODE=reflect there is no safe place to send it, so nothing is sent.
+ */
+export async function requestRepPledgeLink(
+  deps: Deps,
+  ref: RepRef,
+): Promise<{ status: "sent" | "already_verified" | "recently_sent" }> {
+  const target = await repTarget(deps, ref);
+  if (target.status === "verified") return { status: "already_verified" };
+  if (!target.email)
+    throw new AppError(
+      "recipient_not_contactable",
+      "We don't hold an official email address for this representative, so we can't send the pledge link.",
+    );
+  const now = deps.clock.now();
+  await deps.db
+    .insert(repPledges)
+    .values({ ...repRow(deps, target, now), status: "requested" })
+    .onConflictDoNothing();
+  const [claimed] = await deps.db
+    .update(repPledges)
+    .set({ linkSentAt: now })
+    .where(
+      and(
+        eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
+        eq(repPledges.kind, target.kind),
+        eq(repPledges.personId, target.personId),
+        eq(repPledges.status, "requested"),
+        or(isNull(repPledges.linkSentAt), lt(repPledges.linkSentAt, now - REP_LINK_PAUSE_MS)),
+      ),
+    )
+    .returning({ id: repPledges.id });
+  if (!claimed) return { status: "recently_sent" };
+  if (deps.config.MAIL_MODE === "reflect") {
+    deps.logger.warn("representative pledge link not sent in reflect mode", { kind: target.kind });
+    return { status: "sent" };
+  }
+  const token = await signToken(deps.config.TOKEN_SECRET, {
+    purpose: PURPOSE.repVerify,
+    subject: claimed.id,
+    expiresAt: now + deps.config.REP_PLEDGE_LINK_DAYS * DAY_MS,
+  });
+  await sendServiceMail(deps, {
+    to: { name: target.name, address: target.email },
+    subject: "Sign the #SpeakUpForBabies pledge",
+    template: "emails/pledge-rep-verify.txt",
+    data: {
+      name: target.name,
+      role: target.kind === "mp" ? "the MP" : "a candidate",
+      constituency: target.constituency.name,
+      verifyUrl: `${deps.config.PUBLIC_URL}/pledge/rep/verify?token=${encodeURIComponent(token)}`,
+      ttlDays: deps.config.REP_PLEDGE_LINK_DAYS,
+    },
+  });
+  return { status: "sent" };
+}
+
+async function repPledgeFromToken(deps: Deps, token: string) {
+  const { subject } = await verifyToken(deps.config.TOKEN_SECRET, token, PURPOSE.repVerify, deps.clock.now());
+  const [row] = await deps.db
+    .select({
+      id: repPledges.id,
+      name: repPledges.name,
+      kind: repPledges.kind,
+      status: repPledges.status,
+      constituency: constituencies.name,
+    })
+    .from(repPledges)
+    .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .where(eq(repPledges.id, subject));
+  if (!row) throw new AppError("pledge_not_found", "This pledge request is no longer on record.");
+  return row;
+}
+
+export const repPledgeForToken = (deps: Deps, input: { token: string }) =>
+  repPledgeFromToken(deps, input.token);
+
+/** The representative presses the button on the page the link opens. Idempotent. */
+export async function verifyRepPledge(deps: Deps, input: { token: string }) {
+  const row = await repPledgeFromToken(deps, input.token);
+  await deps.db
+    .update(repPledges)
+    .set({ status: "verified", verifiedBy: "link", verifiedAt: deps.clock.now() })
+    .where(and(eq(repPledges.id, row.id), eq(repPledges.status, "requested")));
+  deps.logger.info("representative pledge verified", { by: "link", kind: row.kind });
+  return { status: "verified" as const, name: row.name, constituency: row.constituency };
+}
+
+/** A campaign lead records a pledge they witnessed, with a note saying how. */
+export async function adminVerifyRepPledge(deps: Deps, input: AdminVerifyInput & { userId: string }) {
+  const ref: RepRef =
+    input.kind === "mp"
+      ? { kind: "mp", code: input.ref }
+      : { kind: "candidate", personId: Number(input.ref) };
+  const target = await repTarget(deps, ref);
+  const now = deps.clock.now();
+  const verified = {
+    status: "verified" as const,
+    verifiedBy: "admin" as const,
+    verifiedNote: input.note,
+    verifiedByUser: input.userId,
+    verifiedAt: now,
+  };
+  await deps.db
+    .insert(repPledges)
+    .values({ ...repRow(deps, target, now), ...verified })
+    .onConflictDoUpdate({
+      target: [repPledges.campaignId, repPledges.kind, repPledges.personId],
+      set: verified,
+      setWhere: eq(repPledges.status, "requested"),
+    });
+  deps.logger.info("representative pledge verified", { by: "admin", kind: target.kind });
+  return { ...target, status: "verified" as const };
+}

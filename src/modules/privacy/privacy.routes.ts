@@ -1,0 +1,77 @@
+/**
+ * The privacy notice and supporters' export / erasure requests. Pages work without JavaScript;
+ * emailed links open a page with a button and only the POST acts. Form POSTs pass Hono's
+ * csrf() check (Origin / Sec-Fetch-Site, via sameOriginOnly): nobody else's page can file a request for a visitor.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../../http/types";
+import { AppError } from "../../lib/errors";
+import { sameOriginOnly } from "../admin/admin.csrf";
+import {
+  erasePersonalData,
+  exportPersonalData,
+  privacyNotice,
+  privacyRequestFor,
+  requestPrivacyLink,
+} from "./privacy.service";
+
+const PrivacyRequestInput = z.object({
+  email: z.string().trim().pipe(z.email("enter the email address you used").max(254)),
+  kind: z.enum(["export", "erase"]),
+});
+
+const str = (v: unknown) => (typeof v === "string" ? v : "");
+
+export const privacyRoutes = new Hono<AppEnv>()
+  .use("/privacy/*", sameOriginOnly())
+  .get("/privacy", (c) =>
+    c.html(
+      c.var.deps.templates.render("pages/privacy", {
+        title: "Privacy notice",
+        notice: privacyNotice(c.var.deps),
+      }),
+    ),
+  )
+  .post("/privacy/request", async (c) => {
+    const deps = c.var.deps;
+    const body = await c.req.parseBody();
+    const parsed = PrivacyRequestInput.safeParse({ email: str(body.email), kind: str(body.kind) });
+    if (!parsed.success)
+      return c.html(
+        deps.templates.render("pages/privacy", {
+          title: "Privacy notice",
+          notice: privacyNotice(deps),
+          error: parsed.error.issues[0]?.message ?? "enter your email address",
+          kind: str(body.kind),
+        }),
+        400,
+      );
+    await requestPrivacyLink(deps, parsed.data);
+    return c.html(deps.templates.render("pages/privacy", { title: "Check your email", sent: true }), 202);
+  })
+  .get("/privacy/:kind{export|erase}", async (c) => {
+    const deps = c.var.deps;
+    const kind = c.req.param("kind") as "export" | "erase";
+    const token = c.req.query("token") ?? "";
+    await privacyRequestFor(deps, { token, kind });
+    c.header("cache-control", "no-store");
+    return c.html(deps.templates.render("pages/privacy", { title: "Your data", confirm: { kind, token } }));
+  })
+  .post("/privacy/export", async (c) => {
+    const token = str((await c.req.parseBody()).token);
+    const data = await exportPersonalData(c.var.deps, { token });
+    return c.body(JSON.stringify(data, null, 2), 200, {
+      "content-type": "application/json; charset=utf-8",
+      "content-disposition": 'attachment; filename="speakup-my-data.json"',
+      "cache-control": "no-store",
+    });
+  })
+  .post("/privacy/erase", async (c) => {
+    const token = str((await c.req.parseBody()).token);
+    if (!token) throw new AppError("token_malformed");
+    await erasePersonalData(c.var.deps, { token });
+    return c.html(
+      c.var.deps.templates.render("pages/privacy", { title: "Your data is erased", erased: true }),
+    );
+  });

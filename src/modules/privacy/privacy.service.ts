@@ -1,0 +1,345 @@
+/**
+ * Supporters' privacy: the notice, export and erasure of one person's data, the suppression
+ * list, and the retention job.
+ *
+ * Rules:
+ * - Export and erasure are asked for by address and done from a link emailed to that address
+ *   (the link names a privacy_requests row, never the address). The page answers the same
+ *   whether or not we hold anything, so it can't be used to find out who pledged.
+ * - Erasure deletes pledges and scrubs letters (body, name, email, postal address) and their
+ *   outbox copies in one atomic write. Tallies and letter rows (status, seat, date) stay, so
+ *   every count is unchanged. The address's fingerprint goes on the suppression list.
+ * - Retention: unconfirmed pledges and unverified MP pledge requests go after the confirm
+ *   window; letter bodies and postal addresses are scrubbed RETENTION_DAYS after writing;
+ *   expired sessions and privacy requests are deleted. Counts are never touched.
+ */
+import { and, eq, inArray, isNotNull, lt, ne, or, sql } from "drizzle-orm";
+import {
+  adminSessions,
+  capturedMail,
+  letters,
+  outbox,
+  privacyRequests,
+  repPledges,
+  supporterPledges,
+  suppressions,
+} from "../../db/schema";
+import type { Deps, Statement } from "../../deps";
+import { AppError } from "../../lib/errors";
+import { signToken, verifyToken } from "../../lib/tokens";
+import { emailFingerprint } from "../pledges/pledges.fingerprint";
+import { sendServiceMail } from "../pledges/pledges.mail";
+import { normaliseEmail } from "../pledges/pledges.service";
+
+const DAY_MS = 86_400_000;
+const likeContaining = (s: string) => `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+export const SCRUBBED = "[removed]";
+const PURPOSE = { export: "privacy.export", erase: "privacy.erase" } as const;
+
+export function privacyNotice(deps: Deps) {
+  const c = deps.config;
+  return {
+    controller: c.PRIVACY_CONTROLLER,
+    contact: c.PRIVACY_CONTACT_EMAIL,
+    retentionDays: c.RETENTION_DAYS,
+    confirmDays: c.PLEDGE_CONFIRM_TTL_DAYS,
+    letterConfirmDays: c.LETTER_CONFIRM_TTL_DAYS,
+    followupDays: c.LETTER_FOLLOWUP_DAYS,
+    linkHours: c.PRIVACY_LINK_HOURS,
+  };
+}
+
+async function holdsDataFor(deps: Deps, emailNorm: string): Promise<boolean> {
+  const [p] = await deps.db
+    .select({ id: supporterPledges.id })
+    .from(supporterPledges)
+    .where(eq(supporterPledges.emailNorm, emailNorm))
+    .limit(1);
+  if (p) return true;
+  const [l] = await deps.db
+    .select({ id: letters.id })
+    .from(letters)
+    .where(eq(letters.supporterEmail, emailNorm))
+    .limit(1);
+  return !!l;
+}
+
+/** Email a link for `kind` to the address, if we hold anything for it. Same answer either way. */
+export async function requestPrivacyLink(
+  deps: Deps,
+  input: { email: string; kind: "export" | "erase" },
+): Promise<{ status: "check_email" }> {
+  const emailNorm = normaliseEmail(input.email);
+  if (await holdsDataFor(deps, emailNorm)) {
+    const now = deps.clock.now();
+    const id = deps.ids.uuid();
+    const expiresAt = now + deps.config.PRIVACY_LINK_HOURS * 3_600_000;
+    await deps.db
+      .insert(privacyRequests)
+      .values({ id, kind: input.kind, emailNorm, createdAt: now, expiresAt });
+    const token = await signToken(deps.config.TOKEN_SECRET, {
+      purpose: PURPOSE[input.kind],
+      subject: id,
+      expiresAt,
+    });
+    await sendServiceMail(deps, {
+      to: { address: emailNorm },
+      subject:
+        input.kind === "export"
+          ? "Your #SpeakUpForBabies data: download link"
+          : "Erase your #SpeakUpForBabies data: confirm",
+      template:
+        input.kind === "export" ? "emails/pledge-privacy-export.txt" : "emails/pledge-privacy-erase.txt",
+      data: {
+        linkUrl: `${deps.config.PUBLIC_URL}/privacy/${input.kind}?token=${encodeURIComponent(token)}`,
+        ttlHours: deps.config.PRIVACY_LINK_HOURS,
+      },
+    });
+  }
+  deps.logger.info("privacy request", { kind: input.kind });
+  return { status: "check_email" };
+}
+
+/** The request a link names (checks the token, the purpose and that the request still exists). */
+export async function privacyRequestFor(deps: Deps, input: { token: string; kind: "export" | "erase" }) {
+  const { subject } = await verifyToken(
+    deps.config.TOKEN_SECRET,
+    input.token,
+    PURPOSE[input.kind],
+    deps.clock.now(),
+  );
+  const [row] = await deps.db
+    .select()
+    .from(privacyRequests)
+    .where(and(eq(privacyRequests.id, subject), eq(privacyRequests.kind, input.kind)));
+  if (!row)
+    throw new AppError("token_expired", "This link has expired. Please ask again from the privacy page.");
+  return row;
+}
+
+export async function exportPersonalData(deps: Deps, input: { token: string }) {
+  const req = await privacyRequestFor(deps, { token: input.token, kind: "export" });
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  const pledges = await deps.db
+    .select()
+    .from(supporterPledges)
+    .where(eq(supporterPledges.emailNorm, req.emailNorm));
+  const letterRows = await deps.db
+    .select({
+      id: letters.id,
+      recipient: letters.recipientName,
+      constituency: letters.constituencyCode,
+      status: letters.status,
+      subject: letters.subject,
+      body: letters.body,
+      name: letters.supporterName,
+      address: letters.supporterAddress,
+      postcode: letters.supporterPostcode,
+      createdAt: letters.createdAt,
+      sentAt: letters.sentAt,
+      replyAnswer: letters.replyAnswer,
+    })
+    .from(letters)
+    .where(eq(letters.supporterEmail, req.emailNorm));
+  await deps.db
+    .update(privacyRequests)
+    .set({ completedAt: deps.clock.now() })
+    .where(eq(privacyRequests.id, req.id));
+  deps.logger.info("privacy export", { pledges: pledges.length, letters: letterRows.length });
+  return {
+    email: req.emailNorm,
+    exportedAt: iso(deps.clock.now()),
+    controller: deps.config.PRIVACY_CONTROLLER,
+    pledges: pledges.map((p) => ({
+      campaign: p.campaignId,
+      name: p.name,
+      email: p.emailNorm,
+      postcode: p.postcode,
+      constituency: p.constituencyCode,
+      partner: p.partnerKey,
+      status: p.status,
+      pledgeConsent: { version: p.pledgeConsentVersion, at: iso(p.pledgeConsentAt) },
+      updatesConsent: p.updatesConsentVersion
+        ? { version: p.updatesConsentVersion, at: iso(p.updatesConsentAt) }
+        : null,
+      createdAt: iso(p.createdAt),
+      confirmedAt: iso(p.confirmedAt),
+    })),
+    letters: letterRows.map((l) => ({ ...l, createdAt: iso(l.createdAt), sentAt: iso(l.sentAt) })),
+  };
+}
+
+/** Statements that scrub personal data from the given letters and their outbox copies. */
+function scrubLetterStatements(deps: Deps, letterIds: string[]): Statement[] {
+  if (letterIds.length === 0) return [];
+  const out: Statement[] = [];
+  // D1 binds at most 100 variables per statement (SQLite 32,766); chunk below the smaller.
+  for (let i = 0; i < letterIds.length; i += 90) {
+    const ids = letterIds.slice(i, i + 90);
+    out.push(
+      deps.db
+        .update(letters)
+        .set({
+          body: SCRUBBED,
+          supporterName: SCRUBBED,
+          supporterAddress: SCRUBBED,
+          supporterPostcode: SCRUBBED,
+          signature: null,
+        })
+        .where(inArray(letters.id, ids)),
+      deps.db
+        .update(outbox)
+        .set({ bodyText: SCRUBBED, fromName: SCRUBBED, replyToName: null })
+        .where(inArray(outbox.letterId, ids)),
+    );
+  }
+  return out;
+}
+
+export async function erasePersonalData(deps: Deps, input: { token: string }) {
+  const req = await privacyRequestFor(deps, { token: input.token, kind: "erase" });
+  const email = req.emailNorm;
+  const letterIds = (
+    await deps.db.select({ id: letters.id }).from(letters).where(eq(letters.supporterEmail, email))
+  ).map((r) => r.id);
+  const now = deps.clock.now();
+  const erasedEmail = `erased-${req.id}@erased.invalid`;
+  const statements: Statement[] = [
+    deps.db.delete(supporterPledges).where(eq(supporterPledges.emailNorm, email)),
+    // Letters that have not gone yet will not go: cancelling keeps the outbox consistent.
+    ...(letterIds.length
+      ? [
+          deps.db
+            .update(outbox)
+            .set({ state: "cancelled", updatedAt: now })
+            .where(
+              and(
+                inArray(outbox.letterId, letterIds),
+                inArray(outbox.state, ["awaiting_confirmation", "held", "queued", "failed"]),
+              ),
+            ),
+          deps.db
+            .update(letters)
+            .set({ status: "cancelled" })
+            .where(
+              and(inArray(letters.id, letterIds), inArray(letters.status, ["awaiting_confirmation", "held"])),
+            ),
+        ]
+      : []),
+    ...scrubLetterStatements(deps, letterIds),
+    deps.db
+      .update(outbox)
+      .set({ reflectTo: erasedEmail, replyTo: null })
+      .where(or(eq(outbox.reflectTo, email), eq(outbox.replyTo, email))),
+    deps.db.update(outbox).set({ toEmail: erasedEmail, bodyText: SCRUBBED }).where(eq(outbox.toEmail, email)),
+    deps.db.update(letters).set({ supporterEmail: erasedEmail }).where(eq(letters.supporterEmail, email)),
+    deps.db
+      .delete(capturedMail)
+      .where(
+        or(
+          sql`${capturedMail.toHeader} like ${likeContaining(email)} escape '\\'`,
+          sql`${capturedMail.replyTo} like ${likeContaining(email)} escape '\\'`,
+        ),
+      ),
+    deps.db
+      .insert(suppressions)
+      .values({
+        emailHash: await emailFingerprint(deps.config.TOKEN_SECRET, email),
+        reason: "erased",
+        createdAt: now,
+      })
+      .onConflictDoNothing(),
+    deps.db.delete(privacyRequests).where(eq(privacyRequests.emailNorm, email)),
+  ];
+  await deps.atomic(statements);
+  deps.logger.info("privacy erasure", { letters: letterIds.length });
+  return { status: "erased" as const, letters: letterIds.length };
+}
+
+export async function isSuppressed(deps: Deps, email: string): Promise<boolean> {
+  const hash = await emailFingerprint(deps.config.TOKEN_SECRET, normaliseEmail(email));
+  const [row] = await deps.db.select().from(suppressions).where(eq(suppressions.emailHash, hash));
+  return !!row;
+}
+
+export type RetentionReport = {
+  unconfirmedPledges: number;
+  unverifiedRepRequests: number;
+  lettersScrubbed: number;
+  capturedMailDeleted: number;
+  sessionsDeleted: number;
+  privacyRequestsDeleted: number;
+};
+
+/** Letters scrubbed per pass: bounded so one run never holds the write lock for long. */
+const SCRUB_BATCH = 5000;
+
+export async function runRetention(deps: Deps): Promise<RetentionReport> {
+  const now = deps.clock.now();
+  const c = deps.config;
+  const pledgeCutoff = now - c.PLEDGE_CONFIRM_TTL_DAYS * DAY_MS;
+  const letterCutoff = now - c.RETENTION_DAYS * DAY_MS;
+  const unconfirmed = await deps.db
+    .delete(supporterPledges)
+    .where(and(eq(supporterPledges.status, "unconfirmed"), lt(supporterPledges.createdAt, pledgeCutoff)))
+    .returning({ id: supporterPledges.id });
+  const reps = await deps.db
+    .delete(repPledges)
+    .where(
+      and(
+        eq(repPledges.status, "requested"),
+        lt(repPledges.requestedAt, now - c.REP_PLEDGE_LINK_DAYS * DAY_MS),
+      ),
+    )
+    .returning({ id: repPledges.id });
+
+  // Letters past retention, and never-confirmed letters past their confirm window, lose their
+  // text and address. Rows, statuses and dates stay for the counts.
+  let scrubbed = 0;
+  for (;;) {
+    const ids = (
+      await deps.db
+        .select({ id: letters.id })
+        .from(letters)
+        .where(
+          and(
+            ne(letters.body, SCRUBBED),
+            or(
+              lt(letters.createdAt, letterCutoff),
+              and(
+                eq(letters.status, "expired"),
+                lt(letters.createdAt, now - c.LETTER_CONFIRM_TTL_DAYS * DAY_MS),
+              ),
+            ),
+          ),
+        )
+        .limit(SCRUB_BATCH)
+    ).map((r) => r.id);
+    if (ids.length === 0) break;
+    await deps.atomic(scrubLetterStatements(deps, ids));
+    scrubbed += ids.length;
+    if (ids.length < SCRUB_BATCH) break;
+  }
+  const captured = await deps.db
+    .delete(capturedMail)
+    .where(lt(capturedMail.capturedAt, letterCutoff))
+    .returning({ id: capturedMail.id });
+  const sessions = await deps.db
+    .delete(adminSessions)
+    .where(lt(adminSessions.expiresAt, now))
+    .returning({ t: adminSessions.tokenHash });
+  const requests = await deps.db
+    .delete(privacyRequests)
+    .where(or(lt(privacyRequests.expiresAt, now), isNotNull(privacyRequests.completedAt)))
+    .returning({ id: privacyRequests.id });
+  const report: RetentionReport = {
+    unconfirmedPledges: unconfirmed.length,
+    unverifiedRepRequests: reps.length,
+    lettersScrubbed: scrubbed,
+    capturedMailDeleted: captured.length,
+    sessionsDeleted: sessions.length,
+    privacyRequestsDeleted: requests.length,
+  };
+  deps.logger.info("retention run", report);
+  return report;
+}

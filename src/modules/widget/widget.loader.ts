@@ -1,0 +1,105 @@
+/**
+ * The partner-side loader served as /widget.js. Plain ES5-ish JavaScript, no framework, kept as
+ * a string so both runtimes serve it without a file system (budget: 5 KB gzipped; it is < 1 KB).
+ *
+ * Partners paste: <script src="https://HOST/widget.js" data-partner="KEY" async></script>
+ * Optional: data-accent="#0b6e4f" (button/link colour), data-compact (tighter layout),
+ * data-target="#css-selector" (where to put the frame; default: right after the script tag).
+ *
+ * Messages: the loader only listens to messages whose origin is exactly ours and whose source is
+ * its own frame, and it addresses its "hello" to our exact origin. The frame only answers a
+ * hello from one of the partner's allowed origins, and then posts only to that origin.
+ * On completion it dispatches `speakup:complete` (detail: { partner, action }) on the iframe
+ * element; it bubbles to document and window, for the partner's own analytics. No personal
+ * data is ever in a message.
+ */
+export const WIDGET_LOADER = `(function () {
+  "use strict";
+  var scripts = document.querySelectorAll("script[data-partner]");
+  for (var i = 0; i < scripts.length; i++) mount(scripts[i]);
+  function mount(s) {
+    if (s.getAttribute("data-speakup") || !/\\/widget\\.js(\\?|$)/.test(s.src)) return;
+    s.setAttribute("data-speakup", "1");
+    var origin = new URL(s.src, location.href).origin;
+    var key = s.getAttribute("data-partner") || "";
+    var q = "partner=" + encodeURIComponent(key);
+    var accent = (s.getAttribute("data-accent") || "").replace("#", "");
+    if (/^[0-9a-fA-F]{6}$/.test(accent)) q += "&accent=" + accent;
+    var compact = s.getAttribute("data-compact");
+    if (compact !== null && compact !== "false") q += "&compact=1";
+    var f = document.createElement("iframe");
+    f.src = origin + "/embed?" + q;
+    f.title = s.getAttribute("data-title") || "Write to your MP: #SpeakUpForBabies";
+    f.style.cssText = "display:block;width:100%;max-width:40rem;border:0;height:640px;overflow:hidden";
+    f.setAttribute("scrolling", "no");
+    var target = s.getAttribute("data-target");
+    var where = target && document.querySelector(target);
+    if (where) where.appendChild(f);
+    else s.parentNode.insertBefore(f, s.nextSibling);
+    var loads = 0;
+    f.addEventListener("load", function () {
+      f.contentWindow.postMessage({ type: "speakup:hello" }, origin);
+      // Each step is a new page in the frame: bring its top into view (not on the first load).
+      if (++loads > 1 && f.getBoundingClientRect().top < 0) f.scrollIntoView({ block: "start" });
+    });
+    window.addEventListener("message", function (e) {
+      if (e.origin !== origin || e.source !== f.contentWindow) return;
+      var d = e.data;
+      if (!d || typeof d !== "object") return;
+      if (d.type === "speakup:resize") {
+        var h = Number(d.height);
+        if (h > 0 && h < 20000) f.style.height = Math.ceil(h) + "px";
+      } else if (d.type === "speakup:complete") {
+        var detail = { partner: key, action: String(d.action).slice(0, 20) };
+        // Bubbles from the iframe through document to window: listen on either.
+        f.dispatchEvent(new CustomEvent("speakup:complete", { detail: detail, bubbles: true }));
+      }
+    });
+  }
+})();
+`;
+
+/**
+ * Our own pages' script (/static/app.js): progressive enhancement only, every page works without
+ * it. Moves focus to an error summary; inside an embed, answers the loader's hello (only from an
+ * allowed origin), then reports height changes and completion to that exact origin.
+ */
+export const APP_SCRIPT = `(function () {
+  "use strict";
+  var root = document.documentElement;
+  var summary = document.querySelector(".error-summary");
+  if (summary) summary.focus();
+  var counters = document.querySelectorAll("textarea[maxlength]");
+  for (var i = 0; i < counters.length; i++) count(counters[i]);
+  function count(t) {
+    var out = document.createElement("p");
+    out.className = "meta";
+    out.setAttribute("aria-live", "polite");
+    t.parentNode.insertBefore(out, t.nextSibling);
+    var max = Number(t.getAttribute("maxlength"));
+    var show = function () { var left = max - t.value.length; out.textContent = left < 500 ? left + " characters left" : ""; };
+    t.addEventListener("input", show);
+    show();
+  }
+  var origins = (root.getAttribute("data-embed-origins") || "").split(" ").filter(Boolean);
+  if (!origins.length || window.parent === window) return;
+  var parentOrigin = null;
+  var send = function (m) { if (parentOrigin) window.parent.postMessage(m, parentOrigin); };
+  var last = 0;
+  var size = function () {
+    var h = Math.ceil(document.body.getBoundingClientRect().height);
+    if (h !== last) { last = h; send({ type: "speakup:resize", height: h }); }
+  };
+  window.addEventListener("message", function (e) {
+    if (e.source !== window.parent || origins.indexOf(e.origin) < 0) return;
+    if (!e.data || e.data.type !== "speakup:hello") return;
+    parentOrigin = e.origin;
+    last = 0;
+    size();
+    var done = root.getAttribute("data-complete");
+    if (done) send({ type: "speakup:complete", action: done });
+  });
+  if (window.ResizeObserver) new ResizeObserver(size).observe(document.body);
+  else window.addEventListener("resize", size);
+})();
+`;

@@ -1,0 +1,54 @@
+/**
+ * Widget routes: the partner-side loader (/widget.js), the journey under /embed for a partner,
+ * our pages' small script and the partner accent stylesheet, and CORS on the JSON API for
+ * partners' own origins (e.g. a pledge counter on their page).
+ */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import type { AppEnv } from "../../http/types";
+import { journeyPages } from "../journey/journey.pages";
+import { embedContext } from "./widget.embed";
+import { APP_SCRIPT, WIDGET_LOADER } from "./widget.loader";
+import { EmbedTheme } from "./widget.schemas";
+import { isPartnerOrigin, usableAccent } from "./widget.service";
+
+/** Partners' pages fetch the loader on every view: cache it, but let a fix reach them within minutes. */
+const LOADER_CACHE = "public, max-age=300";
+
+export const partnerCors = cors({
+  origin: async (origin, c) => {
+    if (!origin) return null;
+    const deps = (c as unknown as { var: AppEnv["Variables"] }).var.deps;
+    return (await isPartnerOrigin(deps, origin)) ? origin : null;
+  },
+  allowMethods: ["GET", "POST"],
+  allowHeaders: ["content-type", "idempotency-key"],
+  maxAge: 600,
+});
+
+export const widgetRoutes = new Hono<AppEnv>()
+  .get("/widget.js", (c) =>
+    c.body(WIDGET_LOADER, 200, {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": LOADER_CACHE,
+      // Cross-Origin-Resource-Policy: cross-origin is set by embedHeaders (after secureHeaders).
+    }),
+  )
+  .get("/static/app.js", (c) =>
+    c.body(APP_SCRIPT, 200, {
+      "content-type": "text/javascript; charset=utf-8",
+      "cache-control": "public, max-age=3600",
+    }),
+  )
+  .get("/static/theme.css", (c) => {
+    // Inline styles are blocked by our CSP (style-src 'self'), so a partner's accent arrives as a
+    // tiny stylesheet. Only colours that keep AA contrast are used.
+    const accent = usableAccent(EmbedTheme.parse({ accent: c.req.query("accent") }).accent);
+    return c.body(accent ? `:root{--accent:#${accent}}` : "", 200, {
+      "content-type": "text/css; charset=utf-8",
+      "cache-control": "public, max-age=86400",
+    });
+  })
+  .use("/embed", embedContext)
+  .use("/embed/*", embedContext)
+  .route("/embed", journeyPages("embed"));

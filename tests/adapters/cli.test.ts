@@ -1,0 +1,171 @@
+/**
+ * The CLI (`npm run cli -- ...`) run in-process against a SQLite file in a temp directory, as a
+ * user would run it beside the server; each test checks the database afterwards.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { runCli } from "../../src/adapters/node/cli";
+import { buildNodeDeps, ROOT_DIR } from "../../src/adapters/node/deps";
+import { createApp } from "../../src/app";
+import { parseEnv } from "../../src/env";
+import { expectStatus } from "../support/deps";
+import { fixturePath } from "../support/lookup-data";
+
+let dir: string;
+let env: Record<string, string>;
+let stdout: string[];
+let stderr: string[];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "speakup-cli-"));
+  env = { DATABASE_PATH: join(dir, "speakup.sqlite"), LOG_LEVEL: "silent", REMOTE_LOOKUP: "off" };
+  stdout = [];
+  stderr = [];
+  vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+  vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    stderr.push(String(chunk));
+    return true;
+  });
+});
+afterEach(() => vi.restoreAllMocks());
+
+/** Read the database the CLI wrote (it has closed its own connection by now). */
+function query<T = unknown>(sql: string): T[] {
+  const db = new Database(env.DATABASE_PATH as string, { readonly: true });
+  try {
+    return db.prepare(sql).all() as T[];
+  } finally {
+    db.close();
+  }
+}
+const count = (table: string) => query<{ n: number }>(`select count(*) n from ${table}`)[0]?.n;
+const printed = () => JSON.parse(stdout.join("")) as Record<string, unknown>;
+
+describe("npm run cli", () => {
+  it("seed <dir> loads constituencies, MPs and postcodes into an empty database, plus the test seat", async () => {
+    const data = join(dir, "data");
+    mkdirSync(data);
+    copyFileSync(fixturePath("import", "constituencies.csv"), join(data, "constituencies.csv"));
+    copyFileSync(fixturePath("members-api", "members-search.json"), join(data, "members.json"));
+    copyFileSync(fixturePath("import", "nspl-sample.csv"), join(data, "postcodes-sample.csv"));
+
+    expect(await runCli(["seed", data], env)).toBe(0);
+    expect(printed()).toEqual({ constituencies: 6, members: 6, postcodes: 10 });
+    expect(query("select status, name from members where constituency_code = 'S14000060'")).toEqual([
+      { status: "sitting", name: "Kirsty Blackman" },
+    ]);
+    expect(query("select constituency_code from postcodes where postcode = 'ZZ9 9ZZ'")).toEqual([
+      { constituency_code: "Z00000001" },
+    ]);
+
+    // A second seed leaves a loaded database as it is.
+    stdout = [];
+    expect(await runCli(["seed", data], env)).toBe(0);
+    expect(printed()).toEqual({ constituencies: 6, members: 6, postcodes: 10 });
+  });
+
+  it("import:postcodes streams an NSPL file, prints the report and shows progress on stderr", async () => {
+    expect(
+      await runCli(["import:postcodes", fixturePath("import", "nspl-sample.csv"), "--batch", "100"], env),
+    ).toBe(0);
+    expect(printed()).toMatchObject({ read: 10, imported: 9, skipped: 1, terminated: 1, column: "pcon" });
+    expect(stderr.join("")).toMatch(/9 postcodes/);
+    expect(count("postcodes")).toBe(9);
+    expect(query("select terminated from postcodes where postcode = 'AB1 0AA'")).toEqual([{ terminated: 1 }]);
+  });
+
+  it("import:constituencies, import:members and import:candidates fill their tables", async () => {
+    expect(await runCli(["import:constituencies", fixturePath("import", "constituencies.csv")], env)).toBe(0);
+    expect(count("constituencies")).toBe(5);
+
+    stdout = [];
+    expect(await runCli(["import:members", fixturePath("members-api", "members-search.json")], env)).toBe(0);
+    expect(printed()).toEqual({ sitting: 4, vacant: 1, unmatched: ["North West Essex"] });
+    expect(query("select status from members where constituency_code = 'N05000001'")).toEqual([
+      { status: "vacant" },
+    ]);
+
+    stdout = [];
+    const args = [
+      "import:candidates",
+      fixturePath("import", "dc-candidates.csv"),
+      "--election",
+      "parl.2024-07-04",
+    ];
+    expect(await runCli(args, env)).toBe(0);
+    expect(printed()).toEqual({ imported: 4, skipped: 3, unmatched: ["Atlantis Central"] });
+    expect(query("select name from candidates where constituency_code = 'E14001063' order by name")).toEqual([
+      { name: "Alex Baker" },
+      { name: "Leo Docherty" },
+    ]);
+  });
+
+  it("import:candidates takes the election from ELECTION_ID and rejects a malformed one", async () => {
+    await runCli(["import:constituencies", fixturePath("import", "constituencies.csv")], env);
+    const file = fixturePath("import", "dc-candidates.csv");
+    expect(await runCli(["import:candidates", file], { ...env, ELECTION_ID: "parl.2024-07-04" })).toBe(0);
+    expect(count("candidates")).toBe(4);
+    await expect(runCli(["import:candidates", file, "--election", "Parl 2024"], env)).rejects.toThrow(
+      /Democracy Club election id/,
+    );
+  });
+
+  it("a failed import names the file and row, and leaves the database unchanged", async () => {
+    await expect(
+      runCli(["import:constituencies", fixturePath("import", "constituencies-bad-row.csv")], env),
+    ).rejects.toThrow(/row 3: nation/);
+    expect(count("constituencies")).toBe(0);
+  });
+
+  it("answers usage errors with exit code 2", async () => {
+    expect(await runCli([], env)).toBe(2);
+    expect(stdout.join("")).toMatch(/usage: npm run cli/);
+    expect(await runCli(["import:everything"], env)).toBe(2);
+    expect(stderr.join("")).toMatch(/unknown command: import:everything/);
+    await expect(runCli(["import:postcodes"], env)).rejects.toThrow(/needs a file argument/);
+  });
+
+  it("seed with the shipped data/ lets the app answer a real postcode from the sample", async () => {
+    expect(await runCli(["seed"], env)).toBe(0);
+    const counts = printed();
+    expect(counts.constituencies).toBe(651);
+    expect(counts.members).toBe(651);
+
+    // The first live (not terminated) postcode in the shipped sample that lies in a seat.
+    const sample = readFileSync(resolve(ROOT_DIR, "data", "postcodes-sample.csv"), "utf8")
+      .trim()
+      .split("\n");
+    const header = (sample[0] ?? "").split(",");
+    const col = (name: string) => header.indexOf(name);
+    const live = sample
+      .slice(1)
+      .map((l) => l.split(","))
+      .find(
+        (r) =>
+          r[col("doterm")] === "" &&
+          /^[ENSW]\d{8}$/.test(r[col("pcon")] ?? "") &&
+          !/99999999$/.test(r[col("pcon")] ?? ""),
+      );
+    if (!live) throw new Error("data/postcodes-sample.csv has no live postcode");
+    const postcode = live[col("pcds")] as string;
+
+    const { deps, sqlite } = buildNodeDeps(parseEnv(env));
+    try {
+      const app = createApp(() => deps);
+      const res = await app.request(`/api/lookup?postcode=${encodeURIComponent(postcode.toLowerCase())}`);
+      expect(await expectStatus(res, 200)).toMatchObject({
+        postcode,
+        source: "local",
+        constituency: { code: live[col("pcon")] },
+      });
+    } finally {
+      sqlite.close();
+    }
+  });
+});

@@ -1,0 +1,338 @@
+/**
+ * The file importers on small fixtures in the real formats (tests/fixtures/import): an ONS NSPL
+ * CSV with the real header, a Members API search response saved as JSON (two pages), and a
+ * Democracy Club candidates CSV.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseMembersSearch } from "../../src/adapters/http/members-api";
+import {
+  importCandidatesCsv,
+  importConstituenciesCsv,
+  importMembersJson,
+  importPostcodesCsv,
+  type PostcodeImportReport,
+} from "../../src/adapters/node/importers";
+import { ensureTestSeat, importMembers } from "../../src/modules/lookup/lookup.import";
+import { testDeps } from "../support/deps";
+import { fixturePath, membersSearchPages } from "../support/lookup-data";
+
+const NSPL = fixturePath("import", "nspl-sample.csv");
+const CONSTITUENCIES = fixturePath("import", "constituencies.csv");
+const MEMBERS = fixturePath("import", "..", "members-api", "members-search.json");
+const CANDIDATES = fixturePath("import", "dc-candidates.csv");
+const ELECTION = "parl.2024-07-04";
+
+const tmp = () => mkdtempSync(join(tmpdir(), "speakup-import-"));
+
+async function withSeats() {
+  const t = testDeps();
+  await importConstituenciesCsv(t.deps, CONSTITUENCIES);
+  return t;
+}
+
+type MemberRow = {
+  constituency_code: string;
+  status: string;
+  parliament_id: number | null;
+  name: string | null;
+  email: string | null;
+};
+const memberRows = (t: ReturnType<typeof testDeps>) =>
+  Object.fromEntries(
+    (
+      t.sqlite
+        .prepare("select constituency_code, status, parliament_id, name, email from members order by 1")
+        .all() as MemberRow[]
+    ).map((r) => [r.constituency_code, r]),
+  );
+
+describe("import:constituencies", () => {
+  it("loads the CSV and is idempotent on re-import", async () => {
+    const t = testDeps();
+    expect(await importConstituenciesCsv(t.deps, CONSTITUENCIES)).toEqual({ upserted: 5 });
+    expect(await importConstituenciesCsv(t.deps, CONSTITUENCIES)).toEqual({ upserted: 5 });
+    expect(t.sqlite.prepare("select count(*) n from constituencies").get()).toEqual({ n: 5 });
+    expect(t.sqlite.prepare("select * from constituencies where ons_code = 'W07000081'").get()).toMatchObject(
+      {
+        name: "Aberafan Maesteg",
+        nation: "Wales",
+        region_code: "W92000004",
+        hex_q: 33,
+        hex_r: -34,
+      },
+    );
+  });
+
+  it("stores an empty hex cell as no position, not (0, 0)", async () => {
+    const t = testDeps();
+    const file = join(tmp(), "c.csv");
+    writeFileSync(
+      file,
+      "ons_code,name,nation,region_code,region_name,hex_q,hex_r\nE14001063,Aldershot,England,E12000008,South East,,\n",
+    );
+    await importConstituenciesCsv(t.deps, file);
+    expect(t.sqlite.prepare("select hex_q, hex_r from constituencies").get()).toEqual({
+      hex_q: null,
+      hex_r: null,
+    });
+  });
+
+  it("fails on a bad row with a message naming the file, the row and the field, and writes nothing", async () => {
+    const t = testDeps();
+    const bad = fixturePath("import", "constituencies-bad-row.csv");
+    await expect(importConstituenciesCsv(t.deps, bad)).rejects.toThrow(
+      /constituencies-bad-row\.csv, row 3: nation:/,
+    );
+    expect(t.sqlite.prepare("select count(*) n from constituencies").get()).toEqual({ n: 0 });
+  });
+});
+
+describe("import:postcodes (ONS NSPL CSV)", () => {
+  it("imports every valid row, counting terminated rows and skipping a damaged one", async () => {
+    const t = testDeps();
+    const report = await importPostcodesCsv(t.deps, NSPL);
+    expect(report).toEqual({ read: 10, imported: 9, skipped: 1, terminated: 1, column: "pcon" });
+    const rows = t.sqlite
+      .prepare("select postcode, constituency_code, terminated from postcodes order by 1")
+      .all();
+    expect(rows).toContainEqual({ postcode: "GU14 7JU", constituency_code: "E14001063", terminated: 0 });
+    expect(rows).toContainEqual({ postcode: "AB1 0AA", constituency_code: "S14000061", terminated: 1 });
+    expect(rows).toHaveLength(9);
+  });
+
+  it("stores ONS pseudo codes (L99999999, M99999999) as no constituency", async () => {
+    const t = testDeps();
+    await importPostcodesCsv(t.deps, NSPL);
+    expect(
+      t.sqlite
+        .prepare(
+          "select postcode, constituency_code from postcodes where postcode in ('GY1 1AA','IM1 1AA') order by 1",
+        )
+        .all(),
+    ).toEqual([
+      { postcode: "GY1 1AA", constituency_code: null },
+      { postcode: "IM1 1AA", constituency_code: null },
+    ]);
+  });
+
+  it("writes in batches of batchSize and reports progress after each", async () => {
+    const t = testDeps();
+    const progress: PostcodeImportReport[] = [];
+    await importPostcodesCsv(t.deps, NSPL, { batchSize: 2, onProgress: (r) => progress.push({ ...r }) });
+    expect(progress.map((p) => p.imported)).toEqual([2, 4, 6, 8, 9]);
+  });
+
+  it("can be run again over the same file without duplicating rows, and updates changed rows", async () => {
+    const t = testDeps();
+    await importPostcodesCsv(t.deps, NSPL, { batchSize: 3 });
+    const changed = join(tmp(), "nspl.csv");
+    writeFileSync(
+      changed,
+      readFileSync(NSPL, "utf8").replace('"GU14 7JU","198001",""', '"GU14 7JU","198001","202402"'),
+    );
+    await importPostcodesCsv(t.deps, changed, { batchSize: 3 });
+    expect(t.sqlite.prepare("select count(*) n from postcodes").get()).toEqual({ n: 9 });
+    expect(t.sqlite.prepare("select terminated from postcodes where postcode = 'GU14 7JU'").get()).toEqual({
+      terminated: 1,
+    });
+  });
+
+  it("reads the constituency from a named column when told to", async () => {
+    const t = testDeps();
+    const file = join(tmp(), "onspd.csv");
+    writeFileSync(file, "pcds,doterm,pcon24cd,pcon\nGU14 7JU,,E14001063,E14000530\n");
+    expect(await importPostcodesCsv(t.deps, file)).toMatchObject({ imported: 1, column: "pcon24cd" });
+    expect(t.sqlite.prepare("select constituency_code from postcodes").get()).toEqual({
+      constituency_code: "E14001063",
+    });
+    await importPostcodesCsv(t.deps, file, { column: "pcon" });
+    expect(t.sqlite.prepare("select constituency_code from postcodes").get()).toEqual({
+      constituency_code: "E14000530",
+    });
+  });
+
+  it("refuses a file without a constituency column, naming the columns it looked for", async () => {
+    const t = testDeps();
+    const file = join(tmp(), "wrong.csv");
+    writeFileSync(file, "pcds,lat,long\nGU14 7JU,51.28,-0.75\n");
+    await expect(importPostcodesCsv(t.deps, file)).rejects.toThrow(
+      /no constituency column \(looked for pcon24cd, pcon24, pcon\)/,
+    );
+  });
+});
+
+describe("import:members (Members API search JSON)", () => {
+  it("makes each listed member the MP of their seat, seats nobody holds vacant, and lists the unmatched", async () => {
+    const t = await withSeats();
+    expect(await importMembersJson(t.deps, MEMBERS)).toEqual({
+      sitting: 4,
+      vacant: 1,
+      unmatched: ["North West Essex"],
+    });
+    const rows = memberRows(t);
+    expect(rows.E14001063).toMatchObject({ status: "sitting", parliament_id: 5215, name: "Alex Baker" });
+    expect(rows.N05000001).toMatchObject({ status: "vacant", parliament_id: null, name: null });
+  });
+
+  it("keeps a known email for the same person across a re-import (the search carries no contacts)", async () => {
+    const t = await withSeats();
+    const list = parseMembersSearch(membersSearchPages());
+    await importMembers(
+      t.deps,
+      list.map((m) => (m.parliamentId === 4359 ? { ...m, email: "stephen.kinnock.mp@parliament.uk" } : m)),
+    );
+    await importMembersJson(t.deps, MEMBERS);
+    await importMembersJson(t.deps, MEMBERS);
+    expect(memberRows(t).W07000081).toMatchObject({
+      parliament_id: 4359,
+      email: "stephen.kinnock.mp@parliament.uk",
+    });
+  });
+
+  it("does not hand a seat's old email to a new MP", async () => {
+    const t = await withSeats();
+    const list = parseMembersSearch(membersSearchPages());
+    await importMembers(
+      t.deps,
+      list.map((m) => ({ ...m, email: `${m.parliamentId}@parliament.uk` })),
+    );
+    const byElection = list.map((m) =>
+      m.constituencyName === "Aldershot"
+        ? { ...m, parliamentId: 9999, name: "New Member", email: undefined }
+        : m,
+    );
+    await importMembers(t.deps, byElection);
+    expect(memberRows(t).E14001063).toMatchObject({ parliament_id: 9999, name: "New Member", email: null });
+  });
+
+  it("makes a seat vacant when its MP is no longer in the list", async () => {
+    const t = await withSeats();
+    await importMembersJson(t.deps, MEMBERS);
+    const withoutBlackman = parseMembersSearch(membersSearchPages()).filter((m) => m.parliamentId !== 4357);
+    expect(await importMembers(t.deps, withoutBlackman)).toMatchObject({ sitting: 3, vacant: 2 });
+    expect(memberRows(t).S14000060).toMatchObject({
+      status: "vacant",
+      parliament_id: null,
+      name: null,
+      email: null,
+    });
+  });
+
+  it("moves a member who now sits for another seat, email included, and vacates the old one", async () => {
+    const t = await withSeats();
+    const list = parseMembersSearch(membersSearchPages());
+    await importMembers(
+      t.deps,
+      list.map((m) => (m.parliamentId === 4359 ? { ...m, email: "sk@parliament.uk" } : m)),
+    );
+    // Stephen Kinnock now listed for Belfast East (a made-up move, to exercise the unique id).
+    const moved = list.map((m) => (m.parliamentId === 4359 ? { ...m, constituencyName: "Belfast East" } : m));
+    expect(await importMembers(t.deps, moved)).toMatchObject({
+      sitting: 4,
+      vacant: 1,
+      unmatched: ["North West Essex"],
+    });
+    const rows = memberRows(t);
+    expect(rows.N05000001).toMatchObject({
+      status: "sitting",
+      parliament_id: 4359,
+      email: "sk@parliament.uk",
+    });
+    expect(rows.W07000081).toMatchObject({ status: "vacant", parliament_id: null });
+  });
+
+  it("never touches the test seat", async () => {
+    const t = await withSeats();
+    await ensureTestSeat(t.deps);
+    await importMembersJson(t.deps, MEMBERS);
+    expect(memberRows(t).Z00000001).toMatchObject({ status: "sitting", email: "test-mp@speakup.invalid" });
+  });
+});
+
+describe("import:candidates (Democracy Club CSV)", () => {
+  it("imports the election's candidates, skipping cancelled polls, unknown seats and other elections", async () => {
+    const t = await withSeats();
+    expect(await importCandidatesCsv(t.deps, CANDIDATES, ELECTION)).toEqual({
+      imported: 4,
+      skipped: 3,
+      unmatched: ["Atlantis Central"],
+    });
+    expect(
+      t.sqlite
+        .prepare("select person_id, name, party, email, constituency_code from candidates order by person_id")
+        .all(),
+    ).toEqual([
+      {
+        person_id: 2811,
+        name: "Leo Docherty",
+        party: "Conservative and Unionist Party",
+        email: null,
+        constituency_code: "E14001063",
+      },
+      {
+        person_id: 4357,
+        name: "Kirsty Blackman",
+        party: "Scottish National Party (SNP)",
+        email: "kirsty@example.org",
+        constituency_code: "S14000060",
+      },
+      {
+        person_id: 71001,
+        name: "Alex Baker",
+        party: "Labour Party",
+        email: "alex.baker@example.org",
+        constituency_code: "E14001063",
+      },
+      {
+        person_id: 90210,
+        name: "Lynn Thomson",
+        party: "Scottish Labour Party",
+        email: null,
+        constituency_code: "S14000060",
+      },
+    ]);
+  });
+
+  it("is idempotent, and drops a candidate who is no longer in the file", async () => {
+    const t = await withSeats();
+    await importCandidatesCsv(t.deps, CANDIDATES, ELECTION);
+    await importCandidatesCsv(t.deps, CANDIDATES, ELECTION);
+    expect(t.sqlite.prepare("select count(*) n from candidates").get()).toEqual({ n: 4 });
+
+    const withdrawn = join(tmp(), "candidates.csv");
+    writeFileSync(
+      withdrawn,
+      readFileSync(CANDIDATES, "utf8")
+        .split("\n")
+        .filter((l) => !l.startsWith("2811,"))
+        .join("\n"),
+    );
+    expect(await importCandidatesCsv(t.deps, withdrawn, ELECTION)).toMatchObject({ imported: 3 });
+    expect(t.sqlite.prepare("select person_id from candidates where person_id = 2811").get()).toBeUndefined();
+  });
+
+  it("leaves other elections' candidates alone", async () => {
+    const t = await withSeats();
+    await importCandidatesCsv(t.deps, CANDIDATES, "parl.2019-12-12");
+    await importCandidatesCsv(t.deps, CANDIDATES, ELECTION);
+    expect(
+      t.sqlite.prepare("select election_id, count(*) n from candidates group by 1 order by 1").all(),
+    ).toEqual([
+      { election_id: "parl.2019-12-12", n: 1 },
+      { election_id: ELECTION, n: 4 },
+    ]);
+  });
+
+  it("fails on a row without a person id, naming the row and the field", async () => {
+    const t = await withSeats();
+    const file = join(tmp(), "bad.csv");
+    writeFileSync(
+      file,
+      `${readFileSync(CANDIDATES, "utf8").split("\n")[0]}\n,Nobody,${ELECTION},parl.aldershot.2024-07-04,2024-07-04,f,Independent,ynmp-party:2,Aldershot,f,1,\n`,
+    );
+    await expect(importCandidatesCsv(t.deps, file, ELECTION)).rejects.toThrow(/bad\.csv, row 2: person_id:/);
+  });
+});

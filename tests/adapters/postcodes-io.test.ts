@@ -1,0 +1,129 @@
+/**
+ * The postcodes.io client against msw serving real saved responses (data/fixtures/postcodes-io).
+ */
+import { HttpResponse, http, type JsonBodyType } from "msw";
+import { describe, expect, it } from "vitest";
+import { postcodesIo } from "../../src/adapters/http/postcodes-io";
+import { AppError } from "../../src/lib/errors";
+import { POSTCODES_IO, postcodesIoFixture, postcodesIoHandlers } from "../support/lookup-data";
+import { useMsw } from "../support/msw";
+
+const server = useMsw();
+const client = (retries = 1) => postcodesIo(POSTCODES_IO, { timeoutMs: 300, retries });
+
+async function upstreamError(p: Promise<unknown>): Promise<AppError> {
+  const e = await p.then(
+    () => {
+      throw new Error("expected the lookup to fail");
+    },
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(AppError);
+  expect((e as AppError).code).toBe("upstream_unavailable");
+  return e as AppError;
+}
+
+describe("postcodes.io client", () => {
+  it("reads the 2024 constituency code and name from a real /postcodes answer", async () => {
+    const calls: string[] = [];
+    server.use(...postcodesIoHandlers(calls));
+    expect(await client().lookup("NW1 6LG")).toEqual({
+      kind: "found",
+      postcode: "NW1 6LG",
+      constituencyCode: "E14001172",
+      constituencyName: "Cities of London and Westminster",
+    });
+    expect(calls).toEqual(["/postcodes/NW1%206LG"]);
+  });
+
+  it("asks for JSON and names itself in the user agent", async () => {
+    let headers: Headers | undefined;
+    server.use(
+      http.get(`${POSTCODES_IO}/postcodes/:pc`, ({ request }) => {
+        headers = request.headers;
+        return HttpResponse.json(postcodesIoFixture("NW16LG.json"));
+      }),
+    );
+    await client().lookup("NW1 6LG");
+    expect(headers?.get("accept")).toBe("application/json");
+    expect(headers?.get("user-agent")).toMatch(/^speakup/);
+  });
+
+  it("reports a postcode that /postcodes doesn't know but /terminated_postcodes does as terminated", async () => {
+    const calls: string[] = [];
+    server.use(...postcodesIoHandlers(calls));
+    expect(await client().lookup("E1W 1UU")).toEqual({ kind: "terminated", postcode: "E1W 1UU" });
+    expect(calls).toEqual(["/postcodes/E1W%201UU", "/terminated_postcodes/E1W%201UU"]);
+  });
+
+  it("reports not_found when both endpoints answer 404", async () => {
+    server.use(...postcodesIoHandlers());
+    expect(await client().lookup("SW1A 9ZZ")).toEqual({ kind: "not_found", postcode: "SW1A 9ZZ" });
+  });
+
+  it("reads a null 2024 constituency as no constituency", async () => {
+    const body = postcodesIoFixture("NW16LG.json") as { result: Record<string, unknown> };
+    body.result.parliamentary_constituency_2024 = null;
+    body.result.codes = { ...(body.result.codes as object), parliamentary_constituency_2024: null };
+    server.use(http.get(`${POSTCODES_IO}/postcodes/:pc`, () => HttpResponse.json(body as JsonBodyType)));
+    expect(await client().lookup("NW1 6LG")).toMatchObject({ kind: "found", constituencyCode: null });
+  });
+
+  it.each([429, 500, 502, 503])("retries an HTTP %i once and uses the second answer", async (status) => {
+    let attempts = 0;
+    server.use(
+      http.get(`${POSTCODES_IO}/postcodes/:pc`, () =>
+        ++attempts === 1
+          ? HttpResponse.json({ status, error: "busy" }, { status })
+          : HttpResponse.json(postcodesIoFixture("NW16LG.json")),
+      ),
+    );
+    expect(await client(1).lookup("NW1 6LG")).toMatchObject({ kind: "found", constituencyCode: "E14001172" });
+    expect(attempts).toBe(2);
+  });
+
+  it("gives up after the configured retries with upstream_unavailable and a retry hint", async () => {
+    let attempts = 0;
+    server.use(
+      http.get(`${POSTCODES_IO}/postcodes/:pc`, () => {
+        attempts++;
+        return new HttpResponse(null, { status: 503 });
+      }),
+    );
+    const e = await upstreamError(client(2).lookup("NW1 6LG"));
+    expect(attempts).toBe(3);
+    expect(e.detail).toContain("HTTP 503");
+    expect(e.extra.retryAfter).toBeGreaterThan(0);
+  });
+
+  it("does not retry a 400: it would fail the same way again", async () => {
+    let attempts = 0;
+    server.use(
+      http.get(`${POSTCODES_IO}/postcodes/:pc`, () => {
+        attempts++;
+        return HttpResponse.json({ status: 400, error: "Bad request" }, { status: 400 });
+      }),
+    );
+    await upstreamError(client(2).lookup("NW1 6LG"));
+    expect(attempts).toBe(1);
+  });
+
+  it("fails with upstream_unavailable when /terminated_postcodes is down", async () => {
+    server.use(
+      http.get(`${POSTCODES_IO}/postcodes/:pc`, () =>
+        HttpResponse.json(postcodesIoFixture("404-postcode-not-found.json"), { status: 404 }),
+      ),
+      http.get(`${POSTCODES_IO}/terminated_postcodes/:pc`, () => new HttpResponse(null, { status: 500 })),
+    );
+    await upstreamError(client(0).lookup("SW1A 9ZZ"));
+  });
+
+  it("fails with upstream_unavailable on a body that isn't JSON or isn't the expected shape", async () => {
+    server.use(http.get(`${POSTCODES_IO}/postcodes/:pc`, () => new HttpResponse("<html>oops</html>")));
+    expect((await upstreamError(client(0).lookup("NW1 6LG"))).detail).toMatch(/unreadable/);
+    server.use(
+      http.get(`${POSTCODES_IO}/postcodes/:pc`, () => HttpResponse.json({ status: 200, result: [] })),
+    );
+    expect((await upstreamError(client(0).lookup("NW1 6LG"))).detail).toMatch(/unexpected shape/);
+  });
+});

@@ -1,0 +1,358 @@
+import { eq } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { capturedMail, letters, outbox } from "../../src/db/schema.letters";
+import { parseEnv } from "../../src/env";
+import { signToken } from "../../src/lib/tokens";
+import { drainOutbox } from "../../src/modules/delivery/delivery.service";
+import { parseCampaign } from "../../src/modules/letters/letters.campaign";
+import { expectStatus } from "../support/deps";
+import { letterInput, lettersApp } from "../support/letters";
+
+const DAY = 24 * 60 * 60 * 1000;
+
+describe("campaign content", () => {
+  it("rejects a campaign file with a bad field, naming the field", () => {
+    expect(() => parseCampaign({ id: "x1", name: "n", asks: [] }, "bad.json")).toThrow(/hashtag|asks/);
+    try {
+      parseCampaign({
+        id: "manifesto",
+        name: "M",
+        organisation: "O",
+        hashtag: "#Ok",
+        defaultSubject: { mp: "a", candidate: "b" },
+        asks: [{ id: "a1", title: "", summary: "s", points: ["p"] }],
+      });
+      expect.unreachable();
+    } catch (e) {
+      expect(String(e)).toContain("asks.0.title");
+    }
+  });
+});
+
+describe("mail configuration", () => {
+  it("refuses to start in reflect or live mode without SMTP_URL, and live mode with the dev token secret", () => {
+    expect(parseEnv({}).MAIL_MODE).toBe("capture");
+    expect(() => parseEnv({ MAIL_MODE: "reflect" })).toThrow(/SMTP_URL.*required when MAIL_MODE=reflect/);
+    expect(() =>
+      parseEnv({ MAIL_MODE: "live", SMTP_URL: "smtp://127.0.0.1:25", MAIL_FROM: "c@example.org" }),
+    ).toThrow(/TOKEN_SECRET: set a real secret/);
+    expect(
+      parseEnv({
+        MAIL_MODE: "live",
+        SMTP_URL: "smtp://127.0.0.1:25",
+        MAIL_FROM: "c@example.org",
+        TOKEN_SECRET: "a-long-and-real-secret",
+      }).MAIL_MODE,
+    ).toBe("live");
+  });
+});
+
+describe("preview", () => {
+  it("renders a letter to the MP with the chosen asks, the story and a full-address sign-off", async () => {
+    const t = await lettersApp();
+    const body = (await expectStatus(await t.post("/api/letters/preview", letterInput()), 200)) as Record<
+      string,
+      string
+    >;
+    expect(body.subject).toContain("Test Constituency");
+    expect(body.draft).toMatch(/^Dear Test MP/);
+    expect(body.draft).toContain("Put money into prevention");
+    expect(body.draft).toContain("Enough trained people");
+    expect(body.draft).not.toContain("A fair start for every baby");
+    expect(body.draft).toContain("our health visitor was a lifeline");
+    expect(body.text?.endsWith("Jane Doe\n1 Test Street\nTesttown\nZZ9 9ZZ")).toBe(true);
+  });
+
+  it("shows template syntax and HTML typed by the supporter literally", async () => {
+    const t = await lettersApp();
+    const story = "{{supporter.email}} {{#each asks}}x{{/each}} <script>alert(1)</script> & O'Brien";
+    const body = (await expectStatus(
+      await t.post("/api/letters/preview", letterInput({ story })),
+      200,
+    )) as Record<string, string>;
+    expect(body.draft).toContain(story);
+  });
+
+  it("refuses an unknown ask with validation_failed", async () => {
+    const t = await lettersApp();
+    const res = await t.post("/api/letters/preview", letterInput({ asks: ["nope"] }));
+    expect(await expectStatus(res, 400)).toMatchObject({ code: "validation_failed" });
+  });
+});
+
+describe("submit", () => {
+  it("stores the letter awaiting confirmation and queues a confirmation email, nothing to the MP", async () => {
+    const t = await lettersApp();
+    const letter = await t.submit();
+    expect(letter.status).toBe("awaiting_confirmation");
+    await drainOutbox(t.deps);
+    const mail = await t.deps.db.select().from(capturedMail);
+    expect(mail).toHaveLength(1);
+    expect(mail[0]?.toHeader).toBe('"Jane Doe" <jane@example.org>');
+    expect(mail[0]?.text).toContain("/letters/confirm?token=");
+  });
+
+  it("makes one letter from a double submit with the same Idempotency-Key", async () => {
+    const t = await lettersApp();
+    const headers = { "idempotency-key": "submit-abc-123" };
+    const first = await t.submit(letterInput(), headers);
+    const again = await t.post("/api/letters", letterInput(), headers);
+    expect(await expectStatus(again, 200)).toMatchObject({ id: first.id });
+    expect(await t.deps.db.select().from(letters)).toHaveLength(1);
+    expect((await t.deps.db.select().from(outbox)).filter((r) => r.kind === "letter")).toHaveLength(1);
+  });
+
+  it("makes one letter from an identical resubmit without a key", async () => {
+    const t = await lettersApp();
+    const first = await t.submit();
+    const again = await t.post("/api/letters", letterInput());
+    expect(await expectStatus(again, 200)).toMatchObject({ id: first.id });
+  });
+
+  it("refuses CR/LF in the name and the email (no header injection)", async () => {
+    const t = await lettersApp();
+    for (const supporter of [
+      { ...letterInput().supporter, name: "Jane\r\nBcc: victim@example.org" },
+      { ...letterInput().supporter, email: "jane@example.org\r\nBcc: victim@example.org" },
+      { ...letterInput().supporter, name: "Jane\nDoe" },
+    ]) {
+      const res = await t.post("/api/letters", letterInput({ supporter }));
+      expect(await expectStatus(res, 400)).toMatchObject({ code: "validation_failed" });
+    }
+    const res = await t.post("/api/letters", letterInput({ subject: "Hi\r\nBcc: x@example.org" }));
+    expect(await expectStatus(res, 400)).toMatchObject({ code: "validation_failed" });
+  });
+
+  it("answers 413 before parsing an oversized body", async () => {
+    const t = await lettersApp();
+    const res = await t.post("/api/letters", letterInput({ story: "x".repeat(70_000) }));
+    expect(await expectStatus(res, 413)).toMatchObject({ code: "payload_too_large" });
+  });
+
+  it("answers 413 to an oversized chunked body without a Content-Length", async () => {
+    const t = await lettersApp();
+    const chunk = new TextEncoder().encode("x".repeat(16 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 10) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const res = await t.request("/api/letters", {
+      method: "POST",
+      headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(await expectStatus(res, 413)).toMatchObject({ code: "payload_too_large" });
+    expect(sent).toBeLessThan(10);
+  });
+
+  it("refuses a second letter to the same MP from the same person within the window", async () => {
+    const t = await lettersApp();
+    await t.submit();
+    const res = await t.post(
+      "/api/letters",
+      letterInput({ story: "A different letter this time, entirely." }),
+    );
+    expect(await expectStatus(res, 409)).toMatchObject({ code: "already_written" });
+    t.clock.advance(31 * DAY);
+    await t.submit(letterInput({ story: "A different letter this time, entirely." }));
+  });
+
+  it("caps letters per MP per day", async () => {
+    const t = await lettersApp({ LETTER_RECIPIENT_DAILY_CAP: "2" });
+    await t.submit(letterInput({ supporter: { ...letterInput().supporter, email: "a@example.org" } }));
+    await t.submit(letterInput({ supporter: { ...letterInput().supporter, email: "b@example.org" } }));
+    const res = await t.post(
+      "/api/letters",
+      letterInput({ supporter: { ...letterInput().supporter, email: "c@example.org" } }),
+    );
+    expect(await expectStatus(res, 429)).toMatchObject({ code: "recipient_daily_cap" });
+    expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+  });
+
+  it("limits submits per email address", async () => {
+    const t = await lettersApp({ LETTER_LIMIT_PER_EMAIL_DAY: "1", LETTER_SAME_RECIPIENT_DAYS: "0" });
+    await t.submit();
+    const res = await t.post("/api/letters", letterInput({ story: "Another one, with other words in it." }));
+    expect(await expectStatus(res, 429)).toMatchObject({ code: "rate_limited" });
+  });
+
+  it("limits submits per client address", async () => {
+    const t = await lettersApp({ LETTER_LIMIT_PER_IP_HOUR: "1" });
+    const env = { incoming: { socket: { remoteAddress: "192.0.2.7" } } };
+    const req = (email: string) =>
+      t.app.request(
+        "/api/letters",
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(letterInput({ supporter: { ...letterInput().supporter, email } })),
+        },
+        env,
+      );
+    await expectStatus(await req("a@example.org"), 201);
+    expect(await expectStatus(await req("b@example.org"), 429)).toMatchObject({ code: "rate_limited" });
+  });
+});
+
+describe("confirm", () => {
+  it("GET shows a page with a button and changes nothing; POST queues the letter", async () => {
+    const t = await lettersApp();
+    const { id } = await t.submit();
+    const token = await t.confirmToken(id);
+    const page = await t.request(`/letters/confirm?token=${token}`, { headers: { accept: "text/html" } });
+    const html = (await expectStatus(page, 200)) as string;
+    expect(html).toContain('<form method="post" action="/letters/confirm">');
+    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    expect((await t.deps.db.select().from(letters))[0]?.status).toBe("awaiting_confirmation");
+
+    const form = await t.request("/letters/confirm", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    expect(await expectStatus(form, 200)).toContain("on its way");
+    const [row] = await t.deps.db.select().from(outbox).where(eq(outbox.kind, "letter"));
+    expect(row?.state).toBe("queued");
+  });
+
+  it("is idempotent: a replayed confirm reports alreadyConfirmed and queues one letter", async () => {
+    const t = await lettersApp();
+    const { id } = await t.submit();
+    const token = await t.confirmToken(id);
+    expect(await expectStatus(await t.confirm(token), 200)).toMatchObject({
+      status: "confirmed",
+      alreadyConfirmed: false,
+    });
+    expect(await expectStatus(await t.confirm(token), 200)).toMatchObject({
+      status: "confirmed",
+      alreadyConfirmed: true,
+    });
+    await drainOutbox(t.deps);
+    const toMp = (await t.deps.db.select().from(capturedMail)).filter((m) => m.subject.includes("babies"));
+    expect(toMp).toHaveLength(1);
+  });
+
+  it("rejects a tampered token with 403 and a truncated one with 400", async () => {
+    const t = await lettersApp();
+    const { id } = await t.submit();
+    const token = await t.confirmToken(id);
+    const [payload, mac] = token.split(".") as [string, string];
+    const forged = `${payload.slice(0, -2)}${payload.endsWith("A") ? "B" : "A"}${payload.slice(-1)}.${mac}`;
+    expect(await expectStatus(await t.confirm(forged), 403)).toMatchObject({ code: "token_invalid" });
+    expect(await expectStatus(await t.confirm(token.slice(0, 20)), 400)).toMatchObject({
+      code: "token_malformed",
+    });
+  });
+
+  it("rejects a token minted for another purpose with 403", async () => {
+    const t = await lettersApp();
+    const { id } = await t.submit();
+    const other = await signToken(t.deps.config.TOKEN_SECRET, {
+      purpose: "letter.followup",
+      subject: id,
+      expiresAt: t.clock.now() + DAY,
+    });
+    expect(await expectStatus(await t.confirm(other), 403)).toMatchObject({ code: "token_invalid" });
+  });
+
+  it("answers an expired link with 410, and the letter has expired after one reminder", async () => {
+    const t = await lettersApp();
+    const { id } = await t.submit();
+    const token = await t.confirmToken(id);
+    t.clock.advance(4 * DAY);
+    expect((await drainOutbox(t.deps)).reminded).toBe(1);
+    expect((await drainOutbox(t.deps)).reminded).toBe(0);
+    await t.confirmToken(id, "reminder");
+    t.clock.advance(3 * DAY + 1);
+    expect((await drainOutbox(t.deps)).expired).toBe(1);
+    expect(await expectStatus(await t.confirm(token), 410)).toMatchObject({ code: "token_expired" });
+    expect((await t.deps.db.select().from(letters))[0]?.status).toBe("expired");
+    const reminders = (await t.deps.db.select().from(capturedMail)).filter((m) =>
+      m.subject.startsWith("Reminder"),
+    );
+    expect(reminders).toHaveLength(1);
+  });
+});
+
+describe("sending through capture mode", () => {
+  it("sends the confirmed letter from the campaign address in the supporter's name, then a sent notice", async () => {
+    const t = await lettersApp();
+    const { id } = await t.submit(
+      letterInput({ story: "Zoë and her baby brother 👶 say thank you, café owner." }),
+    );
+    await t.confirm(await t.confirmToken(id));
+    const report = await drainOutbox(t.deps);
+    expect(report.sent).toBe(3); // confirmation, letter, sent notice
+    const mail = await t.deps.db.select().from(capturedMail);
+    const toMp = mail.find((m) => m.subject.includes("babies"));
+    // The test MP reflects: the letter comes back to the supporter.
+    expect(toMp?.toHeader).toBe("<jane@example.org>");
+    expect(toMp?.fromHeader).toBe('"Jane Doe via #SpeakUpForBabies" <campaign@speakup.invalid>');
+    expect(toMp?.replyTo).toBe('"Jane Doe" <jane@example.org>');
+    expect(toMp?.text).toContain("Zoë and her baby brother 👶 say thank you, café owner.");
+    expect(toMp?.text).toContain("1 Test Street\nTesttown\nZZ9 9ZZ");
+    expect(mail.some((m) => m.subject.includes("has been sent"))).toBe(true);
+    const status = await expectStatus(await t.request(`/api/letters/${id}`), 200);
+    expect(status).toMatchObject({ status: "sent" });
+  });
+
+  it("shows captured mail at /dev/mail with HTML inert, and hides it outside capture mode", async () => {
+    const t = await lettersApp();
+    const { id } = await t.submit(
+      letterInput({ story: "<script>alert('x')</script><b>bold</b> and more words here" }),
+    );
+    await t.confirm(await t.confirmToken(id));
+    await drainOutbox(t.deps);
+    const html = (await expectStatus(
+      await t.request("/dev/mail", { headers: { accept: "text/html" } }),
+      200,
+    )) as string;
+    expect(html).toContain("&lt;script&gt;alert(");
+    expect(html).not.toContain("<script>alert");
+
+    const live = await lettersApp({ MAIL_MODE: "reflect", SMTP_URL: "smtp://127.0.0.1:1" });
+    expect((await live.request("/dev/mail")).status).toBe(404);
+  });
+
+  it("holds a near-duplicate of another supporter's own words for moderation", async () => {
+    const t = await lettersApp();
+    const story =
+      "As a grandmother of three I have watched our local children's centre close and the waiting list for health visitors grow every single month since then.";
+    const a = await t.submit(letterInput({ story }));
+    const b = await t.submit(
+      letterInput({
+        story,
+        supporter: { ...letterInput().supporter, email: "other@example.org", name: "Sam Roe" },
+      }),
+    );
+    await t.confirm(await t.confirmToken(a.id));
+    const res = await t.confirm(await t.confirmToken(b.id));
+    expect(await expectStatus(res, 200)).toMatchObject({ status: "held" });
+    await drainOutbox(t.deps);
+    const states = await t.deps.db
+      .select({ l: outbox.letterId, s: outbox.state })
+      .from(outbox)
+      .where(eq(outbox.kind, "letter"));
+    expect(states.find((r) => r.l === b.id)?.s).toBe("held");
+    expect(states.find((r) => r.l === a.id)?.s).toBe("sent");
+  });
+
+  it("records the follow-up answer from the emailed link", async () => {
+    const t = await lettersApp({ LETTER_FOLLOWUP_DAYS: "14" });
+    const { id } = await t.submit();
+    await t.confirm(await t.confirmToken(id));
+    await drainOutbox(t.deps);
+    t.clock.advance(15 * DAY);
+    await drainOutbox(t.deps);
+    const followup = (await t.deps.db.select().from(capturedMail)).find((m) => m.subject.startsWith("Did"));
+    const token = /followup\?token=([A-Za-z0-9_.-]+)/.exec(followup?.text ?? "")?.[1] ?? "";
+    const page = await t.request(`/letters/followup?token=${token}`, { headers: { accept: "text/html" } });
+    expect(await expectStatus(page, 200)).toContain('value="not_yet"');
+    await expectStatus(await t.post("/api/letters/followup", { token, answer: "yes" }), 200);
+    expect((await t.deps.db.select().from(letters))[0]?.replyAnswer).toBe("yes");
+  });
+});

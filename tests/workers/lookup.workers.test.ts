@@ -1,0 +1,101 @@
+/**
+ * Lookup in the real Workers runtime (workerd via Miniflare) over local D1 with the real
+ * migrations and the data/ seed. postcodes.io is answered at the HTTP boundary.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectStatus } from "../support/deps";
+import { startWorker, type TestWorker } from "./support";
+
+/** Not in data/postcodes-sample.csv, so only postcodes.io knows it. */
+const REMOTE_ONLY = "AB12 9ZZ";
+let w: TestWorker;
+
+beforeAll(async () => {
+  w = await startWorker({
+    bindings: { POSTCODES_IO_URL: "http://postcodes.test", UPSTREAM_RETRIES: "0" },
+    outbound(call) {
+      if (call.url === `http://postcodes.test/postcodes/${encodeURIComponent(REMOTE_ONLY)}`)
+        return Response.json({
+          status: 200,
+          result: { postcode: REMOTE_ONLY, codes: { parliamentary_constituency_2024: "S14000061" } },
+        });
+      if (call.url.startsWith("http://postcodes.test/")) return new Response("down", { status: 503 });
+      return undefined;
+    },
+  });
+});
+afterAll(() => w?.dispose());
+
+describe("lookup on Workers + D1", () => {
+  it("answers the ZZ9 9ZZ test postcode from D1 with the test MP", async () => {
+    const body = (await expectStatus(await w.fetch("/api/lookup?postcode=zz99zz"), 200)) as {
+      postcode: string;
+      source: string;
+      seat: string;
+      mp: { name: string; contactable: boolean };
+    };
+    expect(body).toMatchObject({ postcode: "ZZ9 9ZZ", source: "local", seat: "sitting" });
+    expect(body.mp).toMatchObject({ name: "Test MP (letters come back to you)", contactable: true });
+  });
+
+  it("answers a sample postcode imported from data/ without calling postcodes.io", async () => {
+    const before = w.calls.length;
+    const body = (await expectStatus(await w.fetch("/api/lookup?postcode=AB11%206EW"), 200)) as {
+      source: string;
+      constituency: { code: string; name: string };
+    };
+    expect(body.source).toBe("local");
+    expect(body.constituency).toMatchObject({ code: "S14000061", name: "Aberdeen South" });
+    expect(w.calls.length).toBe(before);
+  });
+
+  it("asks postcodes.io for a postcode D1 lacks, then answers the repeat from the D1 cache", async () => {
+    const first = (await expectStatus(
+      await w.fetch(`/api/lookup?postcode=${encodeURIComponent(REMOTE_ONLY)}`),
+      200,
+    )) as { source: string; constituency: { code: string } };
+    expect(first).toMatchObject({ source: "postcodes.io", constituency: { code: "S14000061" } });
+    const calls = w.calls.length;
+    const again = (await expectStatus(
+      await w.fetch(`/api/lookup?postcode=${encodeURIComponent(REMOTE_ONLY)}`),
+      200,
+    )) as { source: string };
+    expect(again.source).toBe("cache");
+    expect(w.calls.length).toBe(calls);
+  });
+
+  it("returns problem+json 503 when postcodes.io is down and D1 has no answer", async () => {
+    const res = await w.fetch("/api/lookup?postcode=AB10%201XY");
+    expect(res.headers.get("content-type")).toContain("application/problem+json");
+    expect(await expectStatus(res, 503)).toMatchObject({ code: "upstream_unavailable" });
+  });
+
+  it("rejects a malformed postcode with 400 and a Jersey postcode with 422, without I/O", async () => {
+    const before = w.calls.length;
+    expect(await expectStatus(await w.fetch("/api/lookup?postcode=hello"), 400)).toMatchObject({
+      code: "postcode_malformed",
+    });
+    expect(await expectStatus(await w.fetch("/api/lookup?postcode=JE2%203AB"), 422)).toMatchObject({
+      code: "postcode_no_westminster_mp",
+    });
+    expect(w.calls.length).toBe(before);
+  });
+
+  it("renders the HTML result page from precompiled templates", async () => {
+    const res = await w.fetch("/find?postcode=ZZ9+9ZZ", { headers: { accept: "text/html" } });
+    const html = (await expectStatus(res, 200)) as string;
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(html).toContain("Test MP (letters come back to you)");
+  });
+
+  it("searches constituencies by name in D1", async () => {
+    const body = (await expectStatus(await w.fetch("/api/lookup?q=aberdeen"), 200)) as {
+      results: { constituency: { name: string } }[];
+    };
+    expect(body.results.map((r) => r.constituency.name)).toContain("Aberdeen South");
+  });
+
+  it("makes no outbound request that no handler answered", () => {
+    expect(w.unhandled).toEqual([]);
+  });
+});
