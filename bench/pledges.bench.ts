@@ -139,7 +139,7 @@ async function main() {
     `insert into supporter_pledges (campaign_id, email_norm, email_hash, name, postcode, constituency_code, partner_key,
       status, pledge_consent_version, pledge_consent_at, updates_consent_version, updates_consent_at, counted,
       created_at, confirm_sent_at, confirmed_at)
-     values ('speakup-for-babies', ?, ?, 'Synthetic Supporter', 'AB1 0AA', ?, ?, 'confirmed', 'pledge-2026-11', ?, ?, ?, 1, ?, ?, ?)`,
+     values ('manifesto-for-babies', ?, ?, 'Synthetic Supporter', 'AB1 0AA', ?, ?, 'confirmed', 'pledge-2026-11', ?, ?, ?, 1, ?, ?, ?)`,
   );
   const loadPledges = sqlite.transaction((from: number, to: number) => {
     for (let k = from; k < to; k++) {
@@ -200,7 +200,7 @@ async function main() {
     `insert into letters (id, campaign_id, constituency_code, recipient_kind, recipient_person_id, recipient_name, partner_key,
       status, asks, subject, body, supporter_name, supporter_email, supporter_address, supporter_postcode,
       idempotency_key, created_at, confirmed_at, sent_at)
-     values (?, 'speakup-for-babies', ?, 'mp', ?, ?, ?, ?, '["a1","a2"]', 'Please speak up for babies', ?, 'Synthetic Supporter', ?,
+     values (?, 'manifesto-for-babies', ?, 'mp', ?, ?, ?, ?, '["a1","a2"]', 'Please speak up for babies', ?, 'Synthetic Supporter', ?,
       '1 High Street\nTown', 'AB1 0AA', ?, ?, ?, ?)`,
   );
   const insOutbox = sqlite.prepare(
@@ -280,7 +280,7 @@ async function main() {
   // A few verified MP pledges for the wall.
   sqlite.exec(`insert into rep_pledges (id, campaign_id, kind, person_id, constituency_code, name, party, status, verified_by,
       verified_note, requested_at, verified_at)
-    select 'rp-' || parliament_id, 'speakup-for-babies', 'mp', parliament_id, constituency_code, name, party, 'verified', 'admin',
+    select 'rp-' || parliament_id, 'manifesto-for-babies', 'mp', parliament_id, constituency_code, name, party, 'verified', 'admin',
       'bench', ${now}, ${now} from members where status = 'sitting' and parliament_id is not null limit 120`);
 
   // --- 4. timings -------------------------------------------------------------------------------

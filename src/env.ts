@@ -92,7 +92,7 @@ export const EnvSchema = z.object({
   CAMPAIGN_ID: z
     .string()
     .regex(/^[a-z0-9-]{1,60}$/, "lower-case letters, digits and dashes")
-    .default("speakup-for-babies"),
+    .default("manifesto-for-babies"),
   /** Unconfirmed supporter pledges (and unverified MP pledge requests) are deleted after this many days. */
   PLEDGE_CONFIRM_TTL_DAYS: int(1, 60).default(7),
   /** Days an MP/candidate pledge verification link stays valid. */

@@ -24,6 +24,7 @@ import type { Deps, Statement } from "../../deps";
 import type { Config } from "../../env";
 import { AppError } from "../../lib/errors";
 import { sha256Hex, verifyToken } from "../../lib/tokens";
+import { letterTallyStatements } from "../admin/admin.tallies";
 import { outboxRow } from "../delivery/delivery.outbox";
 import { lookupPostcode } from "../lookup/lookup.service";
 import { activeCampaign, type Campaign } from "./letters.campaign";
@@ -475,6 +476,8 @@ export async function confirmLetter(deps: Deps, input: { token: string }) {
       .update(letters)
       .set({ status: held ? "held" : "confirmed", confirmedAt: now })
       .where(and(eq(letters.id, id), eq(letters.status, "awaiting_confirmation"))),
+    // Dashboard counts move in the same write; they are guarded, so a replay counts nothing.
+    ...letterTallyStatements(deps, id),
   ]);
   const [after] = await deps.db
     .select({ status: letters.status, confirmedAt: letters.confirmedAt })
