@@ -59,6 +59,33 @@ export async function importConstituencies(
   return { upserted: rows.length };
 }
 
+/** A members row with nobody in the seat. */
+export const VACANT_SEAT = {
+  status: "vacant" as const,
+  parliamentId: null,
+  name: null,
+  party: null,
+  partyAbbreviation: null,
+  email: null,
+};
+
+/**
+ * Parliament ids are unique, so a member now sitting for `code` must first leave any other
+ * seat we still hold them on (a boundary change or a by-election elsewhere). Ids are null only
+ * in the election-day snapshot in data/, which has nothing to collide with.
+ */
+export function freeOtherSeat(
+  deps: Pick<Deps, "db">,
+  parliamentId: number,
+  code: string,
+  now: number,
+): Statement {
+  return deps.db
+    .update(members)
+    .set({ ...VACANT_SEAT, updatedAt: now })
+    .where(and(eq(members.parliamentId, parliamentId), sql`${members.constituencyCode} <> ${code}`));
+}
+
 export type MembersImportReport = { sitting: number; vacant: number; unmatched: string[] };
 
 /**
@@ -95,24 +122,7 @@ export async function importMembers(deps: Deps, list: RemoteMember[]): Promise<M
       email: m.email ?? (m.parliamentId === null ? null : knownEmails.get(m.parliamentId)) ?? null,
       updatedAt: now,
     };
-    if (m.parliamentId !== null) {
-      // A member moving seat would collide on the unique parliament id; free it first.
-      // (Ids are null only in the election-day snapshot in data/, which has none to collide.)
-      statements.push(
-        deps.db
-          .update(members)
-          .set({
-            status: "vacant",
-            parliamentId: null,
-            name: null,
-            party: null,
-            partyAbbreviation: null,
-            email: null,
-            updatedAt: now,
-          })
-          .where(and(eq(members.parliamentId, m.parliamentId), sql`${members.constituencyCode} <> ${code}`)),
-      );
-    }
+    if (m.parliamentId !== null) statements.push(freeOtherSeat(deps, m.parliamentId, code, now));
     statements.push(
       deps.db
         .insert(members)
@@ -126,15 +136,7 @@ export async function importMembers(deps: Deps, list: RemoteMember[]): Promise<M
     .where(eq(constituencies.isTest, false));
   const vacant = realSeats.map((r) => r.code).filter((c) => !seen.has(c));
   for (const code of vacant) {
-    const values = {
-      status: "vacant" as const,
-      parliamentId: null,
-      name: null,
-      party: null,
-      partyAbbreviation: null,
-      email: null,
-      updatedAt: now,
-    };
+    const values = { ...VACANT_SEAT, updatedAt: now };
     statements.push(
       deps.db
         .insert(members)

@@ -19,6 +19,7 @@ import type { Deps } from "../../deps";
 import { AppError, isAppError } from "../../lib/errors";
 import { CROWN_DEPENDENCY_AREAS, parsePostcode } from "../../lib/postcode";
 import { type SeatPledgeView, seatPledgeStatus } from "../pledges/pledges.status";
+import { freeOtherSeat, VACANT_SEAT } from "./lookup.import";
 
 export type LookupSource = "local" | "cache" | "postcodes.io";
 
@@ -272,14 +273,7 @@ async function saveRemoteSeat(deps: Deps, code: string, seat: Exclude<RemoteSeat
           partyAbbreviation: seat.member.partyAbbreviation,
           email: null,
         }
-      : {
-          status: "vacant" as const,
-          parliamentId: null,
-          name: null,
-          party: null,
-          partyAbbreviation: null,
-          email: null,
-        };
+      : VACANT_SEAT;
   const updatedAt = deps.clock.now();
   const upsert = deps.db
     .insert(members)
@@ -287,24 +281,9 @@ async function saveRemoteSeat(deps: Deps, code: string, seat: Exclude<RemoteSeat
     .onConflictDoUpdate({ target: members.constituencyCode, set: { ...values, updatedAt } });
   // The live API always carries ids; a null id (snapshot data) has no earlier row to free.
   if (seat.kind === "vacant" || seat.member.parliamentId === null) return void (await deps.atomic([upsert]));
-  const parliamentId = seat.member.parliamentId;
-  // Our members table may still hold this person on their previous seat (parliament ids are
-  // unique): free that row first, as the full import does, instead of failing the lookup.
-  await deps.atomic([
-    deps.db
-      .update(members)
-      .set({
-        status: "vacant",
-        parliamentId: null,
-        name: null,
-        party: null,
-        partyAbbreviation: null,
-        email: null,
-        updatedAt,
-      })
-      .where(and(eq(members.parliamentId, parliamentId), sql`${members.constituencyCode} <> ${code}`)),
-    upsert,
-  ]);
+  // Our members table may still hold this person on their previous seat: free that row first,
+  // as the full import does, instead of failing the lookup.
+  await deps.atomic([freeOtherSeat(deps, seat.member.parliamentId, code, updatedAt), upsert]);
 }
 
 async function electionView(deps: Deps, code: string): Promise<SeatView["election"]> {
