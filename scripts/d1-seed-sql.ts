@@ -14,6 +14,7 @@ import { dirname, resolve } from "node:path";
 import { buildNodeDeps } from "../src/adapters/node/deps";
 import { seed } from "../src/adapters/node/seed";
 import { parseEnv } from "../src/env";
+import { TEST_SEAT } from "../src/modules/lookup/lookup.import";
 
 const ROOT_DIR = resolve(import.meta.dirname, "..");
 /** Rows per INSERT: D1 caps one SQL statement at 100 KB; 200 short rows stay far below. */
@@ -66,6 +67,11 @@ export async function seedSql(dataDir: string): Promise<{ sql: string; counts: R
         );
       }
     }
+    // INSERT OR IGNORE leaves an older test MP row without its reserved id (ensureTestSeat's
+    // upsert, for D1): give it the id, touching the test seat's row only.
+    lines.push(
+      `UPDATE "members" SET "parliament_id" = ${TEST_SEAT.parliamentId} WHERE "constituency_code" = ${literal(TEST_SEAT.onsCode)} AND "parliament_id" IS NULL AND "status" = 'sitting';`,
+    );
     return { sql: `${lines.join("\n")}\n`, counts };
   } finally {
     sqlite.close();

@@ -1,7 +1,8 @@
 /**
  * Letters and their delivery. `letters` is what a supporter wrote (one row per letter, the
  * reporting unit for the dashboard); `outbox` is the source of truth for every email we send
- * (the letter itself, confirmation, reminder, "sent" notice, follow-up), one row per message;
+ * (the letter itself, confirmation, reminder, "sent" notice, follow-up, pledge/privacy service
+ * mail), one row per message;
  * `delivery_log` has one row per send attempt; `captured_mail` holds what MAIL_MODE=capture
  * kept instead of sending.
  *
@@ -117,7 +118,11 @@ export const OUTBOX_STATES = [
 ] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 
-export const OUTBOX_KINDS = ["letter", "confirm", "reminder", "sent_notice", "followup"] as const;
+/**
+ * `service`: pledge and privacy service mail (pledge confirm, MP/candidate pledge link, export
+ * and erasure links). Not tied to a letter; sent, retried and marked dead like the rest.
+ */
+export const OUTBOX_KINDS = ["letter", "confirm", "reminder", "sent_notice", "followup", "service"] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 
 export const outbox = sqliteTable(

@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { MailMessage } from "../../src/deps";
+import { MailError } from "../../src/modules/delivery/delivery.mail";
+import { drainOutbox } from "../../src/modules/delivery/delivery.service";
 import { expectStatus } from "../support/deps";
 import { form, json, pledgeTestApp, tokenIn } from "../support/pledges";
 
@@ -29,6 +32,48 @@ describe("supporter pledges", () => {
     expect(t.sent).toHaveLength(1);
     expect(t.sent[0]?.to.address).toBe("ada@example.org");
     expect(t.sent[0]?.text).toContain("/pledge/confirm?token=");
+  });
+
+  it("keeps the confirm email through a relay failure: the row waits as failed and a later drain delivers it", async () => {
+    // A relay that is down for the first attempt, in reflect mode (which must not redirect a
+    // supporter's own mail anywhere else).
+    const t = pledgeTestApp({ MAIL_MODE: "reflect", SMTP_URL: "smtp://127.0.0.1:1" });
+    const delivered: MailMessage[] = [];
+    let calls = 0;
+    t.deps.mailer = {
+      async send(m) {
+        if (calls++ === 0) throw new MailError("421 service not available", false, 421);
+        delivered.push(m);
+        return { messageId: m.messageId, response: "250 OK" };
+      },
+    };
+    expect(await expectStatus(await t.request("/api/pledges", json(pledge())), 202)).toEqual({
+      status: "check_email",
+    });
+    const row = () =>
+      t.sqlite.prepare("select kind, state, attempts, to_email, last_error from outbox").get() as Record<
+        string,
+        unknown
+      >;
+    expect(row()).toMatchObject({
+      kind: "service",
+      state: "failed",
+      attempts: 1,
+      to_email: "ada@example.org",
+    });
+    expect(row().last_error).toContain("421");
+    expect(delivered).toHaveLength(0);
+    // Not due before its backoff; delivered on the next pass after it.
+    expect(await drainOutbox(t.deps)).toMatchObject({ claimed: 0 });
+    t.clock.advance(31_000);
+    expect(await drainOutbox(t.deps)).toMatchObject({ claimed: 1, sent: 1 });
+    expect(row()).toMatchObject({ state: "sent", attempts: 2 });
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]?.to.address).toBe("ada@example.org");
+    const token = tokenIn(delivered[0], "/pledge/confirm");
+    expect(await expectStatus(await t.request("/api/pledges/confirm", json({ token })), 200)).toMatchObject({
+      status: "confirmed",
+    });
   });
 
   it("refuses a pledge whose pledge box was not ticked", async () => {

@@ -108,6 +108,14 @@ describe("export and erasure by email link", () => {
     const dashAfter = (await expectStatus(await t.get("/admin"), 200)) as string;
     expect(dashAfter.match(/<strong>\d+<\/strong>/g)).toEqual(dashBefore.match(/<strong>\d+<\/strong>/g));
     expect(t.sqlite.prepare("select count(*) n from suppressions").get()).toEqual({ n: 1 });
+    // Her service mail (confirm and erasure links) is gone from the outbox; Bob's stays.
+    const serviceTo = (address: string) =>
+      t.sqlite
+        .prepare("select count(*) n from outbox where kind = 'service' and (to_email = ? or reflect_to = ?)")
+        .get(address, address);
+    expect(serviceTo("ada@example.org")).toEqual({ n: 0 });
+    expect(t.sqlite.prepare("select count(*) n from outbox where kind = 'service'").get()).toEqual({ n: 1 });
+    expect(serviceTo("bob@example.org")).toEqual({ n: 1 });
     // The link is spent.
     expect((await t.request("/privacy/erase", form({ token }, ORIGIN))).status).toBe(410);
 
@@ -127,6 +135,7 @@ describe("retention job", () => {
     const t = await adminApp({
       RETENTION_DAYS: "30",
       PLEDGE_CONFIRM_TTL_DAYS: "7",
+      REP_PLEDGE_LINK_DAYS: "7",
       ADMIN_SESSION_HOURS: "336",
     });
     await confirmedPledge(t, "a@x.org");
@@ -145,8 +154,15 @@ describe("retention job", () => {
     const csv = await expectStatus(await t.get("/admin/export/constituencies.csv"), 200);
 
     t.clock.advance(8 * DAY);
+    // Service mail queued a moment before the run is kept: its link still works.
+    await t.request("/api/representatives/mp/E14001063/pledge-link", { method: "POST" });
     const report = await runRetention(t.deps);
-    expect(report).toMatchObject({ unconfirmedPledges: 1, lettersScrubbed: 1 });
+    expect(report).toMatchObject({ unconfirmedPledges: 1, lettersScrubbed: 1, serviceMailDeleted: 3 });
+    // The three confirm emails (links expired) went, with their attempt log; the fresh one stays.
+    expect(t.sqlite.prepare("select kind, state, to_email from outbox").all()).toEqual([
+      { kind: "service", state: "sent", to_email: "mp0@parliament.invalid" },
+    ]);
+    expect(t.sqlite.prepare("select count(*) n from delivery_log").get()).toEqual({ n: 1 });
 
     expect(t.sqlite.prepare("select count(*) n from supporter_pledges").get()).toEqual({ n: 2 });
     expect(
@@ -160,6 +176,10 @@ describe("retention job", () => {
     expect(cards((await expectStatus(await t.get("/admin"), 200)) as string)).toEqual(dash);
     expect(await expectStatus(await t.get("/admin/constituencies"), 200)).toEqual(seats);
     // A second run has nothing left to do.
-    expect(await runRetention(t.deps)).toMatchObject({ unconfirmedPledges: 0, lettersScrubbed: 0 });
+    expect(await runRetention(t.deps)).toMatchObject({
+      unconfirmedPledges: 0,
+      lettersScrubbed: 0,
+      serviceMailDeleted: 0,
+    });
   });
 });

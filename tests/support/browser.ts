@@ -11,7 +11,7 @@ import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
-import { desc, like } from "drizzle-orm";
+import { and, desc, like } from "drizzle-orm";
 import { type Browser, chromium, type Frame, type Page } from "playwright-core";
 import { ROOT_DIR } from "../../src/adapters/node/deps";
 import { seed } from "../../src/adapters/node/seed";
@@ -118,11 +118,17 @@ export async function startAppServer(env: Record<string, string> = {}) {
   const app = createApp(() => t.deps);
   handler = (req, e) => app.fetch(req, e);
   /** Latest captured mail to an address (the To header contains it). */
-  const mailTo = async (address: string) => {
+  /** The latest captured mail to `address` (whose text contains `containing`, if given). */
+  const mailTo = async (address: string, containing?: string) => {
     const [m] = await t.deps.db
       .select()
       .from(capturedMail)
-      .where(like(capturedMail.toHeader, `%${address}%`))
+      .where(
+        and(
+          like(capturedMail.toHeader, `%${address}%`),
+          containing === undefined ? undefined : like(capturedMail.text, `%${containing}%`),
+        ),
+      )
       .orderBy(desc(capturedMail.id))
       .limit(1);
     return m;

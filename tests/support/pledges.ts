@@ -1,8 +1,13 @@
 /**
- * Helpers for the pledge, dashboard and privacy tests: a few real-looking seats, a capturing
- * mailer at the process edge, and link extraction from captured mail.
+ * Helpers for the pledge, dashboard and privacy tests: a few real-looking seats, service mail
+ * sent from the outbox after every request (as the worker would) with the captured mail
+ * collected in `sent`, and link extraction from that mail.
  */
-import type { Deps, MailMessage } from "../../src/deps";
+import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { capturedMail, outbox } from "../../src/db/schema.letters";
+import type { MailAddress, MailMessage } from "../../src/deps";
+import { CLAIMABLE } from "../../src/modules/delivery/delivery.machine";
+import { activeMailer, sendClaimed } from "../../src/modules/delivery/delivery.service";
 import { testApp } from "./deps";
 
 export const SEATS = [
@@ -37,16 +42,65 @@ export const SEATS = [
 
 export type SentMail = MailMessage;
 
+/** `"Name" <address>` / `<address>` as the capture mailer writes it, back to an address. */
+function parseAddress(header: string): MailAddress {
+  const m = /^(?:"((?:[^"\\]|\\.)*)" )?<([^>]*)>$/.exec(header);
+  if (!m) throw new Error(`unexpected captured address: ${header}`);
+  return { name: m[1]?.replace(/\\(.)/g, "$1"), address: m[2] ?? "" };
+}
+
+/**
+ * The app (MAIL_MODE=capture unless `env` says otherwise). After every request the due service
+ * mail (pledge and privacy links) goes through the worker's send step, and what was captured is
+ * appended to `sent`, in order. Only `service` rows are claimed, so letter rows a test sets up
+ * stay in the state it put them in.
+ */
 export function pledgeTestApp(env: Record<string, string> = {}) {
   const t = testApp(env);
   const sent: SentMail[] = [];
-  const mailer: Deps["mailer"] = {
-    async send(m) {
-      sent.push(m);
-      return { messageId: m.messageId };
-    },
+  let seen = 0;
+  const deliver = async () => {
+    const now = t.clock.now();
+    const due = await t.deps.db
+      .update(outbox)
+      .set({
+        state: "sending",
+        attempts: sql`${outbox.attempts} + 1`,
+        leaseUntil: now + t.deps.config.OUTBOX_LEASE_SECONDS * 1000,
+        updatedAt: now,
+      })
+      .where(
+        and(
+          eq(outbox.kind, "service"),
+          inArray(outbox.state, [...CLAIMABLE]),
+          lte(outbox.nextAttemptAt, now),
+        ),
+      )
+      .returning();
+    for (const row of due) await sendClaimed(t.deps, activeMailer(t.deps), row);
+    const rows = await t.deps.db
+      .select()
+      .from(capturedMail)
+      .where(gt(capturedMail.id, seen))
+      .orderBy(capturedMail.id);
+    for (const r of rows) {
+      if (r.id <= seen) continue; // a parallel request's drain took it already
+      seen = r.id;
+      sent.push({
+        from: parseAddress(r.fromHeader),
+        to: parseAddress(r.toHeader),
+        replyTo: r.replyTo ? parseAddress(r.replyTo) : undefined,
+        subject: r.subject,
+        text: r.text,
+        messageId: r.messageId,
+      });
+    }
   };
-  (t.deps as { mailer: Deps["mailer"] }).mailer = mailer;
+  const request = (async (...args: Parameters<typeof t.request>) => {
+    const res = await t.request(...args);
+    await deliver();
+    return res;
+  }) as typeof t.request;
   const now = t.clock.now();
   for (const [i, s] of SEATS.entries()) {
     t.sqlite
@@ -71,7 +125,7 @@ export function pledgeTestApp(env: Record<string, string> = {}) {
         now,
       );
   }
-  return { ...t, sent };
+  return { ...t, request, sent, deliver };
 }
 
 /** The first link in a mail body that starts with PUBLIC_URL + path. */

@@ -1,6 +1,6 @@
 /**
- * Supporter pledges on Workers: pledge -> confirmation email through the HTTP mail API ->
- * confirm -> public counter and wall, in workerd over local D1.
+ * Supporter pledges on Workers: pledge -> confirmation email queued, sent by the cron through
+ * the HTTP mail API -> confirm -> public counter and wall, in workerd over local D1.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { expectStatus } from "../support/deps";
@@ -27,6 +27,9 @@ describe("supporter pledges on Workers + D1", () => {
     expect(await expectStatus(await postJson(w, "/api/pledges", pledge()), 202)).toEqual({
       status: "check_email",
     });
+    // Queued in the outbox inside the request; the cron trigger sends it.
+    expect(api.mail).toHaveLength(0);
+    await w.scheduled();
     expect(api.mail).toHaveLength(1);
     expect(api.mail[0]?.body.to).toEqual(["ada@example.org"]);
     const link = /https?:\/\/\S+\/pledge\/confirm\?token=\S+/.exec(api.mail[0]?.body.text ?? "")?.[0];

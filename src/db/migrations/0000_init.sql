@@ -53,6 +53,27 @@ CREATE TABLE `postcodes` (
 	`terminated` integer DEFAULT false NOT NULL
 );
 --> statement-breakpoint
+CREATE TABLE `admin_sessions` (
+	`token_hash` text PRIMARY KEY NOT NULL,
+	`user_id` text NOT NULL,
+	`csrf_token` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`expires_at` integer NOT NULL,
+	FOREIGN KEY (`user_id`) REFERENCES `admin_users`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
+CREATE INDEX `admin_sessions_expires_ix` ON `admin_sessions` (`expires_at`);--> statement-breakpoint
+CREATE INDEX `admin_sessions_user_ix` ON `admin_sessions` (`user_id`);--> statement-breakpoint
+CREATE TABLE `admin_users` (
+	`id` text PRIMARY KEY NOT NULL,
+	`email` text NOT NULL,
+	`password_hash` text NOT NULL,
+	`created_at` integer NOT NULL,
+	`last_sign_in_at` integer,
+	CONSTRAINT "admin_users_email_ck" CHECK("admin_users"."email" = lower("admin_users"."email"))
+);
+--> statement-breakpoint
+CREATE UNIQUE INDEX `admin_users_email_uq` ON `admin_users` (`email`);--> statement-breakpoint
 CREATE TABLE `captured_mail` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`message_id` text NOT NULL,
@@ -148,7 +169,7 @@ CREATE TABLE `outbox` (
 	`sent_at` integer,
 	FOREIGN KEY (`letter_id`) REFERENCES `letters`(`id`) ON UPDATE no action ON DELETE no action,
 	CONSTRAINT "outbox_state_ck" CHECK("outbox"."state" in ('awaiting_confirmation','held','queued','sending','sent','failed','dead','bounced','cancelled','expired')),
-	CONSTRAINT "outbox_kind_ck" CHECK("outbox"."kind" in ('letter','confirm','reminder','sent_notice','followup')),
+	CONSTRAINT "outbox_kind_ck" CHECK("outbox"."kind" in ('letter','confirm','reminder','sent_notice','followup','service')),
 	CONSTRAINT "outbox_sending_lease_ck" CHECK("outbox"."state" <> 'sending' or "outbox"."lease_until" is not null)
 );
 --> statement-breakpoint
@@ -253,27 +274,6 @@ CREATE TABLE `tally_cursors` (
 	`position` integer NOT NULL
 );
 --> statement-breakpoint
-CREATE TABLE `admin_sessions` (
-	`token_hash` text PRIMARY KEY NOT NULL,
-	`user_id` text NOT NULL,
-	`csrf_token` text NOT NULL,
-	`created_at` integer NOT NULL,
-	`expires_at` integer NOT NULL,
-	FOREIGN KEY (`user_id`) REFERENCES `admin_users`(`id`) ON UPDATE no action ON DELETE cascade
-);
---> statement-breakpoint
-CREATE INDEX `admin_sessions_expires_ix` ON `admin_sessions` (`expires_at`);--> statement-breakpoint
-CREATE INDEX `admin_sessions_user_ix` ON `admin_sessions` (`user_id`);--> statement-breakpoint
-CREATE TABLE `admin_users` (
-	`id` text PRIMARY KEY NOT NULL,
-	`email` text NOT NULL,
-	`password_hash` text NOT NULL,
-	`created_at` integer NOT NULL,
-	`last_sign_in_at` integer,
-	CONSTRAINT "admin_users_email_ck" CHECK("admin_users"."email" = lower("admin_users"."email"))
-);
---> statement-breakpoint
-CREATE UNIQUE INDEX `admin_users_email_uq` ON `admin_users` (`email`);--> statement-breakpoint
 CREATE TABLE `partners` (
 	`key` text PRIMARY KEY NOT NULL,
 	`name` text NOT NULL,

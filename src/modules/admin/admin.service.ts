@@ -325,7 +325,15 @@ export async function dashboard(deps: Deps) {
     deps.db
       .select({ n: sql<number>`count(*)` })
       .from(repPledges)
-      .where(and(eq(repPledges.campaignId, deps.config.CAMPAIGN_ID), eq(repPledges.status, "verified"))),
+      // Like every other count, leaves out the ZZ9 9ZZ test MP (whose pledge anyone can try).
+      .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+      .where(
+        and(
+          eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
+          eq(repPledges.status, "verified"),
+          eq(constituencies.isTest, false),
+        ),
+      ),
   ]);
   const topSeats = [...seats].sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters)).slice(0, 15);
   return {

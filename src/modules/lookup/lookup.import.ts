@@ -3,7 +3,7 @@
  * Democracy Club candidates. Each writes its rows atomically (all of a batch or none) and is
  * idempotent, so an interrupted import can simply be run again.
  */
-import { and, eq, isNotNull, notInArray, sql } from "drizzle-orm";
+import { and, eq, isNotNull, isNull, notInArray, sql } from "drizzle-orm";
 import type { RemoteMember } from "../../adapters/http/types";
 import { candidates, constituencies, members, postcodes } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
@@ -17,6 +17,12 @@ export const TEST_SEAT = {
   onsCode: "Z00000001",
   name: "Test Constituency (ZZ9 9ZZ)",
   mpName: "Test MP (letters come back to you)",
+  /**
+   * Reserved member id, so MP pledges (keyed by Parliament member id) can be tried end to end on
+   * the test seat. The Members API's ids are positive integers, so -1 never collides with a
+   * real MP. Pledges in the test seat stay out of public counts and the wall (is_test).
+   */
+  parliamentId: -1,
   /** Reserved .invalid domain: even a misconfigured live mode cannot deliver here. */
   email: "test-mp@speakup.invalid",
 } as const;
@@ -243,11 +249,22 @@ export async function ensureTestSeat(deps: Deps): Promise<void> {
         status: "sitting",
         name: TEST_SEAT.mpName,
         party: "Test",
+        parliamentId: TEST_SEAT.parliamentId,
         email: TEST_SEAT.email,
         reflectsToSender: true,
         updatedAt: now,
       })
-      .onConflictDoNothing(),
+      // A database seeded before the test MP had an id gets it here; the conflict target is
+      // the test seat's own row, so no real MP is touched.
+      .onConflictDoUpdate({
+        target: members.constituencyCode,
+        set: { parliamentId: TEST_SEAT.parliamentId },
+        setWhere: and(
+          eq(members.constituencyCode, TEST_SEAT.onsCode),
+          isNull(members.parliamentId),
+          eq(members.status, "sitting"),
+        ),
+      }),
     deps.db
       .insert(postcodes)
       .values({ postcode: TEST_POSTCODE, constituencyCode: TEST_SEAT.onsCode, terminated: false })

@@ -2,13 +2,18 @@
  * Service mail for pledges and privacy requests (confirm links, MP verification links, export
  * and erasure links), rendered from templates/emails/pledge-*.txt.hbs.
  *
- * These go straight to `deps.mailer` (which in MAIL_MODE=capture stores instead of sending).
- * They are not outbox rows yet because the outbox's `kind` CHECK only admits letter mail; when
- * it gains a kind for service mail, `sendServiceMail` is the one place to switch to queueing.
- * A failed send is logged (without the address) and reported to the caller, who decides
+ * Each message is queued as one `service` outbox row, so the outbox worker sends it like every
+ * other email: retried with backoff when the relay fails, marked dead after
+ * OUTBOX_MAX_ATTEMPTS, stored instead of sent in MAIL_MODE=capture. `reflectTo` is the
+ * recipient's own address: service mail is never redirected to anyone else (for a
+ * representative there is no safe place to reflect to, so callers don't queue their link in
+ * reflect mode at all). Erasure and retention remove these rows (their bodies carry links).
+ * A failed insert is logged (without the address) and reported to the caller, who decides
  * whether the supporter may ask again.
  */
+import { outbox } from "../../db/schema.letters";
 import type { Deps } from "../../deps";
+import { outboxRow } from "../delivery/delivery.outbox";
 
 export type ServiceMailTemplate =
   | "emails/pledge-confirm.txt"
@@ -23,28 +28,36 @@ export type ServiceMail = {
   data: object;
 };
 
+export const SERVICE_FROM_NAME = "#SpeakUpForBabies";
+
+/** Queue the message in the outbox. True when queued; false (logged) when the insert failed. */
 export async function sendServiceMail(
-  deps: Pick<Deps, "mailer" | "templates" | "config" | "ids" | "logger">,
+  deps: Pick<Deps, "db" | "templates" | "config" | "ids" | "clock" | "logger">,
   mail: ServiceMail,
 ): Promise<boolean> {
-  const domain = deps.config.MAIL_FROM.split("@")[1] ?? "speakup.invalid";
   const text = deps.templates.render(mail.template, {
     ...mail.data,
     publicUrl: deps.config.PUBLIC_URL,
     controller: deps.config.PRIVACY_CONTROLLER,
   });
   try {
-    await deps.mailer.send({
-      from: { name: "#SpeakUpForBabies", address: deps.config.MAIL_FROM },
-      to: mail.to,
-      subject: mail.subject,
-      text,
-      messageId: `<${deps.ids.uuid()}@${domain}>`,
-    });
+    await deps.db.insert(outbox).values(
+      outboxRow(deps, {
+        kind: "service",
+        letterId: null,
+        state: "queued",
+        toName: mail.to.name ?? null,
+        toEmail: mail.to.address,
+        reflectTo: mail.to.address,
+        fromName: SERVICE_FROM_NAME,
+        subject: mail.subject,
+        bodyText: text,
+      }),
+    );
     return true;
   } catch (e) {
     // The address stays out of the log; the template name says which flow failed.
-    deps.logger.error("service mail failed", {
+    deps.logger.error("service mail not queued", {
       template: mail.template,
       error: e instanceof Error ? e.message : String(e),
     });

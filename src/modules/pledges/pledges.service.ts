@@ -12,6 +12,8 @@
  * - A repeat submit resends the confirm email only after RESEND_PAUSE_MS (no mail bombing).
  * - MP/candidate pledges are verified by a signed link sent only to the official address we
  *   hold, or by a campaign lead with a note. The wall shows verified pledges only.
+ * - Service mail (confirm and verification links) is queued in the outbox inside the request
+ *   and sent by the outbox worker, with its retries (see pledges.mail.ts).
  * - Counts come from pledge_tallies, never from scanning pledges; the test seat is excluded.
  */
 import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
@@ -99,7 +101,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
       subject: String(target.id),
       expiresAt: now + deps.config.PLEDGE_CONFIRM_TTL_DAYS * DAY_MS,
     });
-    const sent = await sendServiceMail(deps, {
+    const queued = await sendServiceMail(deps, {
       to: { name: target.name, address: emailNorm },
       subject: "Please confirm your #SpeakUpForBabies pledge",
       template: "emails/pledge-confirm.txt",
@@ -109,8 +111,9 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
         ttlDays: deps.config.PLEDGE_CONFIRM_TTL_DAYS,
       },
     });
-    // Let the supporter try again straight away if the mail didn't go.
-    if (!sent)
+    // Let the supporter try again straight away if the mail could not be queued. (Once queued,
+    // the outbox retries a relay failure itself.)
+    if (!queued)
       await deps.db
         .update(supporterPledges)
         .set({ confirmSentAt: null })
@@ -380,7 +383,8 @@ function repRow(deps: Deps, t: RepTarget, now: number) {
 
 /**
  * Send the pledge link to the representative's official address (never to an address the
- * requester types). In MAIL_MODE=reflect there is no safe place to send it, so nothing is sent.
+ * requester types). In MAIL_MODE=reflect there is no safe place to send it, so nothing is
+ * queued.
  */
 export async function requestRepPledgeLink(
   deps: Deps,

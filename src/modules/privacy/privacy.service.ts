@@ -7,16 +7,20 @@
  *   (the link names a privacy_requests row, never the address). The page answers the same
  *   whether or not we hold anything, so it can't be used to find out who pledged.
  * - Erasure deletes pledges and scrubs letters (body, name, email, postal address) and their
- *   outbox copies in one atomic write. Tallies and letter rows (status, seat, date) stay, so
- *   every count is unchanged. The address's fingerprint goes on the suppression list.
+ *   outbox copies in one atomic write. Service mail to the address (confirm, export and
+ *   erasure links) is deleted from the outbox with its attempt log (a row mid-send is scrubbed
+ *   instead). Tallies and letter rows (status, seat, date) stay, so every count is unchanged.
+ *   The address's fingerprint goes on the suppression list.
  * - Retention: unconfirmed pledges and unverified MP pledge requests go after the confirm
  *   window; letter bodies and postal addresses are scrubbed RETENTION_DAYS after writing;
- *   expired sessions and privacy requests are deleted. Counts are never touched.
+ *   service mail is deleted once every link it could carry has expired; expired sessions and
+ *   privacy requests are deleted. Counts are never touched.
  */
-import { and, eq, inArray, isNotNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
 import {
   adminSessions,
   capturedMail,
+  deliveryLog,
   letters,
   outbox,
   privacyRequests,
@@ -169,6 +173,20 @@ export async function exportPersonalData(deps: Deps, input: { token: string }) {
   };
 }
 
+/**
+ * Delete service-mail outbox rows matching `where`, attempt log first (it references them).
+ * Rows in `sending` are left alone: their sender is about to record the outcome.
+ */
+function deleteServiceMailStatements(deps: Deps, where: SQL | undefined): Statement[] {
+  const rows = and(eq(outbox.kind, "service"), ne(outbox.state, "sending"), where);
+  return [
+    deps.db
+      .delete(deliveryLog)
+      .where(inArray(deliveryLog.outboxId, deps.db.select({ id: outbox.id }).from(outbox).where(rows))),
+    deps.db.delete(outbox).where(rows),
+  ];
+}
+
 /** Statements that scrub personal data from the given letters and their outbox copies. */
 function scrubLetterStatements(deps: Deps, letterIds: string[]): Statement[] {
   if (letterIds.length === 0) return [];
@@ -227,6 +245,7 @@ export async function erasePersonalData(deps: Deps, input: { token: string }) {
         ]
       : []),
     ...scrubLetterStatements(deps, letterIds),
+    ...deleteServiceMailStatements(deps, or(eq(outbox.toEmail, email), eq(outbox.reflectTo, email))),
     deps.db
       .update(outbox)
       .set({ reflectTo: erasedEmail, replyTo: null })
@@ -267,6 +286,7 @@ export type RetentionReport = {
   unverifiedRepRequests: number;
   lettersScrubbed: number;
   capturedMailDeleted: number;
+  serviceMailDeleted: number;
   sessionsDeleted: number;
   privacyRequestsDeleted: number;
 };
@@ -320,6 +340,23 @@ export async function runRetention(deps: Deps): Promise<RetentionReport> {
     scrubbed += ids.length;
     if (ids.length < SCRUB_BATCH) break;
   }
+  // Service mail carries confirm, verification and privacy links: once the longest-lived of
+  // them has expired the row is of no use to anyone, sent or not.
+  const linkDays = Math.max(
+    c.PLEDGE_CONFIRM_TTL_DAYS,
+    c.REP_PLEDGE_LINK_DAYS,
+    Math.ceil(c.PRIVACY_LINK_HOURS / 24),
+  );
+  const serviceCutoff = now - linkDays * DAY_MS;
+  const serviceBefore = (
+    await deps.db
+      .select({ n: sql<number>`count(*)` })
+      .from(outbox)
+      .where(
+        and(eq(outbox.kind, "service"), ne(outbox.state, "sending"), lt(outbox.createdAt, serviceCutoff)),
+      )
+  )[0];
+  await deps.atomic(deleteServiceMailStatements(deps, lt(outbox.createdAt, serviceCutoff)));
   const captured = await deps.db
     .delete(capturedMail)
     .where(lt(capturedMail.capturedAt, letterCutoff))
@@ -337,6 +374,7 @@ export async function runRetention(deps: Deps): Promise<RetentionReport> {
     unverifiedRepRequests: reps.length,
     lettersScrubbed: scrubbed,
     capturedMailDeleted: captured.length,
+    serviceMailDeleted: Number(serviceBefore?.n ?? 0),
     sessionsDeleted: sessions.length,
     privacyRequestsDeleted: requests.length,
   };
