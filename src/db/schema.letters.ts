@@ -167,8 +167,11 @@ export const outbox = sqliteTable(
     check("outbox_kind_ck", sql`${t.kind} in (${inList(OUTBOX_KINDS)})`),
     check("outbox_sending_lease_ck", sql`${t.state} <> 'sending' or ${t.leaseUntil} is not null`),
     uniqueIndex("outbox_message_id_uq").on(t.messageId),
-    // One letter-bearing row per letter: however often a confirm is replayed, one letter mail.
-    uniqueIndex("outbox_letter_uq").on(t.letterId).where(sql`${t.kind} = 'letter'`),
+    // One letter mail, one "sent" notice and one follow-up per letter: however often a confirm
+    // is replayed or a stale worker finishes a send late, nobody gets these twice.
+    uniqueIndex("outbox_letter_kind_uq")
+      .on(t.letterId, t.kind)
+      .where(sql`${t.kind} in ('letter', 'sent_notice', 'followup')`),
     // The claim query: due rows by state and time.
     index("outbox_due_ix").on(t.state, t.nextAttemptAt),
     index("outbox_letter_ix").on(t.letterId, t.kind),

@@ -75,8 +75,15 @@ export async function verifyToken(
   return { subject: claims.s, expiresAt: claims.e };
 }
 
+const hex = (bytes: ArrayBuffer) =>
+  [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
 /** Hex SHA-256, for keys derived from personal data (idempotency keys) without storing it twice. */
 export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", enc.encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return hex(await crypto.subtle.digest("SHA-256", enc.encode(text)));
+}
+
+/** Hex HMAC-SHA256 under `secret`: a keyed fingerprint that can't be reversed by hashing guesses. */
+export async function hmacSha256Hex(secret: string, text: string): Promise<string> {
+  return hex(await crypto.subtle.sign("HMAC", await hmacKey(secret), enc.encode(text)));
 }

@@ -102,6 +102,13 @@ describe("claiming and sending", () => {
     await drainOutbox(t.deps); // reclaimed and sent as attempt 2
     await sendClaimed(t.deps, t.mailer, stale!); // the old worker wakes up
     expect(await t.row()).toMatchObject({ state: "sent", attempts: 2 });
+    // ...and its late success queues no second "sent" notice or follow-up for the supporter.
+    const notices = await t.deps.db
+      .select({ kind: outbox.kind })
+      .from(outbox)
+      .where(eq(outbox.letterId, t.letterId));
+    expect(notices.filter((n) => n.kind === "sent_notice")).toHaveLength(1);
+    expect(notices.filter((n) => n.kind === "followup")).toHaveLength(1);
   });
 
   it("retries a temporary failure later with the same Message-ID, then sends", async () => {

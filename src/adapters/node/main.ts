@@ -6,16 +6,12 @@ import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "../../app";
 import { ConfigError, parseEnv } from "../../env";
-import { tallyLetters } from "../../modules/admin/admin.tallies";
 import { drainOnce } from "../../modules/delivery/delivery.service";
 import { activeCampaign } from "../../modules/letters/letters.campaign";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { buildNodeDeps, ROOT_DIR } from "./deps";
 import { startOutboxWorker } from "./mailer";
 import { seed } from "./seed";
-
-/** How stale the dashboard's letter counts may get if the letters module doesn't tally on confirm. */
-const LETTER_TALLY_INTERVAL_MS = 60_000;
 
 async function main() {
   const config = parseEnv(process.env);
@@ -55,15 +51,6 @@ async function main() {
       : undefined;
   retention?.unref();
   if (retention) void retentionPass();
-  // Dashboard letter counts: catch up on confirmed letters not yet tallied (see admin.tallies.ts).
-  const tallyTimer = setInterval(
-    () =>
-      tallyLetters(deps).catch((e) =>
-        deps.logger.error("letter tally failed", { error: e instanceof Error ? e.stack : String(e) }),
-      ),
-    LETTER_TALLY_INTERVAL_MS,
-  );
-  tallyTimer.unref();
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     const url = `http://${info.address.includes(":") ? `[${info.address}]` : info.address}:${info.port}`;
     process.stdout.write(`speakup is running at ${url}  (database: ${config.DATABASE_PATH})\n`);
@@ -72,7 +59,6 @@ async function main() {
   const shutdown = () => {
     server.close(async () => {
       clearInterval(retention);
-      clearInterval(tallyTimer);
       await worker?.stop();
       deps.mailer.close?.();
       sqlite.close();

@@ -174,7 +174,7 @@ CREATE TABLE `outbox` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `outbox_message_id_uq` ON `outbox` (`message_id`);--> statement-breakpoint
-CREATE UNIQUE INDEX `outbox_letter_uq` ON `outbox` (`letter_id`) WHERE "outbox"."kind" = 'letter';--> statement-breakpoint
+CREATE UNIQUE INDEX `outbox_letter_kind_uq` ON `outbox` (`letter_id`,`kind`) WHERE "outbox"."kind" in ('letter', 'sent_notice', 'followup');--> statement-breakpoint
 CREATE INDEX `outbox_due_ix` ON `outbox` (`state`,`next_attempt_at`);--> statement-breakpoint
 CREATE INDEX `outbox_letter_ix` ON `outbox` (`letter_id`,`kind`);--> statement-breakpoint
 CREATE TABLE `letter_counted` (

@@ -23,6 +23,7 @@ import type { Deps } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { fromStates } from "../delivery/delivery.machine";
 import { outboxCounts } from "../delivery/delivery.service";
+import { countPublicRepPledges } from "../pledges/pledges.service";
 
 const DAY_MS = 86_400_000;
 /** Days shown on the over-time chart. */
@@ -322,22 +323,12 @@ export async function dashboard(deps: Deps) {
     byPartner(deps),
     mostWrittenTo(deps),
     outboxHealth(deps),
-    deps.db
-      .select({ n: sql<number>`count(*)` })
-      .from(repPledges)
-      // Like every other count, leaves out the ZZ9 9ZZ test MP (whose pledge anyone can try).
-      .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
-      .where(
-        and(
-          eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
-          eq(repPledges.status, "verified"),
-          eq(constituencies.isTest, false),
-        ),
-      ),
+    // Like every other count, leaves out the ZZ9 9ZZ test MP (whose pledge anyone can try).
+    countPublicRepPledges(deps),
   ]);
   const topSeats = [...seats].sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters)).slice(0, 15);
   return {
-    totals: { ...totals, repPledges: num(reps[0]?.n) },
+    totals: { ...totals, repPledges: reps },
     seats,
     days,
     byNation: groupBy(seats, (s) => s.nation),

@@ -6,10 +6,10 @@
  *   an INSERT ... SELECT guarded by "confirmed and not yet in letter_counted", and the last
  *   statement records it in letter_counted, all in one atomic write: calling this twice, or
  *   from two places at once, counts the letter once.
- * - Two ways in: `letterTallyStatements` appended to the letters module's confirm write (exact
- *   and immediate), and `tallyLetters`, a background catch-up over letters' rowid (timer in the
- *   Node process, `npm run cli -- tally`). The catch-up's cursor only moves past letters whose
- *   confirmation is settled, so a letter confirmed days after it was written is still counted.
+ * - Letters are counted by `letterTallyStatements`, inside the letters module's confirm write
+ *   (exact and immediate, on Node and Workers alike). `tallyLetters` is a repair tool
+ *   (`npm run cli -- tally`), e.g. after restoring rows from a backup: a catch-up over letters'
+ *   rowid whose cursor only moves past letters whose confirmation is settled.
  */
 import { and, asc, eq, gt, isNotNull, notExists, sql } from "drizzle-orm";
 import { letterCounted, letters, letterTallies, tallyCursors } from "../../db/schema";

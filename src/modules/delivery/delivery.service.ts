@@ -19,7 +19,7 @@
 import { and, eq, inArray, lte, sql } from "drizzle-orm";
 import { deliveryLog, letters, outbox } from "../../db/schema.letters";
 import type { Deps, Mailer, MailMessage, Statement } from "../../deps";
-import { followupEmail, sentNoticeEmail } from "../letters/letters.emails";
+import { followupEmail, letterForEmailColumns, sentNoticeEmail } from "../letters/letters.emails";
 import { sweepUnconfirmed } from "../letters/letters.service";
 import { backoffMs, CLAIMABLE, fromStates } from "./delivery.machine";
 import { captureMailer, isMailError } from "./delivery.mail";
@@ -166,12 +166,7 @@ export async function sendClaimed(deps: Deps, mailer: Mailer, row: OutboxRow): P
     ];
     if (row.kind === "letter" && row.letterId) {
       const [l] = await deps.db
-        .select({
-          id: letters.id,
-          supporterName: letters.supporterName,
-          supporterEmail: letters.supporterEmail,
-          recipientName: letters.recipientName,
-        })
+        .select(letterForEmailColumns)
         .from(letters)
         .where(eq(letters.id, row.letterId));
       stmts.push(
@@ -181,7 +176,14 @@ export async function sendClaimed(deps: Deps, mailer: Mailer, row: OutboxRow): P
           .where(and(eq(letters.id, row.letterId), inArray(letters.status, ["confirmed", "held"]))),
       );
       if (l)
-        stmts.push(deps.db.insert(outbox).values([sentNoticeEmail(deps, l), await followupEmail(deps, l)]));
+        stmts.push(
+          deps.db
+            .insert(outbox)
+            .values([sentNoticeEmail(deps, l), await followupEmail(deps, l)])
+            // A stale worker whose lease was reclaimed may get here too: the unique index keeps
+            // the notices to one each.
+            .onConflictDoNothing(),
+        );
     }
     await deps.atomic(stmts);
     return "sent";

@@ -2,6 +2,7 @@
  * The emails around a letter (to the supporter): confirm, reminder, sent notice, follow-up.
  * Each becomes an outbox row; links carry signed, purpose-scoped tokens, never raw ids.
  */
+import { letters } from "../../db/schema.letters";
 import type { Deps } from "../../deps";
 import { signToken } from "../../lib/tokens";
 import { type NewOutboxRow, outboxRow } from "../delivery/delivery.outbox";
@@ -18,6 +19,14 @@ export type LetterForEmail = {
   supporterName: string;
   supporterEmail: string;
   recipientName: string;
+};
+
+/** The columns of `letters` that emails about a letter need (select(letterForEmailColumns)). */
+export const letterForEmailColumns = {
+  id: letters.id,
+  supporterName: letters.supporterName,
+  supporterEmail: letters.supporterEmail,
+  recipientName: letters.recipientName,
 };
 
 type EmailDeps = Pick<Deps, "config" | "clock" | "ids" | "templates">;

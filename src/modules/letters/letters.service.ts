@@ -28,7 +28,13 @@ import { letterTallyStatements } from "../admin/admin.tallies";
 import { outboxRow } from "../delivery/delivery.outbox";
 import { lookupPostcode } from "../lookup/lookup.service";
 import { activeCampaign, type Campaign } from "./letters.campaign";
-import { CONFIRM_PURPOSE, confirmEmail, FOLLOWUP_PURPOSE, type LetterForEmail } from "./letters.emails";
+import {
+  CONFIRM_PURPOSE,
+  confirmEmail,
+  FOLLOWUP_PURPOSE,
+  type LetterForEmail,
+  letterForEmailColumns,
+} from "./letters.emails";
 import type { PreviewLetterInput, Recipient, SubmitLetterInput } from "./letters.schemas";
 import { bands, ownWords, signature, similarity } from "./letters.similarity";
 import { renderText, tidy } from "./letters.templates";
@@ -578,12 +584,7 @@ export async function sweepUnconfirmed(deps: Deps): Promise<{ reminded: number; 
   for (const row of due) {
     if (!row.letterId || !row.expiresAt) continue;
     const [l] = await deps.db
-      .select({
-        id: letters.id,
-        supporterName: letters.supporterName,
-        supporterEmail: letters.supporterEmail,
-        recipientName: letters.recipientName,
-      })
+      .select(letterForEmailColumns)
       .from(letters)
       .where(and(eq(letters.id, row.letterId), notInArray(letters.status, ["expired", "cancelled"])));
     if (l) await deps.db.insert(outbox).values(await confirmEmail(deps, l, row.expiresAt, "reminder"));

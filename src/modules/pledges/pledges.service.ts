@@ -227,18 +227,28 @@ export async function pledgeCounter(deps: Deps): Promise<PledgeCounter> {
     byNation[r.nation] = Number(r.n);
     total += Number(r.n);
   }
+  return {
+    campaignId,
+    supporters: { total, byNation },
+    representatives: { verified: await countPublicRepPledges(deps) },
+  };
+}
+
+/** Verified MP/candidate pledges that count in public (the ZZ9 9ZZ test seat never does); joins constituencies. */
+const publicRepPledge = (deps: Pick<Deps, "config">) =>
+  and(
+    eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
+    eq(repPledges.status, "verified"),
+    eq(constituencies.isTest, false),
+  );
+
+export async function countPublicRepPledges(deps: Deps): Promise<number> {
   const [reps] = await deps.db
     .select({ n: sql<number>`count(*)` })
     .from(repPledges)
     .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
-    .where(
-      and(
-        eq(repPledges.campaignId, campaignId),
-        eq(repPledges.status, "verified"),
-        eq(constituencies.isTest, false),
-      ),
-    );
-  return { campaignId, supporters: { total, byNation }, representatives: { verified: Number(reps?.n ?? 0) } };
+    .where(publicRepPledge(deps));
+  return Number(reps?.n ?? 0);
 }
 
 export type WallEntry = {
@@ -263,13 +273,7 @@ export async function pledgeWall(deps: Deps): Promise<PledgeWall> {
     })
     .from(repPledges)
     .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
-    .where(
-      and(
-        eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
-        eq(repPledges.status, "verified"),
-        eq(constituencies.isTest, false),
-      ),
-    )
+    .where(publicRepPledge(deps))
     .orderBy(asc(repPledges.party), asc(constituencies.name), asc(repPledges.name));
   const parties = new Map<string, WallEntry[]>();
   for (const r of rows) {
