@@ -11,7 +11,9 @@ import { runCli } from "../../src/adapters/node/cli";
 import { buildNodeDeps, ROOT_DIR } from "../../src/adapters/node/deps";
 import { createApp } from "../../src/app";
 import { parseEnv } from "../../src/env";
+import { ADMIN, cookieFrom, signInForm } from "../support/admin";
 import { expectStatus } from "../support/deps";
+import { letterInput } from "../support/letters";
 import { fixturePath } from "../support/lookup-data";
 
 let dir: string;
@@ -166,6 +168,60 @@ describe("npm run cli", () => {
       });
     } finally {
       sqlite.close();
+    }
+  });
+
+  it("user:create stores a bcrypt hash, never the password, and that lead can sign in", async () => {
+    const lead = { ...env, ADMIN_PASSWORD: ADMIN.password, ADMIN_BCRYPT_COST: "4" };
+    expect(await runCli(["user:create", "--email", ADMIN.email.toUpperCase()], lead)).toBe(0);
+    expect(printed()).toEqual({ created: ADMIN.email });
+    const [user] = query<{ email: string; password_hash: string }>(
+      "select email, password_hash from admin_users",
+    );
+    expect(user?.email).toBe(ADMIN.email);
+    expect(user?.password_hash).toMatch(/^\$2[aby]\$04\$/);
+    expect(user?.password_hash).not.toContain(ADMIN.password);
+
+    const { deps, sqlite } = buildNodeDeps(parseEnv(lead));
+    try {
+      const app = createApp(() => deps);
+      const res = await signInForm({ request: app.request.bind(app) } as Parameters<typeof signInForm>[0]);
+      expect(res.status).toBe(303);
+      expect(cookieFrom(res, "speakup_admin")).toBeTruthy();
+    } finally {
+      sqlite.close();
+    }
+  });
+
+  it("drain sends what the server queued, once; retention and tally run and report", async () => {
+    expect(await runCli(["seed", resolve(ROOT_DIR, "data")], env)).toBe(0);
+    const { deps, sqlite } = buildNodeDeps(parseEnv(env));
+    try {
+      const app = createApp(() => deps);
+      const res = await app.request("/api/letters", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(letterInput()),
+      });
+      await expectStatus(res, 201);
+    } finally {
+      sqlite.close();
+    }
+    const queued = () => query<{ n: number }>("select count(*) n from outbox where state = 'queued'")[0]?.n;
+    expect(queued()).toBe(1); // the confirmation email
+    stdout = [];
+    expect(await runCli(["drain"], env)).toBe(0);
+    expect(printed()).toMatchObject({ mode: "capture", sent: 1 });
+    expect(count("captured_mail")).toBe(1);
+    stdout = [];
+    expect(await runCli(["drain"], env)).toBe(0);
+    expect(printed()).toMatchObject({ sent: 0 });
+    expect(count("captured_mail")).toBe(1);
+
+    for (const command of ["retention", "tally"]) {
+      stdout = [];
+      expect(await runCli([command], env)).toBe(0);
+      expect(typeof printed()).toBe("object");
     }
   });
 });
