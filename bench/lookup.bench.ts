@@ -23,12 +23,13 @@ import { eq } from "drizzle-orm";
 import { buildNodeDeps, ROOT_DIR } from "../src/adapters/node/deps";
 import {
   importConstituenciesCsv,
-  importMembersJson,
+  importMembersFile,
   importPostcodesCsv,
 } from "../src/adapters/node/importers";
 import { constituencies } from "../src/db/schema";
 import { parseEnv } from "../src/env";
-import { countRows, ensureTestSeat, importMembers } from "../src/modules/lookup/lookup.import";
+import { countRows, ensureTestSeat } from "../src/modules/lookup/lookup.import";
+import { importMembers } from "../src/modules/members/members.sync";
 import {
   type GeneratedPostcode,
   generatePostcodes,
@@ -127,23 +128,22 @@ async function buildDatabase(dir: string): Promise<{ summary: DataSummary; loade
         .where(eq(constituencies.isTest, false))
     ).sort((a, b) => a.code.localeCompare(b.code));
 
-    let memberSource = "data/members.json";
+    let memberSource = "data/mps.csv";
     let membersLoaded = false;
-    if (existsSync(dataFile("members.json"))) {
+    if (existsSync(dataFile("mps.csv"))) {
       try {
-        await importMembersJson(deps, dataFile("members.json"));
-        membersLoaded = true;
+        membersLoaded = (await importMembersFile(deps, dataFile("mps.csv"))).status === "applied";
       } catch (e) {
         // data/ may be mid-update by someone else; the benchmark still needs MPs to measure.
         const issues = (e as { issues?: { path: unknown[]; message: string }[] }).issues;
         const why = issues?.[0]
           ? `${issues.length} schema issue(s), e.g. ${issues[0].path.join(".")}: ${issues[0].message}`
           : String(e instanceof Error ? e.message : e).split("\n")[0];
-        log(`data/members.json did not import (${why}); using stand-in MPs`);
-        memberSource = "synthetic (data/members.json did not import)";
+        log(`data/mps.csv did not import (${why}); using stand-in MPs`);
+        memberSource = "synthetic (data/mps.csv did not import)";
       }
     } else {
-      memberSource = "synthetic (data/members.json missing)";
+      memberSource = "synthetic (data/mps.csv missing)";
     }
     if (!membersLoaded) {
       // Stand-in MPs so every lookup does the same join and builds the same answer as with real data.

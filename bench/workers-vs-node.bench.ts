@@ -52,17 +52,15 @@ const wranglerEnv = {
 
 /** Loaded, current postcodes (terminated ones answer 410, which would skew the comparison). */
 function samplePostcodes(): string[] {
-  const [header, ...lines] = readFileSync(resolve(ROOT_DIR, "data/postcodes-sample.csv"), "utf8")
-    .trim()
-    .split("\n");
+  const [header, ...lines] = readFileSync(resolve(ROOT_DIR, "data/postcodes.csv"), "utf8").trim().split("\n");
   const cols = (header ?? "").split(",");
-  const pcds = cols.indexOf("pcds");
-  const doterm = cols.indexOf("doterm");
-  const pcon = cols.indexOf("pcon");
+  const postcode = cols.indexOf("postcode");
+  const status = cols.indexOf("status");
+  const pcon = cols.indexOf("pcon24");
   const out = lines
     .map((l) => l.split(","))
-    .filter((c) => !c[doterm] && c[pcon] && !/^[LM]99/.test(c[pcon] ?? ""))
-    .map((c) => c[pcds] ?? "");
+    .filter((c) => c[status] === "live" && c[pcon])
+    .map((c) => c[postcode] ?? "");
   return [...out, "ZZ9 9ZZ"];
 }
 

@@ -5,7 +5,6 @@
  */
 import type { BatchItem } from "drizzle-orm/batch";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
-import type { MemberSource, PostcodeSource } from "./adapters/http/types";
 import type * as schema from "./db/schema";
 import type { Config } from "./env";
 
@@ -30,6 +29,49 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+}
+
+// --- upstream data sources (postcodes.io, UK Parliament Members API) ------------------------------
+
+/** A postcode as an upstream service knows it, independent of which API answered. */
+export type RemotePostcode =
+  | { kind: "found"; postcode: string; constituencyCode: string | null; constituencyName: string | null }
+  | { kind: "terminated"; postcode: string }
+  | { kind: "not_found"; postcode: string };
+
+export interface PostcodeSource {
+  /** Throws AppError('upstream_unavailable') when the service can't be reached in time. */
+  lookup(postcode: string): Promise<RemotePostcode>;
+}
+
+export type RemoteMember = {
+  parliamentId: number | null;
+  name: string;
+  party: string | null;
+  partyAbbreviation: string | null;
+  /** The seat's name as the source spells it (matched to our 2024 seats by name). */
+  constituencyName: string;
+  /** The seat's ONS code, when the source carries it (our CSV does; the Members API does not). */
+  constituencyCode?: string | null;
+  /** Official address when the source has one (Members API contact details). */
+  email?: string | null;
+  /** Date the member took the seat (YYYY-MM-DD), when known. */
+  since?: string | null;
+};
+
+export type RemoteSeat = { kind: "sitting"; member: RemoteMember } | { kind: "vacant" } | { kind: "unknown" };
+
+export interface MemberSource {
+  /** The current representation of a constituency, by its exact 2024 name. */
+  seatFor(constituencyName: string): Promise<RemoteSeat>;
+  /**
+   * Every current MP (House of Commons), paging through the API. Throws
+   * AppError('upstream_unavailable') on a failed, malformed or partial answer (fewer members
+   * than the API said it has), never returns part of the House.
+   */
+  allCurrent(): Promise<RemoteMember[]>;
+  /** The member's official email address, if published. */
+  emailFor(parliamentId: number): Promise<string | null>;
 }
 
 export interface Deps {

@@ -117,6 +117,26 @@ export const EnvSchema = z.object({
   ADMIN_SIGNIN_ATTEMPTS: int(1, 1000).default(5),
   /** bcrypt cost for campaign leads' passwords (2^cost rounds); 12 takes ~0.3 s in pure JS. */
   ADMIN_BCRYPT_COST: int(4, 15).default(12),
+
+  // --- members sync (UK Parliament Members API) -----------------------------------------------
+  /**
+   * Hours between members syncs in the Node server (0 turns the timer off; use the CLI). On
+   * Workers the daily cron runs the sync unless this is 0.
+   */
+  MEMBERS_SYNC_INTERVAL_HOURS: int(0, 24 * 30).default(24),
+  /**
+   * The guard: a sync that would change more than this share of the seats (MP, party, name or
+   * address) is refused and nothing is written. A day of by-elections changes a handful of 650;
+   * a broken or partial answer changes hundreds. After a general election, apply it with
+   * `npm run cli -- sync:members --force`.
+   */
+  MEMBERS_SYNC_MAX_CHANGED_SHARE: z.coerce.number().min(0.001).max(1).default(0.1),
+  /**
+   * Members API contact lookups (one request per MP) per sync: new MPs and MPs without an address
+   * first, then the least recently checked. 700 checks the whole House every run; a smaller
+   * number covers it over several runs (Workers caps the requests one cron run may make).
+   */
+  MEMBERS_SYNC_CONTACTS: int(0, 5000).default(700),
 });
 
 export type Env = z.output<typeof EnvSchema>;

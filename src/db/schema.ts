@@ -57,6 +57,13 @@ export const members = sqliteTable(
     email: text("email"),
     /** Mail to this member comes back to the sender (the ZZ9 9ZZ test MP). */
     reflectsToSender: integer("reflects_to_sender", { mode: "boolean" }).notNull().default(false),
+    /** Date (YYYY-MM-DD) the member took the seat, when the source says: a by-election's polling day. */
+    since: text("since"),
+    /**
+     * When the member's contact details were last read from the Members API. The sync reads the
+     * least recently checked first, so a capped number of requests per run covers everyone in turn.
+     */
+    emailCheckedAt: integer("email_checked_at"),
     updatedAt: integer("updated_at").notNull(),
   },
   (t) => [
@@ -113,5 +120,6 @@ export const lookupCache = sqliteTable(
 );
 export * from "./schema.admin";
 export * from "./schema.letters";
+export * from "./schema.members";
 export * from "./schema.pledges";
 export * from "./schema.widget";

@@ -6,6 +6,7 @@
 export const ERROR_CODES = {
   validation_failed: { status: 400, title: "The request is not valid" },
   postcode_malformed: { status: 400, title: "That doesn't look like a UK postcode" },
+  postcode_incomplete: { status: 400, title: "Please enter your full postcode" },
   postcode_not_found: { status: 404, title: "We couldn't find that postcode" },
   postcode_terminated: { status: 410, title: "That postcode is no longer in use" },
   postcode_no_westminster_mp: { status: 422, title: "This area has no MP at Westminster" },

@@ -54,13 +54,15 @@ describe("npm run cli", () => {
     const data = join(dir, "data");
     mkdirSync(data);
     copyFileSync(fixturePath("import", "constituencies.csv"), join(data, "constituencies.csv"));
-    copyFileSync(fixturePath("members-api", "members-search.json"), join(data, "members.json"));
-    copyFileSync(fixturePath("import", "nspl-sample.csv"), join(data, "postcodes-sample.csv"));
+    copyFileSync(fixturePath("import", "mps.csv"), join(data, "mps.csv"));
+    // An NSPL file works as data/postcodes.csv too; AB1 0AA's seat (Aberdeen South) isn't among
+    // the five loaded, so that row is refused.
+    copyFileSync(fixturePath("import", "nspl-sample.csv"), join(data, "postcodes.csv"));
 
     expect(await runCli(["seed", data], env)).toBe(0);
-    expect(printed()).toEqual({ constituencies: 6, members: 6, postcodes: 10 });
-    expect(query("select status, name from members where constituency_code = 'S14000060'")).toEqual([
-      { status: "sitting", name: "Kirsty Blackman" },
+    expect(printed()).toEqual({ constituencies: 6, members: 6, postcodes: 9 });
+    expect(query("select status, name, email from members where constituency_code = 'S14000060'")).toEqual([
+      { status: "sitting", name: "Kirsty Blackman", email: "kirsty.blackman.mp@parliament.uk" },
     ]);
     expect(query("select constituency_code from postcodes where postcode = 'ZZ9 9ZZ'")).toEqual([
       { constituency_code: "Z00000001" },
@@ -69,14 +71,25 @@ describe("npm run cli", () => {
     // A second seed leaves a loaded database as it is.
     stdout = [];
     expect(await runCli(["seed", data], env)).toBe(0);
-    expect(printed()).toEqual({ constituencies: 6, members: 6, postcodes: 10 });
+    expect(printed()).toEqual({ constituencies: 6, members: 6, postcodes: 9 });
   });
 
   it("import:postcodes streams an NSPL file, prints the report and shows progress on stderr", async () => {
+    expect(await runCli(["import:constituencies", resolve(ROOT_DIR, "data/constituencies.csv")], env)).toBe(
+      0,
+    );
+    stdout = [];
     expect(
       await runCli(["import:postcodes", fixturePath("import", "nspl-sample.csv"), "--batch", "100"], env),
     ).toBe(0);
-    expect(printed()).toMatchObject({ read: 10, imported: 9, skipped: 1, terminated: 1, column: "pcon" });
+    expect(printed()).toMatchObject({
+      read: 10,
+      imported: 9,
+      skipped: 1,
+      terminated: 1,
+      column: "pcon",
+      byNation: { England: 3, Scotland: 2, Wales: 1, "Northern Ireland": 1, none: 2 },
+    });
     expect(stderr.join("")).toMatch(/9 postcodes/);
     expect(count("postcodes")).toBe(9);
     expect(query("select terminated from postcodes where postcode = 'AB1 0AA'")).toEqual([{ terminated: 1 }]);
@@ -88,7 +101,12 @@ describe("npm run cli", () => {
 
     stdout = [];
     expect(await runCli(["import:members", fixturePath("members-api", "members-search.json")], env)).toBe(0);
-    expect(printed()).toEqual({ sitting: 4, vacant: 1, unmatched: ["North West Essex"] });
+    expect(printed()).toMatchObject({
+      status: "applied",
+      sitting: 4,
+      vacant: 1,
+      unmatched: ["North West Essex"],
+    });
     expect(query("select status from members where constituency_code = 'N05000001'")).toEqual([
       { status: "vacant" },
     ]);
@@ -139,23 +157,16 @@ describe("npm run cli", () => {
     expect(counts.constituencies).toBe(651);
     expect(counts.members).toBe(651);
 
-    // The first live (not terminated) postcode in the shipped sample that lies in a seat.
-    const sample = readFileSync(resolve(ROOT_DIR, "data", "postcodes-sample.csv"), "utf8")
+    // The first live postcode in the shipped data/postcodes.csv that lies in a seat.
+    const [header, ...lines] = readFileSync(resolve(ROOT_DIR, "data", "postcodes.csv"), "utf8")
       .trim()
       .split("\n");
-    const header = (sample[0] ?? "").split(",");
-    const col = (name: string) => header.indexOf(name);
-    const live = sample
-      .slice(1)
+    expect(header).toBe("postcode,pcon24,status");
+    const live = lines
       .map((l) => l.split(","))
-      .find(
-        (r) =>
-          r[col("doterm")] === "" &&
-          /^[ENSW]\d{8}$/.test(r[col("pcon")] ?? "") &&
-          !/99999999$/.test(r[col("pcon")] ?? ""),
-      );
-    if (!live) throw new Error("data/postcodes-sample.csv has no live postcode");
-    const postcode = live[col("pcds")] as string;
+      .find((r) => r[2] === "live" && /^[ENSW]\d{8}$/.test(r[1] ?? ""));
+    if (!live) throw new Error("data/postcodes.csv has no live postcode");
+    const postcode = live[0] as string;
 
     const { deps, sqlite } = buildNodeDeps(parseEnv(env));
     try {
@@ -164,7 +175,8 @@ describe("npm run cli", () => {
       expect(await expectStatus(res, 200)).toMatchObject({
         postcode,
         source: "local",
-        constituency: { code: live[col("pcon")] },
+        constituency: { code: live[1] },
+        mp: { contactable: true },
       });
     } finally {
       sqlite.close();

@@ -5,9 +5,10 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseMembersSearch } from "../../src/adapters/http/members-api";
+import { ROOT_DIR } from "../../src/adapters/node/deps";
 import {
   importCandidatesCsv,
   importConstituenciesCsv,
@@ -15,7 +16,8 @@ import {
   importPostcodesCsv,
   type PostcodeImportReport,
 } from "../../src/adapters/node/importers";
-import { ensureTestSeat, importMembers } from "../../src/modules/lookup/lookup.import";
+import { ensureTestSeat } from "../../src/modules/lookup/lookup.import";
+import { importMembers } from "../../src/modules/members/members.sync";
 import { testDeps } from "../support/deps";
 import { fixturePath, membersSearchPages } from "../support/lookup-data";
 
@@ -26,6 +28,13 @@ const CANDIDATES = fixturePath("import", "dc-candidates.csv");
 const ELECTION = "parl.2024-07-04";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "speakup-import-"));
+
+/** All 650 seats, as data/ has them. */
+async function withAllSeats() {
+  const t = testDeps();
+  await importConstituenciesCsv(t.deps, resolve(ROOT_DIR, "data/constituencies.csv"));
+  return t;
+}
 
 async function withSeats() {
   const t = testDeps();
@@ -91,10 +100,19 @@ describe("import:constituencies", () => {
 });
 
 describe("import:postcodes (ONS NSPL CSV)", () => {
-  it("imports every valid row, counting terminated rows and skipping a damaged one", async () => {
-    const t = testDeps();
+  it("imports every valid row, counting terminated rows, per nation, and skipping a damaged one", async () => {
+    const t = await withAllSeats();
     const report = await importPostcodesCsv(t.deps, NSPL);
-    expect(report).toEqual({ read: 10, imported: 9, skipped: 1, terminated: 1, column: "pcon" });
+    expect(report).toEqual({
+      read: 10,
+      imported: 9,
+      skipped: 1,
+      terminated: 1,
+      column: "pcon",
+      byNation: { England: 3, Scotland: 2, Wales: 1, "Northern Ireland": 1, none: 2 },
+      rejected: { unknownSeat: 0, wrongNation: 0, examples: [] },
+      files: ["nspl-sample.csv"],
+    });
     const rows = t.sqlite
       .prepare("select postcode, constituency_code, terminated from postcodes order by 1")
       .all();
@@ -104,7 +122,7 @@ describe("import:postcodes (ONS NSPL CSV)", () => {
   });
 
   it("stores ONS pseudo codes (L99999999, M99999999) as no constituency", async () => {
-    const t = testDeps();
+    const t = await withAllSeats();
     await importPostcodesCsv(t.deps, NSPL);
     expect(
       t.sqlite
@@ -119,14 +137,14 @@ describe("import:postcodes (ONS NSPL CSV)", () => {
   });
 
   it("writes in batches of batchSize and reports progress after each", async () => {
-    const t = testDeps();
+    const t = await withAllSeats();
     const progress: PostcodeImportReport[] = [];
     await importPostcodesCsv(t.deps, NSPL, { batchSize: 2, onProgress: (r) => progress.push({ ...r }) });
     expect(progress.map((p) => p.imported)).toEqual([2, 4, 6, 8, 9]);
   });
 
   it("can be run again over the same file without duplicating rows, and updates changed rows", async () => {
-    const t = testDeps();
+    const t = await withAllSeats();
     await importPostcodesCsv(t.deps, NSPL, { batchSize: 3 });
     const changed = join(tmp(), "nspl.csv");
     writeFileSync(
@@ -140,22 +158,72 @@ describe("import:postcodes (ONS NSPL CSV)", () => {
     });
   });
 
-  it("reads the constituency from a named column when told to", async () => {
-    const t = testDeps();
+  it("reads the constituency from the 2024 column first, or a named one when told to", async () => {
+    const t = await withAllSeats();
     const file = join(tmp(), "onspd.csv");
-    writeFileSync(file, "pcds,doterm,pcon24cd,pcon\nGU14 7JU,,E14001063,E14000530\n");
+    writeFileSync(file, "pcds,doterm,pcon24cd,pcon\nGU14 7JU,,E14001063,E14001063\n");
     expect(await importPostcodesCsv(t.deps, file)).toMatchObject({ imported: 1, column: "pcon24cd" });
+    expect(await importPostcodesCsv(t.deps, file, { column: "pcon" })).toMatchObject({
+      imported: 1,
+      column: "pcon",
+    });
     expect(t.sqlite.prepare("select constituency_code from postcodes").get()).toEqual({
       constituency_code: "E14001063",
     });
-    await importPostcodesCsv(t.deps, file, { column: "pcon" });
-    expect(t.sqlite.prepare("select constituency_code from postcodes").get()).toEqual({
-      constituency_code: "E14000530",
+  });
+
+  it("rejects a row whose code is not a 2024 seat (an old-boundary column), writing nothing for it", async () => {
+    const t = await withAllSeats();
+    const file = join(tmp(), "onspd.csv");
+    // E14000530 is Aldershot on the 2010 boundaries: abolished in 2024.
+    writeFileSync(
+      file,
+      "pcds,doterm,pcon24cd,pcon\nGU14 7JU,,E14001063,E14000530\nGU14 7JP,,E14001063,E14000530\n",
+    );
+    const report = await importPostcodesCsv(t.deps, file, { column: "pcon" });
+    expect(report).toMatchObject({ read: 2, imported: 0, rejected: { unknownSeat: 2, wrongNation: 0 } });
+    expect(report.rejected.examples[0]).toBe(
+      "onspd.csv row 2: GU14 7JU -> E14000530 (not a 2024 seat we hold)",
+    );
+    expect(t.sqlite.prepare("select count(*) n from postcodes").get()).toEqual({ n: 0 });
+  });
+
+  it("rejects a row whose seat is in another nation than the postcode (ctry, or an area wholly in one nation)", async () => {
+    const t = await withAllSeats();
+    const file = join(tmp(), "shifted.csv");
+    writeFileSync(
+      file,
+      [
+        "pcds,doterm,ctry,pcon24cd",
+        // ONS says Scotland, the code is an English seat.
+        "AB16 9UH,,S92000003,E14001063",
+        // No ctry: BT is wholly Northern Ireland, the code is a Welsh seat.
+        "BT4 3XX,,,W07000081",
+        // No ctry, cross-border area (CH): the code can't be checked against a nation, so it stands.
+        "CH5 1AA,,,W07000081",
+        // Right nation.
+        "SA13 1PJ,,W92000004,W07000081",
+      ].join("\n"),
+    );
+    const report = await importPostcodesCsv(t.deps, file);
+    expect(report).toMatchObject({
+      imported: 2,
+      byNation: { Wales: 2 },
+      rejected: { unknownSeat: 0, wrongNation: 2 },
     });
+    expect(report.rejected.examples).toEqual([
+      "shifted.csv row 2: AB16 9UH -> E14001063 (a seat in England)",
+      "shifted.csv row 3: BT4 3XX -> W07000081 (a seat in Wales)",
+    ]);
+  });
+
+  it("refuses to import postcodes before any constituencies are loaded", async () => {
+    const t = testDeps();
+    await expect(importPostcodesCsv(t.deps, NSPL)).rejects.toThrow(/No constituencies loaded/);
   });
 
   it("refuses a file without a constituency column, naming the columns it looked for", async () => {
-    const t = testDeps();
+    const t = await withAllSeats();
     const file = join(tmp(), "wrong.csv");
     writeFileSync(file, "pcds,lat,long\nGU14 7JU,51.28,-0.75\n");
     await expect(importPostcodesCsv(t.deps, file)).rejects.toThrow(
@@ -167,7 +235,10 @@ describe("import:postcodes (ONS NSPL CSV)", () => {
 describe("import:members (Members API search JSON)", () => {
   it("makes each listed member the MP of their seat, seats nobody holds vacant, and lists the unmatched", async () => {
     const t = await withSeats();
-    expect(await importMembersJson(t.deps, MEMBERS)).toEqual({
+    expect(await importMembersJson(t.deps, MEMBERS)).toMatchObject({
+      status: "applied",
+      trigger: "import",
+      source: "members-search.json",
       sitting: 4,
       vacant: 1,
       unmatched: ["North West Essex"],

@@ -4,9 +4,10 @@
  */
 import { HttpResponse, http } from "msw";
 import { describe, expect, it } from "vitest";
-import { membersApi, parseMembersSearch } from "../../src/adapters/http/members-api";
+import { membersApi, parseMembersSearch, pickContactEmail } from "../../src/adapters/http/members-api";
 import { AppError } from "../../src/lib/errors";
 import { fixtureJson, MEMBERS_API, membersApiHandlers, membersSearchPages } from "../support/lookup-data";
+import { membersApiServer } from "../support/members-api";
 import { useMsw } from "../support/msw";
 
 const server = useMsw();
@@ -26,6 +27,7 @@ describe("Members API: current representation of a seat", () => {
         party: "Labour",
         partyAbbreviation: "Lab",
         constituencyName: "Aldershot",
+        since: "2024-07-04",
       },
     });
     expect(calls).toEqual(["/api/Location/Constituency/Search?searchText=Aldershot&skip=0&take=20"]);
@@ -61,40 +63,60 @@ describe("Members API: current representation of a seat", () => {
 });
 
 describe("Members API: all current MPs", () => {
-  it("pages through Members/Search with House=1 and IsCurrentMember=true until totalResults", async () => {
-    const [first, second] = membersSearchPages() as Page[];
-    const requested: URLSearchParams[] = [];
-    server.use(
-      http.get(`${MEMBERS_API}/api/Members/Search`, ({ request }) => {
-        const params = new URL(request.url).searchParams;
-        requested.push(params);
-        // The live API pages by 20: answer skip=0 with page one, skip=20 with page two.
-        const page = params.get("skip") === "0" ? first : second;
-        return HttpResponse.json({ ...page, totalResults: 25 });
-      }),
-    );
+  it("pages through Members/Search with House=1 and IsCurrentMember=true, 20 at a time, to totalResults", async () => {
+    const api = membersApiServer();
+    server.use(...api.handlers);
     const list = await client().allCurrent();
-    expect(
-      requested.map((p) => [p.get("House"), p.get("IsCurrentMember"), p.get("skip"), p.get("take")]),
-    ).toEqual([
-      ["1", "true", "0", "20"],
-      ["1", "true", "20", "20"],
-    ]);
-    expect(list.map((m) => m.name)).toEqual([
-      "Alex Baker",
-      "Kirsty Blackman",
-      "Stephen Kinnock",
-      "Rachel Blake",
-      "Kemi Badenoch",
-    ]);
+    expect(list).toHaveLength(650);
+    const searches = api.control.calls.map((c) => new URL(c, MEMBERS_API).searchParams);
+    expect(searches).toHaveLength(33);
+    expect(searches.map((p) => [p.get("House"), p.get("IsCurrentMember"), p.get("take")])).toEqual(
+      Array(33).fill(["1", "true", "20"]),
+    );
+    expect(searches.map((p) => Number(p.get("skip")))).toEqual(Array.from({ length: 33 }, (_, i) => i * 20));
+    expect(list.find((m) => m.constituencyName === "Makerfield")).toMatchObject({
+      parliamentId: 1427,
+      name: "Andy Burnham",
+      party: "Labour (Co-op)",
+      since: "2026-06-18",
+    });
   });
 
-  it("reads the preferred official email from Members/{id}/Contact, skipping entries without one", async () => {
+  it("refuses a partial answer (fewer members than totalResults) instead of returning part of the House", async () => {
+    const api = membersApiServer();
+    api.control.announce = 700;
+    server.use(...api.handlers);
+    const e = await client()
+      .allCurrent()
+      .catch((err: unknown) => err);
+    expect(e).toMatchObject({ code: "upstream_unavailable" });
+    expect((e as AppError).detail).toMatch(/partial list: 650 of the 700/);
+  });
+
+  it("reads the member's own ….mp@parliament.uk address from Members/{id}/Contact, as data/mps.csv does", async () => {
     const calls: string[] = [];
     server.use(...membersApiHandlers(calls));
-    expect(await client().emailFor(4359)).toBe("stephen.kinnock.constituency@parliament.uk");
+    // Two offices have addresses; the constituency office is marked preferred. The source of
+    // data/mps.csv picks the …mp@parliament.uk mailbox, and so do we.
+    expect(await client().emailFor(4359)).toBe("stephen.kinnock.mp@parliament.uk");
     expect(await client().emailFor(4357)).toBeNull();
     expect(calls).toEqual(["/api/Members/4359/Contact", "/api/Members/4357/Contact"]);
+  });
+
+  it("falls back to another parliament.uk address, then the preferred entry, then the first", () => {
+    expect(
+      pickContactEmail([
+        { email: "office@example.org", isPreferred: true },
+        { email: "jane.smith@parliament.uk" },
+      ]),
+    ).toBe("jane.smith@parliament.uk");
+    expect(
+      pickContactEmail([{ email: "a@example.org" }, { email: "b@example.org", isPreferred: true }]),
+    ).toBe("b@example.org");
+    expect(pickContactEmail([{ email: "not an address" }, { email: null }, { email: "a@example.org" }])).toBe(
+      "a@example.org",
+    );
+    expect(pickContactEmail([])).toBeNull();
   });
 });
 
@@ -123,6 +145,18 @@ describe("parseMembersSearch", () => {
     former.value.latestHouseMembership.membershipStatus = null;
     const parsed = parseMembersSearch({ ...page, items: [lord, former, current] });
     expect(parsed.map((m) => m.name)).toEqual(["Stephen Kinnock"]);
+  });
+
+  it("keeps a member whose status is inactive but whose membership has not ended (e.g. suspended)", () => {
+    const [page] = membersSearchPages() as Page[];
+    if (!page) throw new Error("fixture has no pages");
+    const [first] = structuredClone(page.items);
+    if (!first) throw new Error("fixture page too short");
+    first.value.latestHouseMembership.membershipStatus = {
+      statusIsActive: false,
+      statusDescription: "Suspended",
+    };
+    expect(parseMembersSearch({ ...page, items: [first] }).map((m) => m.name)).toEqual(["Alex Baker"]);
   });
 
   it("rejects a file that is not a Members/Search response", () => {

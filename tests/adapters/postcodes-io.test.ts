@@ -10,6 +10,9 @@ import { useMsw } from "../support/msw";
 
 const server = useMsw();
 const client = (retries = 1) => postcodesIo(POSTCODES_IO, { timeoutMs: 300, retries });
+/** A self-hosted copy of postcodes.io at another address, of unknown version. */
+const SELF_HOSTED = "http://postcodes.internal";
+const selfHosted = () => postcodesIo(SELF_HOSTED, { timeoutMs: 300, retries: 0 });
 
 async function upstreamError(p: Promise<unknown>): Promise<AppError> {
   const e = await p.then(
@@ -49,16 +52,44 @@ describe("postcodes.io client", () => {
     expect(headers?.get("user-agent")).toMatch(/^speakup/);
   });
 
-  it("reports a postcode that /postcodes doesn't know but /terminated_postcodes does as terminated", async () => {
+  it("reads 'terminated' from the 404 body (postcodes.io 17.7.0 on) with one request", async () => {
     const calls: string[] = [];
     server.use(...postcodesIoHandlers(calls));
     expect(await client().lookup("E1W 1UU")).toEqual({ kind: "terminated", postcode: "E1W 1UU" });
-    expect(calls).toEqual(["/postcodes/E1W%201UU", "/terminated_postcodes/E1W%201UU"]);
+    expect(calls).toEqual(["/postcodes/E1W%201UU"]);
   });
 
-  it("reports not_found when both endpoints answer 404", async () => {
-    server.use(...postcodesIoHandlers());
+  it("takes a 404 without 'terminated' from the public service as never existed, with one request", async () => {
+    const calls: string[] = [];
+    server.use(...postcodesIoHandlers(calls));
     expect(await client().lookup("SW1A 9ZZ")).toEqual({ kind: "not_found", postcode: "SW1A 9ZZ" });
+    expect(calls).toEqual(["/postcodes/SW1A%209ZZ"]);
+  });
+
+  it("asks /terminated_postcodes after a bare 404 from an older self-hosted copy", async () => {
+    const calls: string[] = [];
+    server.use(...postcodesIoHandlers(calls, { base: SELF_HOSTED, legacy: true }));
+    const pc = selfHosted();
+    expect(await pc.lookup("E1W 1UU")).toEqual({ kind: "terminated", postcode: "E1W 1UU" });
+    expect(await pc.lookup("SW1A 9ZZ")).toEqual({ kind: "not_found", postcode: "SW1A 9ZZ" });
+    expect(calls).toEqual([
+      "/postcodes/E1W%201UU",
+      "/terminated_postcodes/E1W%201UU",
+      "/postcodes/SW1A%209ZZ",
+      "/terminated_postcodes/SW1A%209ZZ",
+    ]);
+  });
+
+  it("stops the second request once a self-hosted copy shows its 404s carry 'terminated'", async () => {
+    const calls: string[] = [];
+    server.use(...postcodesIoHandlers(calls, { base: SELF_HOSTED }));
+    const pc = selfHosted();
+    // Before it knows: a bare 404 is checked.
+    expect(await pc.lookup("SW1A 9ZZ")).toEqual({ kind: "not_found", postcode: "SW1A 9ZZ" });
+    expect(await pc.lookup("E1W 1UU")).toEqual({ kind: "terminated", postcode: "E1W 1UU" });
+    calls.length = 0;
+    expect(await pc.lookup("SW1A 9ZY")).toEqual({ kind: "not_found", postcode: "SW1A 9ZY" });
+    expect(calls).toEqual(["/postcodes/SW1A%209ZY"]);
   });
 
   it("reads a null 2024 constituency as no constituency", async () => {
@@ -108,14 +139,14 @@ describe("postcodes.io client", () => {
     expect(attempts).toBe(1);
   });
 
-  it("fails with upstream_unavailable when /terminated_postcodes is down", async () => {
+  it("fails with upstream_unavailable when an older copy's /terminated_postcodes is down", async () => {
     server.use(
-      http.get(`${POSTCODES_IO}/postcodes/:pc`, () =>
+      http.get(`${SELF_HOSTED}/postcodes/:pc`, () =>
         HttpResponse.json(postcodesIoFixture("404-postcode-not-found.json"), { status: 404 }),
       ),
-      http.get(`${POSTCODES_IO}/terminated_postcodes/:pc`, () => new HttpResponse(null, { status: 500 })),
+      http.get(`${SELF_HOSTED}/terminated_postcodes/:pc`, () => new HttpResponse(null, { status: 500 })),
     );
-    await upstreamError(client(0).lookup("SW1A 9ZZ"));
+    await upstreamError(selfHosted().lookup("SW1A 9ZZ"));
   });
 
   it("fails with upstream_unavailable on a body that isn't JSON or isn't the expected shape", async () => {

@@ -11,11 +11,11 @@ import type { Deps } from "../../src/deps";
 import {
   ensureTestSeat,
   importConstituencies,
-  importMembers,
   importPostcodeBatch,
   type PostcodeRecord,
 } from "../../src/modules/lookup/lookup.import";
 import type { ConstituencyRow } from "../../src/modules/lookup/lookup.schemas";
+import { importMembers } from "../../src/modules/members/members.sync";
 
 export const FIXTURES = resolve(import.meta.dirname, "../fixtures");
 /** Real postcodes.io responses, collected with the data in data/ (see data/SOURCES.md). */
@@ -106,6 +106,8 @@ const POSTCODES_IO_FOUND: Record<string, string> = {
   "BD8 7DY": "BD87DY.json",
 };
 const POSTCODES_IO_TERMINATED: Record<string, string> = { "E1W 1UU": "terminated-E1W1UU.json" };
+/** The /postcodes 404 of a closed postcode, with `terminated` (postcodes.io 17.7.0 on). */
+const POSTCODES_IO_TERMINATED_404: Record<string, string> = { "E1W 1UU": "404-terminated-E1W1UU.json" };
 
 /** postcodes.io normalises its input the same way: case and spaces don't matter. */
 const pcKey = (raw: string) => {
@@ -116,17 +118,25 @@ const pcKey = (raw: string) => {
 /**
  * msw handlers for postcodes.io's /postcodes/:pc and /terminated_postcodes/:pc with the real
  * response bodies saved in data/fixtures/postcodes-io. Each request's path is pushed on `calls`.
+ *
+ * By default they answer as postcodes.io does since 17.7.0: a 404 for a closed postcode carries
+ * `terminated`. `legacy: true` answers as an older copy (a bare 404 body); `base` serves the
+ * handlers at another address (a self-hosted copy).
  */
-export function postcodesIoHandlers(calls: string[] = []) {
+export function postcodesIoHandlers(calls: string[] = [], opts: { base?: string; legacy?: boolean } = {}) {
+  const base = opts.base ?? POSTCODES_IO;
   return [
-    http.get(`${POSTCODES_IO}/postcodes/:postcode`, ({ request, params }) => {
+    http.get(`${base}/postcodes/:postcode`, ({ request, params }) => {
       calls.push(new URL(request.url).pathname);
-      const file = POSTCODES_IO_FOUND[pcKey(String(params.postcode))];
-      return file
-        ? HttpResponse.json(postcodesIoFixture(file))
-        : HttpResponse.json(postcodesIoFixture("404-postcode-not-found.json"), { status: 404 });
+      const key = pcKey(String(params.postcode));
+      const file = POSTCODES_IO_FOUND[key];
+      if (file) return HttpResponse.json(postcodesIoFixture(file));
+      const terminated = !opts.legacy && POSTCODES_IO_TERMINATED_404[key];
+      return HttpResponse.json(postcodesIoFixture(terminated || "404-postcode-not-found.json"), {
+        status: 404,
+      });
     }),
-    http.get(`${POSTCODES_IO}/terminated_postcodes/:postcode`, ({ request, params }) => {
+    http.get(`${base}/terminated_postcodes/:postcode`, ({ request, params }) => {
       calls.push(new URL(request.url).pathname);
       const file = POSTCODES_IO_TERMINATED[pcKey(String(params.postcode))];
       return file

@@ -1,16 +1,27 @@
 /**
  * UK Parliament Members API client (members-api.parliament.uk). The same response parser
  * serves the live API and a saved JSON file (`npm run cli -- import:members file.json`).
+ *
+ * Shapes (checked against the API's published schema and stored real answers):
+ * - `GET /api/Members/Search?House=1&IsCurrentMember=true&skip=&take=` ->
+ *   `{ items: [{ value: Member, links }], totalResults, resultContext, skip, take, links }`, where
+ *   Member is `{ id, nameListAs, nameDisplayAs, nameFullTitle, nameAddressAs, latestParty{…},
+ *   gender, latestHouseMembership{ membershipFrom, membershipFromId, house, membershipStartDate,
+ *   membershipEndDate, membershipEndReason…, membershipStatus{ statusIsActive, … } }, thumbnailUrl }`.
+ * - `GET /api/Members/{id}/Contact` -> `{ value: [{ type, typeDescription, typeId, isPreferred,
+ *   isWebAddress, notes, line1..line5, postcode, phone, fax, email }], links }`.
  */
 import { z } from "zod";
+import type { MemberSource, RemoteMember, RemoteSeat } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { discardBody, type FetchOptions, fetchWithRetry, readJson } from "./fetch-json";
-import type { MemberSource, RemoteMember, RemoteSeat } from "./types";
 
 const SERVICE = "the UK Parliament Members API";
 /** The API's own page size limit. */
 const PAGE_SIZE = 20;
 const HOUSE_OF_COMMONS = 1;
+/** The Commons has 650 seats; a walk past this many results is a paging fault, not a bigger House. */
+const MAX_MEMBERS = 2000;
 
 export const MemberValue = z.object({
   // Always set by the live API; null only in our election-day snapshot (data/members.json), where
@@ -25,6 +36,7 @@ export const MemberValue = z.object({
     .object({
       membershipFrom: z.string(),
       house: z.number().int(),
+      membershipStartDate: z.string().nullable().optional(),
       membershipEndDate: z.string().nullable().optional(),
       membershipStatus: z.object({ statusIsActive: z.boolean() }).loose().nullable().optional(),
     })
@@ -67,28 +79,65 @@ const ContactResponse = z.object({
 });
 
 export function toRemoteMember(v: MemberValue): RemoteMember {
+  const start = v.latestHouseMembership.membershipStartDate;
   return {
     parliamentId: v.id,
     name: v.nameDisplayAs,
     party: v.latestParty?.name ?? null,
     partyAbbreviation: v.latestParty?.abbreviation ?? null,
     constituencyName: v.latestHouseMembership.membershipFrom,
+    since: start && /^\d{4}-\d{2}-\d{2}/.test(start) ? start.slice(0, 10) : null,
   };
+}
+
+/**
+ * Whether a search item is a sitting MP. A membership with an end date has ended. Without one,
+ * the member holds the seat even when `statusIsActive` is false: that flag is also false for a
+ * suspended MP, who is still the constituency's MP and still answers letters.
+ */
+function isSittingMp(v: MemberValue): boolean {
+  const m = v.latestHouseMembership;
+  return m.house === HOUSE_OF_COMMONS && !m.membershipEndDate;
 }
 
 /** Current Commons members from a Members API search page (or a saved file of one or more pages). */
 export function parseMembersSearch(json: unknown): RemoteMember[] {
+  return parseMembersSearchPages(json).members;
+}
+
+/** As parseMembersSearch, with the `totalResults` the (first) page announced. */
+export function parseMembersSearchPages(json: unknown): { members: RemoteMember[]; totalResults: number } {
   const pages = Array.isArray(json) ? json : [json];
-  const out: RemoteMember[] = [];
-  for (const page of pages) {
+  const members: RemoteMember[] = [];
+  let totalResults = 0;
+  for (const [i, page] of pages.entries()) {
     const parsed = MembersSearchResponse.parse(page);
-    for (const { value } of parsed.items) {
-      const m = value.latestHouseMembership;
-      const active = m.membershipStatus?.statusIsActive ?? !m.membershipEndDate;
-      if (m.house === HOUSE_OF_COMMONS && active) out.push(toRemoteMember(value));
-    }
+    if (i === 0) totalResults = parsed.totalResults;
+    for (const { value } of parsed.items) if (isSittingMp(value)) members.push(toRemoteMember(value));
   }
-  return out;
+  return { members, totalResults };
+}
+
+/**
+ * The one address to write to, as the Department for Education's MP lookup (the source of
+ * data/mps.csv) picks it: the member's `…mp@parliament.uk` mailbox first, then any other
+ * parliament.uk address, then the entry the member marks preferred, then the first listed. The
+ * same rule on both sides keeps a sync from "changing" addresses that are only chosen
+ * differently.
+ */
+export function pickContactEmail(entries: { email?: string | null; isPreferred?: boolean }[]): string | null {
+  const emails = entries
+    .map((c) => ({ email: (c.email ?? "").trim(), preferred: !!c.isPreferred }))
+    .filter((c) => z.email().safeParse(c.email).success);
+  const parliament = (c: { email: string }) => /@parliament\.uk$/i.test(c.email);
+  return (
+    (
+      emails.find((c) => /\.mp@parliament\.uk$/i.test(c.email)) ??
+      emails.find(parliament) ??
+      emails.find((c) => c.preferred) ??
+      emails[0]
+    )?.email ?? null
+  );
 }
 
 function unexpected(): AppError {
@@ -126,28 +175,43 @@ export function membersApi(baseUrl: string, opts: Omit<FetchOptions, "service">)
       return member ? { kind: "sitting", member: toRemoteMember(member) } : { kind: "vacant" };
     },
 
+    /**
+     * Every page until `totalResults` (as the first page announced it). An empty page before
+     * then ends the walk and the answer is refused as partial: missing MPs must never be read
+     * as vacancies.
+     */
     async allCurrent() {
-      const out: RemoteMember[] = [];
-      for (let skip = 0; ; skip += PAGE_SIZE) {
+      const members: RemoteMember[] = [];
+      let totalResults = 0;
+      let itemsRead = 0;
+      for (let skip = 0; skip < MAX_MEMBERS; skip += PAGE_SIZE) {
         const q = new URLSearchParams({
           House: String(HOUSE_OF_COMMONS),
           IsCurrentMember: "true",
           skip: String(skip),
           take: String(PAGE_SIZE),
         });
-        const json = await getJson(`/api/Members/Search?${q}`);
-        const parsed = MembersSearchResponse.safeParse(json);
+        const parsed = MembersSearchResponse.safeParse(await getJson(`/api/Members/Search?${q}`));
         if (!parsed.success) throw unexpected();
-        out.push(...parseMembersSearch(json));
-        if (parsed.data.items.length === 0 || skip + PAGE_SIZE >= parsed.data.totalResults) return out;
+        if (skip === 0) totalResults = parsed.data.totalResults;
+        itemsRead += parsed.data.items.length;
+        for (const { value } of parsed.data.items)
+          if (isSittingMp(value)) members.push(toRemoteMember(value));
+        if (parsed.data.items.length === 0 || skip + PAGE_SIZE >= totalResults) break;
       }
+      if (itemsRead < totalResults)
+        throw new AppError(
+          "upstream_unavailable",
+          `${SERVICE} sent a partial list: ${itemsRead} of the ${totalResults} members it announced.`,
+          { retryAfter: 3600 },
+        );
+      return members;
     },
 
     async emailFor(parliamentId) {
       const parsed = ContactResponse.safeParse(await getJson(`/api/Members/${parliamentId}/Contact`));
       if (!parsed.success) throw unexpected();
-      const withEmail = parsed.data.value.filter((c) => c.email);
-      return (withEmail.find((c) => c.isPreferred) ?? withEmail[0])?.email ?? null;
+      return pickContactEmail(parsed.data.value);
     },
   };
 }

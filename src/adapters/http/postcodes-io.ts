@@ -1,14 +1,25 @@
 /**
  * postcodes.io client. Uses the 2024-boundary constituency field
- * (`codes.parliamentary_constituency_2024`). A 404 from /postcodes is ambiguous (never existed
- * or terminated), so it asks /terminated_postcodes before answering "not found".
+ * (`codes.parliamentary_constituency_2024`).
+ *
+ * A 404 from /postcodes/{pc} is `{ status: 404, error: "Postcode not found" }`. Since
+ * postcodes.io 17.7.0 (December 2025) the body also carries
+ * `terminated: { postcode, year_terminated, month_terminated, longitude, latitude }` when the
+ * postcode was once in use, and leaves the key out when it never was. An older copy (a
+ * self-hosted mirror that has not been upgraded) sends the bare body in both cases, so the only
+ * way to tell "terminated" from "never existed" there is a second request to
+ * /terminated_postcodes/{pc}. The client skips that request once it knows the service is new
+ * enough: the public service is, and any other base URL proves it with its first 404 that
+ * carries `terminated`.
  */
 import { z } from "zod";
+import type { PostcodeSource, RemotePostcode } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { discardBody, type FetchOptions, fetchWithRetry, readJson } from "./fetch-json";
-import type { PostcodeSource, RemotePostcode } from "./types";
 
 const SERVICE = "postcodes.io";
+/** The public service runs a version whose 404 says whether a postcode was terminated. */
+const PUBLIC_HOST = "api.postcodes.io";
 
 export const PostcodesIoResult = z.object({
   status: z.literal(200),
@@ -19,9 +30,32 @@ export const PostcodesIoResult = z.object({
   }),
 });
 
+/** The 404 body; `terminated` only from postcodes.io 17.7.0 on, and only for a closed postcode. */
+export const PostcodesIoNotFound = z
+  .object({
+    status: z.literal(404).optional(),
+    error: z.string().optional(),
+    terminated: z
+      .object({
+        postcode: z.string(),
+        year_terminated: z.number().int().nullable().optional(),
+        month_terminated: z.number().int().nullable().optional(),
+      })
+      .loose()
+      .nullable()
+      .optional(),
+  })
+  .loose();
+
+function unavailable(detail: string) {
+  return new AppError("upstream_unavailable", detail, { retryAfter: 60 });
+}
+
 export function postcodesIo(baseUrl: string, opts: Omit<FetchOptions, "service">): PostcodeSource {
   const base = baseUrl.replace(/\/$/, "");
   const get = (path: string) => fetchWithRetry(`${base}${path}`, { ...opts, service: SERVICE });
+  // Learned, not configured: see the header. Never reset to false, so a new service is asked once.
+  let reportsTerminatedIn404 = new URL(base).hostname === PUBLIC_HOST;
 
   return {
     async lookup(postcode): Promise<RemotePostcode> {
@@ -29,11 +63,7 @@ export function postcodesIo(baseUrl: string, opts: Omit<FetchOptions, "service">
       const res = await get(`/postcodes/${pc}`);
       if (res.status === 200) {
         const parsed = PostcodesIoResult.safeParse(await readJson(res, SERVICE));
-        if (!parsed.success) {
-          throw new AppError("upstream_unavailable", `${SERVICE} sent an answer in an unexpected shape.`, {
-            retryAfter: 60,
-          });
-        }
+        if (!parsed.success) throw unavailable(`${SERVICE} sent an answer in an unexpected shape.`);
         const r = parsed.data.result;
         return {
           kind: "found",
@@ -42,19 +72,25 @@ export function postcodesIo(baseUrl: string, opts: Omit<FetchOptions, "service">
           constituencyName: r.parliamentary_constituency_2024 ?? null,
         };
       }
-      discardBody(res);
       if (res.status !== 404) {
-        throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${res.status}.`, {
-          retryAfter: 60,
-        });
+        discardBody(res);
+        throw unavailable(`${SERVICE} answered HTTP ${res.status}.`);
       }
+      // A 404 whose body can't be read is still a 404; only the terminated detail is lost.
+      const body = PostcodesIoNotFound.safeParse(await readJson(res, SERVICE).catch(() => ({})));
+      const terminated = body.success ? body.data.terminated : undefined;
+      if (terminated) {
+        reportsTerminatedIn404 = true;
+        return { kind: "terminated", postcode };
+      }
+      if (reportsTerminatedIn404) return { kind: "not_found", postcode };
+
+      // An older copy of postcodes.io: only /terminated_postcodes can tell.
       const term = await get(`/terminated_postcodes/${pc}`);
       discardBody(term);
       if (term.status === 200) return { kind: "terminated", postcode };
       if (term.status === 404) return { kind: "not_found", postcode };
-      throw new AppError("upstream_unavailable", `${SERVICE} answered HTTP ${term.status}.`, {
-        retryAfter: 60,
-      });
+      throw unavailable(`${SERVICE} answered HTTP ${term.status}.`);
     },
   };
 }

@@ -9,15 +9,15 @@ import { ConfigError, parseEnv } from "../../env";
 import { CreateUserInput, createUser } from "../../modules/admin/admin.auth";
 import { tallyLetters } from "../../modules/admin/admin.tallies";
 import { drainOutbox, outboxCounts } from "../../modules/delivery/delivery.service";
-import { importMembers } from "../../modules/lookup/lookup.import";
+import { syncMembers } from "../../modules/members/members.sync";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { buildNodeDeps, ROOT_DIR } from "./deps";
 import {
   DEFAULT_POSTCODE_BATCH,
   importCandidatesCsv,
   importConstituenciesCsv,
-  importMembersJson,
-  importPostcodesCsv,
+  importMembersFile,
+  importPostcodesFile,
 } from "./importers";
 import { seed } from "./seed";
 
@@ -25,10 +25,16 @@ const USAGE = `usage: npm run cli -- <command>
 
   seed [dir]                           load data/ (or dir) into an empty database (also done by npm start)
   import:constituencies <file.csv>     constituencies (ons_code,name,nation,region_code,region_name[,hex_q,hex_r])
-  import:postcodes <file.csv> [--column pcon] [--batch ${DEFAULT_POSTCODE_BATCH}]
-                                       ONS NSPL/ONSPD postcode CSV (streamed; progress on stderr)
-  import:members <file.json>           UK Parliament Members API search response(s) saved as JSON
-  sync:members [--emails]              fetch current MPs from the Members API (--emails: contact details too)
+  import:postcodes <file.zip|file.csv> [--column pcon24cd] [--batch ${DEFAULT_POSTCODE_BATCH}]
+                                       the ONS NSPL/ONSPD zip as published (or its CSV, or data/postcodes.csv);
+                                       streamed, checked against the 2024 seats; counts per nation
+  import:members <file.csv|file.json> [--force]
+                                       MPs from a CSV like data/mps.csv or a saved Members API search (JSON);
+                                       the change log and the guard apply as for a sync
+  sync:members [--force] [--all-contacts]
+                                       fetch the current MPs from the Members API and apply the changes (also
+                                       daily in npm start); --force: past the guard (after a general election);
+                                       --all-contacts: read every MP's address now, not MEMBERS_SYNC_CONTACTS
   import:candidates <file.csv> --election <id>
                                        Democracy Club candidates CSV for one election (e.g. parl.2029-05-03)
   drain                                send everything due in the outbox once (MAIL_MODE applies), then exit
@@ -59,6 +65,8 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       batch: { type: "string" },
       election: { type: "string" },
       emails: { type: "boolean", default: false },
+      "all-contacts": { type: "boolean", default: false },
+      force: { type: "boolean", default: false },
       email: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -91,7 +99,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
           .max(100_000)
           .parse(values.batch ?? DEFAULT_POSTCODE_BATCH);
         const started = Date.now();
-        const report = await importPostcodesCsv(deps, needFile(), {
+        const report = await importPostcodesFile(deps, needFile(), {
           batchSize,
           column: values.column,
           onProgress: (r) => {
@@ -103,22 +111,24 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         });
         process.stderr.write("\n");
         out({ ...report, seconds: (Date.now() - started) / 1000 });
-        return 0;
+        // A file whose every seat was refused is the wrong file (or the wrong column): say so.
+        return report.imported === 0 && report.rejected.unknownSeat + report.rejected.wrongNation > 0 ? 1 : 0;
       }
-      case "import:members":
-        out(await importMembersJson(deps, needFile()));
-        return 0;
+      case "import:members": {
+        const outcome = await importMembersFile(deps, needFile(), { force: values.force });
+        out(outcome);
+        return outcome.status === "applied" ? 0 : 1;
+      }
       case "sync:members": {
-        const list = await deps.memberSource.allCurrent();
-        if (values.emails) {
-          for (const [i, m] of list.entries()) {
-            if (m.parliamentId !== null) m.email = await deps.memberSource.emailFor(m.parliamentId);
-            process.stderr.write(`\rcontact details ${i + 1}/${list.length}`);
-          }
-          process.stderr.write("\n");
-        }
-        out(await importMembers(deps, list));
-        return 0;
+        const outcome = await syncMembers(deps, {
+          trigger: "cli",
+          force: values.force,
+          // --emails: the older name of --all-contacts.
+          allContacts: values["all-contacts"] || values.emails,
+        });
+        deps.mailer.close?.();
+        out(outcome);
+        return outcome.status === "applied" ? 0 : 1;
       }
       case "import:candidates": {
         const election = ElectionId.parse(values.election ?? config.ELECTION_ID);

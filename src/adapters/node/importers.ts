@@ -1,36 +1,53 @@
 /**
- * File readers for the importers: stream CSVs with csv-parse and hand validated rows to the
- * domain import verbs. The NSPL/ONSPD file has ~2.7 million rows, so it is streamed and written
- * in batches, each in its own transaction, never held in memory.
+ * File readers for the importers: stream CSVs with csv-parse (and zips with yauzl) and hand
+ * validated rows to the domain import verbs. The NSPL/ONSPD file has ~2.7 million rows, so it
+ * is streamed and written in batches, each in its own transaction, never held in memory; the
+ * official zip is read as it is published, without unpacking it first.
  */
 import { createReadStream, readFileSync } from "node:fs";
+import { basename } from "node:path";
+import type { Readable } from "node:stream";
 import { parse } from "csv-parse";
-import type { Deps } from "../../deps";
-import { normalisePostcode } from "../../lib/postcode";
+import yauzl from "yauzl";
+import type { Deps, RemoteMember } from "../../deps";
+import { COUNTRY_BY_ONS_CODE, countryOfArea, type PostcodeCountry, parsePostcode } from "../../lib/postcode";
 import {
+  checkPostcodeRow,
   importCandidates,
   importConstituencies,
-  importMembers,
   importPostcodeBatch,
   type PostcodeRecord,
+  type PostcodeRejection,
+  seatNations,
 } from "../../modules/lookup/lookup.import";
 import { CandidateRow, ConstituencyRow } from "../../modules/lookup/lookup.schemas";
+import { FormerMemberCsvRow, MemberCsvRow } from "../../modules/members/members.schemas";
+import { importMembers } from "../../modules/members/members.sync";
 import { parseMembersSearch } from "../http/members-api";
 
 /** Pseudo codes ONS uses for places outside any Westminster seat (Channel Islands, Isle of Man). */
 const NO_CONSTITUENCY = new Set(["", "L99999999", "M99999999"]);
 /** Column holding the 2024-boundary constituency, newest name first (NSPL/ONSPD releases vary). */
 export const PCON_COLUMNS = ["pcon24cd", "pcon24", "pcon"];
+/** Column holding the postcode: ONS files first, then our plain data/postcodes.csv. */
+const POSTCODE_COLUMNS = ["pcds", "pcd", "postcode"];
 export const DEFAULT_POSTCODE_BATCH = 10_000;
+/** Rejected rows quoted in the report (the counts cover all of them). */
+const REJECTED_EXAMPLES = 10;
 
-const csvRows = (path: string) =>
-  createReadStream(path).pipe(
-    parse({ columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), bom: true, trim: true }),
-  );
+type CsvRecord = Record<string, string>;
+
+const csvParser = () =>
+  parse({ columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), bom: true, trim: true });
+
+const csvRows = (path: string) => createReadStream(path).pipe(csvParser());
 
 function rowError(path: string, line: number, message: string): Error {
   return new Error(`${path}, row ${line}: ${message}`);
 }
+
+const issuesText = (e: { issues: { path: PropertyKey[]; message: string }[] }) =>
+  e.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
 
 export async function importConstituenciesCsv(deps: Deps, path: string) {
   const rows: ConstituencyRow[] = [];
@@ -38,65 +55,243 @@ export async function importConstituenciesCsv(deps: Deps, path: string) {
   for await (const raw of csvRows(path)) {
     line++;
     const r = ConstituencyRow.safeParse(raw);
-    if (!r.success)
-      throw rowError(path, line, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    if (!r.success) throw rowError(path, line, issuesText(r.error));
     rows.push(r.data);
   }
   return importConstituencies(deps, rows);
 }
 
-export async function importMembersJson(deps: Deps, path: string) {
-  return importMembers(deps, parseMembersSearch(JSON.parse(readFileSync(path, "utf8"))));
+// --- MPs ------------------------------------------------------------------------------------------
+
+/** data/mps.csv: every row checked before anything is written (a bad row names itself). */
+export async function readMembersCsv(path: string): Promise<RemoteMember[]> {
+  const out: RemoteMember[] = [];
+  let line = 1;
+  for await (const raw of csvRows(path)) {
+    line++;
+    const r = MemberCsvRow.safeParse(raw);
+    if (!r.success) throw rowError(path, line, issuesText(r.error));
+    out.push({
+      parliamentId: r.data.members_api_id,
+      name: r.data.name,
+      party: r.data.party ?? null,
+      partyAbbreviation: null,
+      constituencyName: r.data.constituency,
+      constituencyCode: r.data.ons_code,
+      // An empty cell is "Parliament publishes no address" (null), not "not read" (undefined).
+      email: r.data.email ?? null,
+      since: r.data.since ?? null,
+    });
+  }
+  return out;
 }
+
+export async function readFormerMembersCsv(path: string): Promise<FormerMemberCsvRow[]> {
+  const out: FormerMemberCsvRow[] = [];
+  let line = 1;
+  for await (const raw of csvRows(path)) {
+    line++;
+    const r = FormerMemberCsvRow.safeParse(raw);
+    if (!r.success) throw rowError(path, line, issuesText(r.error));
+    out.push(r.data);
+  }
+  return out;
+}
+
+/** `import:members`: our CSV (data/mps.csv's columns) or a saved Members API search (JSON). */
+export async function importMembersFile(
+  deps: Deps,
+  path: string,
+  opts: { force?: boolean; trigger?: "import" | "seed"; baseline?: boolean } = {},
+) {
+  const list = path.toLowerCase().endsWith(".csv")
+    ? await readMembersCsv(path)
+    : parseMembersSearch(JSON.parse(readFileSync(path, "utf8")));
+  return importMembers(deps, list, { ...opts, source: basename(path) });
+}
+
+/** Kept for callers of the JSON-only importer. */
+export const importMembersJson = (deps: Deps, path: string, opts: { force?: boolean } = {}) =>
+  importMembersFile(deps, path, opts);
+
+// --- postcodes ------------------------------------------------------------------------------------
 
 export type PostcodeImportReport = {
   read: number;
   imported: number;
+  /** Rows whose postcode is not a postcode (damaged lines). */
   skipped: number;
   terminated: number;
   column: string;
+  /** Imported postcodes by the nation of their seat; "none" for postcodes in no seat (JE, GY, IM). */
+  byNation: Record<string, number>;
+  /** Rows refused because their seat is not a 2024 seat we hold, or is in another nation. */
+  rejected: { unknownSeat: number; wrongNation: number; examples: string[] };
+  /** The file (or the files inside a zip) read. */
+  files: string[];
 };
 
-export async function importPostcodesCsv(
+type ImportOptions = {
+  batchSize?: number;
+  column?: string;
+  onProgress?: (r: PostcodeImportReport) => void;
+};
+
+const emptyReport = (): PostcodeImportReport => ({
+  read: 0,
+  imported: 0,
+  skipped: 0,
+  terminated: 0,
+  column: "",
+  byNation: {},
+  rejected: { unknownSeat: 0, wrongNation: 0, examples: [] },
+  files: [],
+});
+
+/**
+ * Rows of one or more postcode CSVs into the postcodes table, checked against our 2024 seats.
+ * `sources` yields one row stream per file (a zip of ONS's per-area files has many).
+ */
+async function importPostcodeStreams(
   deps: Deps,
-  path: string,
-  opts: { batchSize?: number; column?: string; onProgress?: (r: PostcodeImportReport) => void } = {},
+  sources: AsyncIterable<{ name: string; rows: AsyncIterable<CsvRecord> }>,
+  opts: ImportOptions,
 ): Promise<PostcodeImportReport> {
+  const seats = await seatNations(deps);
+  if (seats.size === 0)
+    throw new Error("No constituencies loaded: import them first (npm run cli -- import:constituencies).");
   const batchSize = opts.batchSize ?? DEFAULT_POSTCODE_BATCH;
-  const report: PostcodeImportReport = { read: 0, imported: 0, skipped: 0, terminated: 0, column: "" };
+  const report = emptyReport();
   let batch: PostcodeRecord[] = [];
+  let batchNations: string[] = [];
   const flush = async () => {
     if (!batch.length) return;
     await importPostcodeBatch(deps, batch);
     report.imported += batch.length;
+    for (const n of batchNations) report.byNation[n] = (report.byNation[n] ?? 0) + 1;
     batch = [];
+    batchNations = [];
     opts.onProgress?.(report);
   };
-  for await (const raw of csvRows(path) as AsyncIterable<Record<string, string>>) {
-    if (!report.column) {
-      const column = opts.column ?? PCON_COLUMNS.find((c) => c in raw);
-      if (!column || !(column in raw)) {
-        throw new Error(
-          `${path}: no constituency column (looked for ${opts.column ?? PCON_COLUMNS.join(", ")})`,
-        );
+  const reject = (why: PostcodeRejection, file: string, line: number, postcode: string, code: string) => {
+    if (why === "unknown_seat") report.rejected.unknownSeat++;
+    else report.rejected.wrongNation++;
+    if (report.rejected.examples.length < REJECTED_EXAMPLES)
+      report.rejected.examples.push(
+        `${file} row ${line}: ${postcode} -> ${code} (${why === "unknown_seat" ? "not a 2024 seat we hold" : `a seat in ${seats.get(code)}`})`,
+      );
+  };
+
+  for await (const source of sources) {
+    report.files.push(source.name);
+    let column = "";
+    let pcColumn = "";
+    let countryColumn = "";
+    let line = 1;
+    for await (const raw of source.rows) {
+      line++;
+      if (!column) {
+        const found = opts.column ?? PCON_COLUMNS.find((c) => c in raw);
+        if (!found || !(found in raw))
+          throw new Error(
+            `${source.name}: no constituency column (looked for ${opts.column ?? PCON_COLUMNS.join(", ")})`,
+          );
+        pcColumn = POSTCODE_COLUMNS.find((c) => c in raw) ?? "";
+        // `ctry` (NSPL/ONSPD to 2024) or `ctry25cd` (the 2025 layout names columns by year).
+        countryColumn = Object.keys(raw).find((k) => /^ctry(\d{2}cd)?$/.test(k)) ?? "";
+        if (!pcColumn) throw new Error(`${source.name}: no postcode column (${POSTCODE_COLUMNS.join(", ")})`);
+        column = found;
+        report.column ||= found;
       }
-      if (!("pcds" in raw || "pcd" in raw)) throw new Error(`${path}: no postcode column (pcds or pcd)`);
-      report.column = column;
+      report.read++;
+      const parsed = parsePostcode(raw[pcColumn] ?? "");
+      if (!parsed) {
+        report.skipped++;
+        continue;
+      }
+      const raw_code = (raw[column] ?? "").trim();
+      const constituencyCode = NO_CONSTITUENCY.has(raw_code) ? null : raw_code;
+      // ONS files say the country (`ctry`); our plain CSV leaves it to the postcode area.
+      const country: PostcodeCountry | null =
+        COUNTRY_BY_ONS_CODE[(raw[countryColumn] ?? "").trim()] ?? countryOfArea(parsed.area);
+      const why = checkPostcodeRow(seats, { constituencyCode, country });
+      if (why) {
+        reject(why, source.name, line, parsed.postcode, raw_code);
+        continue;
+      }
+      const terminated = (raw.doterm ?? "").trim() !== "" || (raw.status ?? "").trim() === "terminated";
+      if (terminated) report.terminated++;
+      batch.push({ postcode: parsed.postcode, constituencyCode, terminated });
+      batchNations.push(constituencyCode ? (seats.get(constituencyCode) ?? "none") : "none");
+      if (batch.length >= batchSize) await flush();
     }
-    report.read++;
-    const postcode = normalisePostcode(raw.pcds ?? raw.pcd ?? "");
-    if (!postcode) {
-      report.skipped++;
-      continue;
-    }
-    const code = (raw[report.column] ?? "").trim();
-    const terminated = (raw.doterm ?? "").trim() !== "";
-    if (terminated) report.terminated++;
-    batch.push({ postcode, constituencyCode: NO_CONSTITUENCY.has(code) ? null : code, terminated });
-    if (batch.length >= batchSize) await flush();
   }
   await flush();
   return report;
+}
+
+/** A postcode CSV: an ONS NSPL/ONSPD file or data/postcodes.csv (postcode,pcon24,status). */
+export async function importPostcodesCsv(
+  deps: Deps,
+  path: string,
+  opts: ImportOptions = {},
+): Promise<PostcodeImportReport> {
+  async function* one() {
+    yield { name: basename(path), rows: csvRows(path) as AsyncIterable<CsvRecord> };
+  }
+  return importPostcodeStreams(deps, one(), opts);
+}
+
+/**
+ * The CSV(s) to read inside an ONS zip. NSPL and ONSPD zips hold the whole UK as one file
+ * (`Data/NSPL_MAY_2025_UK.csv`) and the same rows again split by postcode area
+ * (`Data/multi_csv/…`), plus documents and lookup tables. Read the single UK file when there is
+ * one (the largest CSV under Data/ outside multi_csv), else every multi_csv file.
+ */
+export function pickZipEntries<E extends { fileName: string; uncompressedSize: number }>(entries: E[]): E[] {
+  const csv = entries.filter((e) => /\.csv$/i.test(e.fileName) && !e.fileName.endsWith("/"));
+  const inData = csv.filter((e) => /(^|\/)data\//i.test(e.fileName));
+  const single = inData.filter((e) => !/multi_csv\//i.test(e.fileName));
+  const largest = (list: E[]) =>
+    [...list].sort((a, b) => b.uncompressedSize - a.uncompressedSize).slice(0, 1);
+  if (single.length) return largest(single);
+  const multi = inData.filter((e) => /multi_csv\//i.test(e.fileName));
+  if (multi.length) return multi.sort((a, b) => a.fileName.localeCompare(b.fileName));
+  return largest(csv);
+}
+
+/** The official ONS NSPL/ONSPD zip, streamed entry by entry (nothing unpacked to disk). */
+export async function importPostcodesZip(
+  deps: Deps,
+  path: string,
+  opts: ImportOptions = {},
+): Promise<PostcodeImportReport> {
+  const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
+  try {
+    const entries: yauzl.Entry[] = [];
+    for await (const entry of zip.eachEntry()) entries.push(entry);
+    const chosen = pickZipEntries(entries);
+    if (!chosen.length) throw new Error(`${path}: no CSV file inside the zip`);
+    async function* streams() {
+      for (const entry of chosen) {
+        const stream: Readable = await zip.openReadStreamPromise(entry);
+        yield {
+          name: `${basename(path)}:${entry.fileName}`,
+          rows: stream.pipe(csvParser()) as AsyncIterable<CsvRecord>,
+        };
+      }
+    }
+    return await importPostcodeStreams(deps, streams(), opts);
+  } finally {
+    zip.close();
+  }
+}
+
+/** `import:postcodes`: a zip (as ONS publishes it) or a CSV, by file name. */
+export function importPostcodesFile(deps: Deps, path: string, opts: ImportOptions = {}) {
+  return path.toLowerCase().endsWith(".zip")
+    ? importPostcodesZip(deps, path, opts)
+    : importPostcodesCsv(deps, path, opts);
 }
 
 export async function importCandidatesCsv(deps: Deps, path: string, electionId: string) {
@@ -105,8 +300,7 @@ export async function importCandidatesCsv(deps: Deps, path: string, electionId: 
   for await (const raw of csvRows(path)) {
     line++;
     const r = CandidateRow.safeParse(raw);
-    if (!r.success)
-      throw rowError(path, line, r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+    if (!r.success) throw rowError(path, line, issuesText(r.error));
     rows.push(r.data);
   }
   return importCandidates(deps, { electionId, rows });

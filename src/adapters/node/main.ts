@@ -11,6 +11,7 @@ import { activeCampaign } from "../../modules/letters/letters.campaign";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { buildNodeDeps, ROOT_DIR } from "./deps";
 import { startOutboxWorker } from "./mailer";
+import { startMemberSync } from "./member-sync";
 import { seed } from "./seed";
 
 async function main() {
@@ -51,6 +52,8 @@ async function main() {
       : undefined;
   retention?.unref();
   if (retention) void retentionPass();
+  // MPs kept current from the Members API: daily, MEMBERS_SYNC_INTERVAL_HOURS=0 turns it off.
+  const memberSync = startMemberSync(deps);
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     const url = `http://${info.address.includes(":") ? `[${info.address}]` : info.address}:${info.port}`;
     process.stdout.write(`speakup is running at ${url}  (database: ${config.DATABASE_PATH})\n`);
@@ -59,6 +62,7 @@ async function main() {
   const shutdown = () => {
     server.close(async () => {
       clearInterval(retention);
+      await memberSync.stop();
       await worker?.stop();
       deps.mailer.close?.();
       sqlite.close();

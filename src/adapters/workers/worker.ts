@@ -20,6 +20,7 @@ import { ConfigError, parseEnv } from "../../env";
 import { templatesFromPrecompiled } from "../../lib/templates";
 import { captureMailer } from "../../modules/delivery/delivery.mail";
 import { drainOutbox } from "../../modules/delivery/delivery.service";
+import { syncMembers } from "../../modules/members/members.sync";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { mailApiMailer } from "../http/mail-api";
 import { membersApi } from "../http/members-api";
@@ -37,6 +38,8 @@ const MAIL_API_TIMEOUT_MS = 10_000;
 const MAX_PASSES_PER_RUN = 20;
 /** wrangler.toml [triggers]: this one runs retention (hourly); every other cron drains the outbox. */
 const RETENTION_CRON = "17 * * * *";
+/** wrangler.toml [triggers]: the daily members sync (05:23 UTC, clear of the hourly job). */
+const MEMBERS_SYNC_CRON = "23 5 * * *";
 const depsByEnv = new WeakMap<object, Deps>();
 
 function buildWorkerDeps(env: Bindings): Deps {
@@ -84,12 +87,18 @@ export default {
   /**
    * Cron triggers (wrangler.toml [triggers]): every minute the outbox is drained (leases make
    * overlapping runs safe); hourly, retention scrubs old letters (RETENTION_INTERVAL_MINUTES=0
-   * turns it off, as on Node).
+   * turns it off, as on Node); daily, the MPs are synced from the Members API.
    */
   async scheduled(controller: ScheduledController, env: Bindings, _ctx: ExecutionContext) {
     const deps = buildWorkerDeps(env);
     if (controller.cron === RETENTION_CRON) {
       if (deps.config.RETENTION_INTERVAL_MINUTES > 0) await runRetention(deps);
+      return;
+    }
+    if (controller.cron === MEMBERS_SYNC_CRON) {
+      // MEMBERS_SYNC_INTERVAL_HOURS=0 turns the sync off here as on Node. The outcome (applied,
+      // refused by the guard, failed) is recorded in D1 and shown on the dashboard.
+      if (deps.config.MEMBERS_SYNC_INTERVAL_HOURS > 0) await syncMembers(deps, { trigger: "cron" });
       return;
     }
     const report = await drainOutbox(deps, { maxPasses: MAX_PASSES_PER_RUN });

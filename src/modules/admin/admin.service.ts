@@ -23,6 +23,7 @@ import type { Deps } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { fromStates } from "../delivery/delivery.machine";
 import { outboxCounts } from "../delivery/delivery.service";
+import { membersStatus } from "../members/members.service";
 import { countPublicRepPledges } from "../pledges/pledges.service";
 
 const DAY_MS = 86_400_000;
@@ -318,13 +319,14 @@ export async function dashboard(deps: Deps) {
     (t, s) => ({ pledges: t.pledges + s.pledges, letters: t.letters + s.letters }),
     { pledges: 0, letters: 0 },
   );
-  const [days, partners, topRecipients, health, reps] = await Promise.all([
+  const [days, partners, topRecipients, health, reps, mps] = await Promise.all([
     overTime(deps),
     byPartner(deps),
     mostWrittenTo(deps),
     outboxHealth(deps),
     // Like every other count, leaves out the ZZ9 9ZZ test MP (whose pledge anyone can try).
     countPublicRepPledges(deps),
+    membersStatus(deps),
   ]);
   const topSeats = [...seats].sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters)).slice(0, 15);
   return {
@@ -338,6 +340,7 @@ export async function dashboard(deps: Deps) {
     topSeats,
     topRecipients,
     outbox: health.counts,
+    members: mps,
     outboxProblems: (health.counts.failed ?? 0) + (health.counts.dead ?? 0) + (health.counts.bounced ?? 0),
   };
 }

@@ -15,11 +15,12 @@
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../../http/types";
 import { AppError, isAppError } from "../../lib/errors";
+import { parseOutcode, parsePostcode } from "../../lib/postcode";
 import { activeCampaign } from "../letters/letters.campaign";
 import { clientIp, letterBodyLimit } from "../letters/letters.routes";
 import { PreviewLetterInput, SubmitLetterInput } from "../letters/letters.schemas";
 import { previewLetter, submitLetter } from "../letters/letters.service";
-import { lookupPostcode, searchConstituencies } from "../lookup/lookup.service";
+import { lookupOutcode, lookupPostcode, searchConstituencies } from "../lookup/lookup.service";
 import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "../pledges/pledges.schemas";
 import { createPledge, pledgeCounter } from "../pledges/pledges.service";
 
@@ -69,6 +70,9 @@ function issues(error: { issues: { path: PropertyKey[]; message: string }[] }): 
 }
 
 const errorMap = (errors: FieldError[]) => Object.fromEntries(errors.map((e) => [e.field, e.message]));
+
+/** A constituency chosen by the supporter (outcode list, or "I still live there"): an ONS code. */
+const seatParam = (v: unknown) => (typeof v === "string" && /^[A-Z]\d{8}$/.test(v) ? v : "");
 
 /** "mp" or "candidate:123" (the write step's recipient). */
 function recipientOf(to: string) {
@@ -152,6 +156,8 @@ export function journeyPages(mode: Mode) {
       subject: one(f.subject),
       body: one(f.body),
       idem: /^[A-Za-z0-9_.:-]{8,100}$/.test(one(f.idem)) ? one(f.idem) : "",
+      /** The seat confirmed for a postcode that has closed (see lookupPostcode). */
+      seat: seatParam(one(f.seat)),
     };
   }
   type Draft = ReturnType<typeof draftOf>;
@@ -167,6 +173,7 @@ export function journeyPages(mode: Mode) {
       subject: withText && d.subject ? d.subject : undefined,
       body: withText && d.body ? d.body : undefined,
       supporter: { address: { postcode: d.postcode } },
+      seat: d.seat || undefined,
       partner,
     });
   }
@@ -201,6 +208,7 @@ export function journeyPages(mode: Mode) {
       const deps = c.var.deps;
       const postcode = (c.req.query("postcode") ?? "").slice(0, MAX_INPUT);
       const q = (c.req.query("q") ?? "").slice(0, MAX_INPUT).trim();
+      const seat = seatParam(c.req.query("seat"));
       try {
         if (q || c.req.query("q") !== undefined) {
           if (q.length < 2)
@@ -209,21 +217,55 @@ export function journeyPages(mode: Mode) {
           return render(c, "pages/search", { title: `Constituencies matching ${q}`, q, results });
         }
         if (!postcode.trim()) throw new AppError("validation_failed", FIELD_MESSAGES.postcode);
-        const result = await lookupPostcode(deps, { postcode });
+        const outcode = parsePostcode(postcode) ? null : parseOutcode(postcode);
+        if (outcode) {
+          // The first half of a postcode: the seats it spans, to choose from; then the full
+          // postcode, which a letter needs (MPs answer their own constituents).
+          const { seats } = await lookupOutcode(deps, { outcode });
+          const chosen = seats.find((s) => s.constituency.code === seat);
+          if (chosen)
+            return render(c, "pages/outcode-chosen", {
+              title: `Your MP: ${chosen.constituency.name}`,
+              outcode,
+              chosen,
+              postcode: `${outcode} `,
+            });
+          return render(c, "pages/outcode", {
+            title: `Which constituency? ${outcode}`,
+            outcode,
+            seats,
+            single: seats.length === 1,
+          });
+        }
+        const result = await lookupPostcode(deps, { postcode, seat: seat || undefined });
         return render(c, "pages/result", {
           title: `Your MP: ${result.constituency.name}`,
           result,
           actions: true,
           postcodeQ: encodeURIComponent(result.postcode),
+          // A closed postcode the supporter confirmed: the seat travels with every next step.
+          seatQ: result.terminated ? `&seat=${result.constituency.code}` : "",
         });
       } catch (e) {
         if (!shownInForm(e)) throw e;
         const field = q || c.req.query("q") !== undefined ? "q" : "postcode";
         const message = e.detail ?? e.title;
+        // "That postcode closed; it was in X. Is that still where you live?"
+        const closedIn =
+          e.code === "postcode_terminated" && e.extra.constituency
+            ? { constituency: e.extra.constituency, postcodeQ: encodeURIComponent(postcode.trim()) }
+            : undefined;
         return render(
           c,
           "pages/home",
-          { title: "Find your MP", postcode, q, errors: [{ field, message }], error: { [field]: message } },
+          {
+            title: "Find your MP",
+            postcode,
+            q,
+            errors: [{ field, message }],
+            error: { [field]: message },
+            closedIn,
+          },
           e.status,
         );
       }
@@ -231,10 +273,14 @@ export function journeyPages(mode: Mode) {
     // --- 3. choose asks and write --------------------------------------------------------------
     .get("/write", async (c) => {
       const deps = c.var.deps;
-      const d = draftOf({ postcode: c.req.query("postcode"), to: c.req.query("to") });
+      const d = draftOf({
+        postcode: c.req.query("postcode"),
+        to: c.req.query("to"),
+        seat: c.req.query("seat"),
+      });
       d.idem = deps.ids.uuid();
       try {
-        const seat = await lookupPostcode(deps, { postcode: d.postcode });
+        const seat = await lookupPostcode(deps, { postcode: d.postcode, seat: d.seat || undefined });
         const r = recipientOf(d.to);
         const name =
           r.kind === "mp"
@@ -243,6 +289,8 @@ export function journeyPages(mode: Mode) {
         if (!name)
           throw new AppError("not_found", `We couldn't find who to write to in ${seat.constituency.name}.`);
         d.postcode = seat.postcode;
+        // Only a closed postcode needs the confirmed seat carried along.
+        d.seat = seat.terminated ? seat.constituency.code : "";
         return writePage(c, d, name);
       } catch (e) {
         if (!shownInForm(e)) throw e;
@@ -358,6 +406,7 @@ export function journeyPages(mode: Mode) {
           email: form.email,
           address: { line1: form.line1, line2: form.line2, town: form.town, postcode: d.postcode },
         },
+        seat: d.seat || undefined,
         partner: partnerOf(c),
         idempotencyKey: d.idem || undefined,
       });

@@ -72,6 +72,14 @@ export const LetterDraftInput = z.object({
   /** The supporter's edited subject and body (everything above the sign-off); default rendered. */
   subject: line(150, "subject").optional(),
   body: prose(20_000).optional(),
+  /**
+   * For a postcode that has closed: the constituency (ONS code) the supporter confirmed they
+   * still live in. Ignored for a postcode in use.
+   */
+  seat: z
+    .string()
+    .regex(/^[A-Z]\d{8}$/)
+    .optional(),
   /** Partner site key (widget), if the letter came through one. */
   partner: z
     .string()

@@ -18,7 +18,7 @@
  */
 import { and, eq, gte, inArray, isNull, lte, ne, notInArray, sql } from "drizzle-orm";
 import { RateLimiterMemory } from "rate-limiter-flexible";
-import { candidates, members } from "../../db/schema";
+import { candidates, letterStops, members } from "../../db/schema";
 import { letterBands, letters, outbox } from "../../db/schema.letters";
 import type { Deps, Statement } from "../../deps";
 import type { Config } from "../../env";
@@ -55,8 +55,9 @@ async function resolveRecipient(
   deps: Deps,
   postcode: string,
   recipient: Recipient,
+  confirmedSeat?: string,
 ): Promise<ResolvedRecipient> {
-  const seat = await lookupPostcode(deps, { postcode });
+  const seat = await lookupPostcode(deps, { postcode, seat: confirmedSeat });
   const constituency = { code: seat.constituency.code, name: seat.constituency.name };
   if (recipient.kind === "mp") {
     const [m] = await deps.db
@@ -160,7 +161,7 @@ const recipientView = (r: ResolvedRecipient) => ({
 });
 
 export async function previewLetter(deps: Deps, input: PreviewLetterInput) {
-  const r = await resolveRecipient(deps, input.supporter.address.postcode, input.recipient);
+  const r = await resolveRecipient(deps, input.supporter.address.postcode, input.recipient, input.seat);
   const c = compose(deps, r, input);
   return {
     recipient: recipientView(r),
@@ -290,6 +291,8 @@ export type LetterStatusView = {
   createdAt: string;
   confirmedAt: string | null;
   sentAt: string | null;
+  /** Set when the letter was not sent because its MP left the seat before it went. */
+  stopped?: { reason: "member_left" | "seat_vacant"; newMp: string | null };
 };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -306,11 +309,15 @@ export async function getLetterStatus(deps: Deps, input: { id: string }): Promis
       createdAt: letters.createdAt,
       confirmedAt: letters.confirmedAt,
       sentAt: letters.sentAt,
+      stopReason: letterStops.reason,
+      stopNewMp: letterStops.newMemberName,
     })
     .from(letters)
+    .leftJoin(letterStops, eq(letterStops.letterId, letters.id))
     .where(eq(letters.id, input.id));
   if (!l) throw new AppError("not_found", "No such letter.");
   return {
+    ...(l.stopReason ? { stopped: { reason: l.stopReason, newMp: l.stopNewMp } } : {}),
     id: l.id,
     status: l.status,
     recipient: { kind: l.kind, name: l.name, constituency: l.constituency },
@@ -343,7 +350,7 @@ export async function submitLetter(
   await consume(limiters(deps.config).ip, ctx.ip ?? "unknown", "network address");
   await consume(limiters(deps.config).email, idempotencyKeyless(email), "email address");
 
-  const r = await resolveRecipient(deps, input.supporter.address.postcode, input.recipient);
+  const r = await resolveRecipient(deps, input.supporter.address.postcode, input.recipient, input.seat);
   if (!r.email)
     throw new AppError(
       "recipient_not_contactable",

@@ -51,6 +51,18 @@ export const FollowupEmailVars = z.object({
   answerUrl: z.url(),
 });
 
+/** A letter that was stopped because its MP left the seat: who is there now, and where to go next. */
+export const LetterStoppedEmailVars = z.object({
+  supporter: Named,
+  recipient: Named,
+  constituency: Named,
+  campaign: CampaignVars,
+  /** The seat's MP now; null when the seat is vacant. */
+  successor: Named.nullable(),
+  /** Starts a new letter to the successor (or, for a vacant seat, shows the seat). */
+  nextUrl: z.url(),
+});
+
 export const TEMPLATE_CONTRACTS = {
   "letters/mp.txt": LetterVars,
   "letters/candidate.txt": LetterVars,
@@ -59,6 +71,7 @@ export const TEMPLATE_CONTRACTS = {
   "emails/reminder.txt": ConfirmEmailVars,
   "emails/sent.txt": SentEmailVars,
   "emails/followup.txt": FollowupEmailVars,
+  "emails/letter-stopped.txt": LetterStoppedEmailVars,
 } as const;
 export type TemplateName = keyof typeof TEMPLATE_CONTRACTS;
 

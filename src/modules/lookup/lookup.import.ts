@@ -1,13 +1,12 @@
 /**
- * Importers behind the CLI and the start-up seed: constituencies, MPs, ONS postcodes and
- * Democracy Club candidates. Each writes its rows atomically (all of a batch or none) and is
+ * Importers behind the CLI and the start-up seed: constituencies, ONS postcodes and Democracy
+ * Club candidates (MPs: modules/members/members.sync.ts). Each writes its rows atomically (all of a batch or none) and is
  * idempotent, so an interrupted import can simply be run again.
  */
-import { and, eq, isNotNull, isNull, notInArray, sql } from "drizzle-orm";
-import type { RemoteMember } from "../../adapters/http/types";
+import { and, eq, isNull, notInArray, sql } from "drizzle-orm";
 import { candidates, constituencies, members, postcodes } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
-import { TEST_POSTCODE } from "../../lib/postcode";
+import { type PostcodeCountry, TEST_POSTCODE } from "../../lib/postcode";
 import type { CandidateRow, ConstituencyRow } from "./lookup.schemas";
 
 /** Rows per INSERT: 3 columns x 2000 rows stays far below SQLite's 32,766 bound variables. */
@@ -27,7 +26,8 @@ export const TEST_SEAT = {
   email: "test-mp@speakup.invalid",
 } as const;
 
-const nameKey = (name: string) =>
+/** Seat names compared without accents, case, punctuation or "and"/"&" differences. */
+export const nameKey = (name: string) =>
   name
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
@@ -92,69 +92,36 @@ export function freeOtherSeat(
     .where(and(eq(members.parliamentId, parliamentId), sql`${members.constituencyCode} <> ${code}`));
 }
 
-export type MembersImportReport = { sitting: number; vacant: number; unmatched: string[] };
+export type PostcodeRecord = { postcode: string; constituencyCode: string | null; terminated: boolean };
 
-/**
- * Replace the MPs with `list` (the full set of current Commons members). Seats nobody in the
- * list represents become vacant. An email we already hold stays with the same person (also
- * when they move seat), because the Members API search itself carries no contact details.
- */
-export async function importMembers(deps: Deps, list: RemoteMember[]): Promise<MembersImportReport> {
-  const byName = await codesByName(deps);
-  const now = deps.clock.now();
-  const knownEmails = new Map<number, string>();
-  for (const r of await deps.db
-    .select({ id: members.parliamentId, email: members.email })
-    .from(members)
-    .where(and(isNotNull(members.parliamentId), isNotNull(members.email)))) {
-    if (r.id !== null && r.email !== null) knownEmails.set(r.id, r.email);
-  }
-  const unmatched: string[] = [];
-  const seen = new Set<string>();
-  const statements: Statement[] = [];
-  for (const m of list) {
-    const code = byName.get(nameKey(m.constituencyName));
-    if (!code || seen.has(code)) {
-      unmatched.push(m.constituencyName);
-      continue;
-    }
-    seen.add(code);
-    const values = {
-      status: "sitting" as const,
-      parliamentId: m.parliamentId,
-      name: m.name,
-      party: m.party,
-      partyAbbreviation: m.partyAbbreviation,
-      email: m.email ?? (m.parliamentId === null ? null : knownEmails.get(m.parliamentId)) ?? null,
-      updatedAt: now,
-    };
-    if (m.parliamentId !== null) statements.push(freeOtherSeat(deps, m.parliamentId, code, now));
-    statements.push(
-      deps.db
-        .insert(members)
-        .values({ constituencyCode: code, ...values })
-        .onConflictDoUpdate({ target: members.constituencyCode, set: values }),
-    );
-  }
-  const realSeats = await deps.db
-    .select({ code: constituencies.onsCode })
+/** Our seats' nations by ONS code, for checking a postcode file against them. */
+export async function seatNations(deps: Deps): Promise<Map<string, string>> {
+  const rows = await deps.db
+    .select({ code: constituencies.onsCode, nation: constituencies.nation })
     .from(constituencies)
     .where(eq(constituencies.isTest, false));
-  const vacant = realSeats.map((r) => r.code).filter((c) => !seen.has(c));
-  for (const code of vacant) {
-    const values = { ...VACANT_SEAT, updatedAt: now };
-    statements.push(
-      deps.db
-        .insert(members)
-        .values({ constituencyCode: code, ...values })
-        .onConflictDoUpdate({ target: members.constituencyCode, set: values }),
-    );
-  }
-  await deps.atomic(statements);
-  return { sitting: seen.size, vacant: vacant.length, unmatched };
+  return new Map(rows.map((r) => [r.code, r.nation]));
 }
 
-export type PostcodeRecord = { postcode: string; constituencyCode: string | null; terminated: boolean };
+export type PostcodeRejection = "unknown_seat" | "wrong_nation";
+
+/**
+ * Why a postcode row can't be trusted, or null if it can. Around the 2024 boundary change,
+ * services that loaded a postcode file without checking it sent people to abolished seats (a
+ * 2010-boundary code in the column they read) or to a seat in another nation (a shifted
+ * column). So: the code must be one of our 2024 seats, and the seat's nation must be the
+ * postcode's (from the file's `ctry` column, or the postcode area when it lies in one nation).
+ */
+export function checkPostcodeRow(
+  seats: ReadonlyMap<string, string>,
+  row: { constituencyCode: string | null; country: PostcodeCountry | null },
+): PostcodeRejection | null {
+  if (row.constituencyCode === null) return null;
+  const nation = seats.get(row.constituencyCode);
+  if (!nation) return "unknown_seat";
+  if (row.country && row.country !== nation) return "wrong_nation";
+  return null;
+}
 
 /** Upsert one batch of postcodes in one transaction. */
 export async function importPostcodeBatch(deps: Deps, rows: PostcodeRecord[]): Promise<void> {

@@ -2,13 +2,19 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../../http/types";
 import { validate } from "../../http/validate";
+import { parseOutcode, parsePostcode } from "../../lib/postcode";
 import { LookupQuery } from "./lookup.schemas";
-import { getSeat, lookupPostcode, searchConstituencies } from "./lookup.service";
+import { getSeat, lookupOutcode, lookupPostcode, searchConstituencies } from "./lookup.service";
 
 export const lookupRoutes = new Hono<AppEnv>()
   .get("/api/lookup", validate("query", LookupQuery), async (c) => {
-    const { postcode, q } = c.req.valid("query");
-    if (postcode !== undefined) return c.json(await lookupPostcode(c.var.deps, { postcode }));
+    const { postcode, q, seat } = c.req.valid("query");
+    if (postcode !== undefined) {
+      // An outward code alone answers with the seats it spans, to choose from.
+      if (!parsePostcode(postcode) && parseOutcode(postcode))
+        return c.json(await lookupOutcode(c.var.deps, { outcode: postcode }));
+      return c.json(await lookupPostcode(c.var.deps, { postcode, seat }));
+    }
     return c.json({ query: q, results: await searchConstituencies(c.var.deps, { q: q ?? "" }) });
   })
   .get(

@@ -10,6 +10,11 @@ export const LookupQuery = z
   .object({
     postcode: z.string().max(100, "a postcode is at most 8 characters").optional(),
     q: z.string().trim().min(2, "type at least 2 letters of the constituency name").max(100).optional(),
+    /** For a postcode that has closed: the seat (ONS code) the supporter confirms they still live in. */
+    seat: z
+      .string()
+      .regex(/^[A-Z]\d{8}$/, "an ONS constituency code such as E14001063")
+      .optional(),
   })
   .refine((v) => (v.postcode === undefined) !== (v.q === undefined), {
     message: "give either postcode= or q= (a constituency name)",

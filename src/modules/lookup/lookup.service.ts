@@ -9,15 +9,19 @@
  *   remote answers are cached. A remote outage therefore never breaks a postcode we hold.
  * - A vacant seat is an answer, not an error: the constituency and candidates are still useful.
  *   Writing to a vacant seat is refused elsewhere with `seat_vacant`.
+ * - People type what they know: an outward code alone ("SW1A") lists the seats it spans in our
+ *   postcode table to choose from; a terminated postcode says which seat it was in (when our
+ *   table knows), and the supporter may confirm they still live there (`seat`) and carry on.
+ * - An MP without an official email address is shown, not contactable, with a link to their
+ *   official contact page on parliament.uk.
  */
 import { and, asc, eq, sql } from "drizzle-orm";
-import type { RemotePostcode, RemoteSeat } from "../../adapters/http/types";
 import { prepared } from "../../db/prepared";
 import * as schema from "../../db/schema";
 import { candidates, constituencies, lookupCache, members } from "../../db/schema";
-import type { Deps } from "../../deps";
+import type { Deps, RemotePostcode, RemoteSeat } from "../../deps";
 import { AppError, isAppError } from "../../lib/errors";
-import { CROWN_DEPENDENCY_AREAS, parsePostcode } from "../../lib/postcode";
+import { CROWN_DEPENDENCY_AREAS, parseOutcode, parsePostcode } from "../../lib/postcode";
 import { type SeatPledgeView, seatPledgeStatus } from "../pledges/pledges.status";
 import { freeOtherSeat, VACANT_SEAT } from "./lookup.import";
 
@@ -29,7 +33,15 @@ export type MpView = {
   party: string | null;
   /** We hold an official email address for them, so letters can be sent. */
   contactable: boolean;
+  /** Their official contact page on parliament.uk (for MPs we can't send letters to, too). */
+  contactUrl: string | null;
 };
+
+/** The MP's page of contact details on parliament.uk, by Members API id (real ids are positive). */
+export const officialContactUrl = (parliamentId: number | null) =>
+  parliamentId !== null && parliamentId > 0
+    ? `https://members.parliament.uk/member/${parliamentId}/contact`
+    : null;
 
 export type CandidateView = { personId: number; name: string; party: string | null; contactable: boolean };
 
@@ -50,7 +62,15 @@ export type SeatView = {
   pledge?: SeatPledgeView;
 };
 
-export type LookupResult = SeatView & { postcode: string; source: LookupSource };
+export type LookupResult = SeatView & {
+  postcode: string;
+  source: LookupSource;
+  /** The postcode has closed; the supporter confirmed (`seat`) they still live in this seat. */
+  terminated?: true;
+};
+
+/** An outward code alone: the seats its postcodes fall in (in our table), most postcodes first. */
+export type OutcodeResult = { outcode: string; seats: SeatView[] };
 
 /** A "not found" from upstream is cached briefly: a new-build postcode may appear in days. */
 const NEGATIVE_CACHE_MS = 60 * 60 * 1000;
@@ -121,9 +141,14 @@ const candidatesStmt = (deps: Deps) =>
       .prepare(),
   );
 
-export async function lookupPostcode(deps: Deps, input: { postcode: string }): Promise<LookupResult> {
+export async function lookupPostcode(
+  deps: Deps,
+  input: { postcode: string; seat?: string },
+): Promise<LookupResult> {
   const parsed = parsePostcode(input.postcode);
   if (!parsed) {
+    const outcode = parseOutcode(input.postcode);
+    if (outcode) throw incomplete(outcode);
     throw new AppError(
       "postcode_malformed",
       "Please enter a full UK postcode, for example SW1A 1AA. You can also search by constituency name.",
@@ -143,13 +168,18 @@ export async function lookupPostcode(deps: Deps, input: { postcode: string }): P
     | (SeatRow & { terminated: boolean })
     | undefined;
   if (local) {
-    if (local.terminated) throw terminated(pc);
+    if (local.terminated) {
+      // "Yes, I still live there": the seat the closed postcode was in, confirmed by the supporter.
+      if (local.code !== null && input.seat === local.code)
+        return { postcode: pc, source: "local", terminated: true, ...(await seatView(deps, local)) };
+      throw terminated(pc, local.code === null ? null : local);
+    }
     if (local.code === null) throw notFound(pc);
     return { postcode: pc, source: "local", ...(await seatView(deps, local)) };
   }
 
   const { answer, source } = await remotePostcode(deps, pc);
-  if (answer.kind === "terminated") throw terminated(pc);
+  if (answer.kind === "terminated") throw terminated(pc, null);
   if (answer.kind === "not_found" || !answer.constituencyCode) throw notFound(pc);
   const row = (await seatByCodeStmt(deps).get({ code: answer.constituencyCode })) as SeatRow | undefined;
   if (!row) {
@@ -159,10 +189,28 @@ export async function lookupPostcode(deps: Deps, input: { postcode: string }): P
   return { postcode: pc, source, ...(await seatView(deps, row)) };
 }
 
-function terminated(pc: string) {
+/**
+ * A closed postcode. When our table knows the seat it was in, the problem names it
+ * (`constituency`) so a page can ask "is that still where you live?" and carry on with `seat`.
+ */
+function terminated(pc: string, seat: { code: string; name: string; nation: string; region: string } | null) {
+  if (!seat)
+    return new AppError(
+      "postcode_terminated",
+      `${pc} is no longer in use by Royal Mail. Please use your current postcode, or search by constituency name.`,
+    );
   return new AppError(
     "postcode_terminated",
-    `${pc} is no longer in use by Royal Mail. Please use your current postcode, or search by constituency name.`,
+    `${pc} is no longer in use by Royal Mail. It was in ${seat.name}: if that is still where you live, you can carry on with ${seat.name}. Otherwise, please use your current postcode.`,
+    { constituency: { code: seat.code, name: seat.name, nation: seat.nation, region: seat.region } },
+  );
+}
+
+function incomplete(outcode: string) {
+  return new AppError(
+    "postcode_incomplete",
+    `${outcode} is the first half of a postcode. Please enter all of it, for example ${outcode} 1AA, so we can find your MP.`,
+    { outcode },
   );
 }
 
@@ -204,6 +252,7 @@ async function seatView(deps: Deps, row: SeatRow, opts = { askRemote: true }): P
           name: row.mpName,
           party: row.party,
           contactable: row.email !== null,
+          contactUrl: officialContactUrl(row.parliamentId),
         }
       : null;
 
@@ -219,6 +268,7 @@ async function seatView(deps: Deps, row: SeatRow, opts = { askRemote: true }): P
               name: remote.member.name,
               party: remote.member.party,
               contactable: false,
+              contactUrl: officialContactUrl(remote.member.parliamentId),
             }
           : null;
     }
@@ -304,6 +354,49 @@ async function electionView(deps: Deps, code: string): Promise<SeatView["electio
       contactable: !!r.email,
     })),
   };
+}
+
+/** Seats (at most this many) listed for an outward code. The most any outcode spans is far fewer. */
+const OUTCODE_SEATS = 12;
+
+/**
+ * An outward code alone ("SW1A", "ab10"): the seats its live postcodes fall in, from our postcode
+ * table only (the supporter chooses; nothing is asked upstream), most postcodes first. An
+ * outcode we hold no postcodes for is `postcode_incomplete`: we need the full postcode.
+ */
+export async function lookupOutcode(deps: Deps, input: { outcode: string }): Promise<OutcodeResult> {
+  const outcode = parseOutcode(input.outcode);
+  if (!outcode) throw new AppError("postcode_malformed", "Please enter a UK postcode, for example SW1A 1AA.");
+  const crown = CROWN_DEPENDENCY_AREAS[outcode.replace(/\d.*$/, "")];
+  if (crown)
+    throw new AppError(
+      "postcode_no_westminster_mp",
+      `${outcode} is in ${crown}, which has its own parliament and no MP at Westminster.`,
+      { territory: crown },
+    );
+  // Postcodes of the outcode sort between "SW1A " and "SW1A!" ("!" follows " "): a range on
+  // the primary key, not a scan.
+  const codes = await deps.db
+    .select({ code: schema.postcodes.constituencyCode, n: sql<number>`count(*)` })
+    .from(schema.postcodes)
+    .where(
+      and(
+        sql`${schema.postcodes.postcode} >= ${`${outcode} `} and ${schema.postcodes.postcode} < ${`${outcode}!`}`,
+        eq(schema.postcodes.terminated, false),
+        sql`${schema.postcodes.constituencyCode} is not null`,
+      ),
+    )
+    .groupBy(schema.postcodes.constituencyCode)
+    .orderBy(sql`2 desc`, asc(schema.postcodes.constituencyCode))
+    .limit(OUTCODE_SEATS);
+  const seats: SeatView[] = [];
+  for (const { code } of codes) {
+    const row = (await seatByCodeStmt(deps).get({ code })) as SeatRow | undefined;
+    // Local data only: listing seats must never cost one upstream call each.
+    if (row) seats.push(await seatView(deps, row, { askRemote: false }));
+  }
+  if (!seats.length) throw incomplete(outcode);
+  return { outcode, seats };
 }
 
 /** Constituencies whose name contains the query (for people who don't know their postcode). */
