@@ -15,6 +15,10 @@ import { ADMIN, cookieFrom, signInForm } from "../support/admin";
 import { expectStatus } from "../support/deps";
 import { letterInput } from "../support/letters";
 import { fixturePath } from "../support/lookup-data";
+import { membersApiServer } from "../support/members-api";
+import { mswServer, useMsw } from "../support/msw";
+
+useMsw();
 
 let dir: string;
 let env: Record<string, string>;
@@ -141,6 +145,34 @@ describe("npm run cli", () => {
       runCli(["import:constituencies", fixturePath("import", "constituencies-bad-row.csv")], env),
     ).rejects.toThrow(/row 3: nation/);
     expect(count("constituencies")).toBe(0);
+  });
+
+  it("sync:members applies the Members API's answer, and exits 1 with the reason when the guard refuses", async () => {
+    expect(await runCli(["seed"], env)).toBe(0);
+    const api = membersApiServer();
+    mswServer.use(...api.handlers);
+    api.control.roster = api.control.roster.filter((r) => r.constituency !== "Clacton");
+    stdout = [];
+    expect(await runCli(["sync:members"], { ...env, MEMBERS_SYNC_CONTACTS: "5" })).toBe(0);
+    expect(printed()).toMatchObject({
+      status: "applied",
+      trigger: "cli",
+      seatsChanged: 1,
+      vacant: 1,
+      contactsChecked: 5,
+    });
+    expect(query("select status from members where constituency_code = 'E14001174'")).toEqual([
+      { status: "vacant" },
+    ]);
+
+    api.control.roster = api.control.roster.slice(0, 300);
+    stdout = [];
+    expect(await runCli(["sync:members"], env)).toBe(1);
+    expect(printed()).toMatchObject({ status: "refused" });
+    expect(String(printed().detail)).toMatch(/sync:members --force/);
+    stdout = [];
+    expect(await runCli(["sync:members", "--force"], { ...env, MEMBERS_SYNC_CONTACTS: "0" })).toBe(0);
+    expect(printed()).toMatchObject({ status: "applied", forced: true, vacant: 350 });
   });
 
   it("answers usage errors with exit code 2", async () => {

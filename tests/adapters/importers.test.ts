@@ -12,9 +12,13 @@ import { ROOT_DIR } from "../../src/adapters/node/deps";
 import {
   importCandidatesCsv,
   importConstituenciesCsv,
+  importMembersFile,
   importMembersJson,
   importPostcodesCsv,
+  importPostcodesFile,
+  importPostcodesZip,
   type PostcodeImportReport,
+  pickZipEntries,
 } from "../../src/adapters/node/importers";
 import { ensureTestSeat } from "../../src/modules/lookup/lookup.import";
 import { importMembers } from "../../src/modules/members/members.sync";
@@ -229,6 +233,97 @@ describe("import:postcodes (ONS NSPL CSV)", () => {
     await expect(importPostcodesCsv(t.deps, file)).rejects.toThrow(
       /no constituency column \(looked for pcon24cd, pcon24, pcon\)/,
     );
+  });
+});
+
+describe("import:postcodes (the ONS zip, as published)", () => {
+  it("streams the single UK file out of the zip, leaving the per-area copies and documents alone", async () => {
+    const t = await withAllSeats();
+    const report = await importPostcodesZip(t.deps, fixturePath("import", "nspl-sample.zip"));
+    expect(report).toMatchObject({
+      read: 10,
+      imported: 9,
+      skipped: 1,
+      terminated: 1,
+      byNation: { England: 3, Scotland: 2, Wales: 1, "Northern Ireland": 1, none: 2 },
+      files: ["nspl-sample.zip:Data/NSPL_MAY_2025_UK.csv"],
+    });
+    expect(t.sqlite.prepare("select count(*) n from postcodes").get()).toEqual({ n: 9 });
+    expect(
+      t.sqlite.prepare("select constituency_code c from postcodes where postcode = 'BT4 3XX'").get(),
+    ).toEqual({
+      c: "N05000001",
+    });
+  });
+
+  it("reads every per-area file when the zip has no single UK file", async () => {
+    const t = await withAllSeats();
+    const report = await importPostcodesFile(t.deps, fixturePath("import", "nspl-sample-multi.zip"));
+    expect(report).toMatchObject({ read: 10, imported: 9, skipped: 1 });
+    expect(report.files).toHaveLength(8);
+    expect(report.files[0]).toBe("nspl-sample-multi.zip:Data/multi_csv/NSPL_MAY_2025_UK_AB.csv");
+  });
+
+  it("picks the UK file by place in the archive, not by name", () => {
+    const e = (fileName: string, uncompressedSize = 10) => ({ fileName, uncompressedSize });
+    expect(
+      pickZipEntries([
+        e("Documents/Guide.pdf", 9e6),
+        e("Data/ONSPD_FEB_2026_UK.csv", 9e8),
+        e("Data/multi_csv/ONSPD_FEB_2026_UK_AB.csv"),
+      ]),
+    ).toEqual([e("Data/ONSPD_FEB_2026_UK.csv", 9e8)]);
+    expect(
+      pickZipEntries([e("Data/multi_csv/B.csv"), e("Data/multi_csv/A.csv")]).map((x) => x.fileName),
+    ).toEqual(["Data/multi_csv/A.csv", "Data/multi_csv/B.csv"]);
+    expect(pickZipEntries([e("Documents/readme.txt")])).toEqual([]);
+  });
+
+  it("refuses a zip with no CSV in it, naming the file", async () => {
+    const t = await withAllSeats();
+    const file = join(tmp(), "empty.zip");
+    // An empty zip: just the end-of-central-directory record.
+    writeFileSync(file, Buffer.from([0x50, 0x4b, 0x05, 0x06, ...Array(18).fill(0)]));
+    await expect(importPostcodesFile(t.deps, file)).rejects.toThrow(/empty\.zip: no CSV file inside the zip/);
+  });
+});
+
+describe("import:members (a CSV like data/mps.csv)", () => {
+  it("loads each row's MP with their address, and an empty address cell as none", async () => {
+    const t = await withSeats();
+    expect(await importMembersFile(t.deps, fixturePath("import", "mps.csv"))).toMatchObject({
+      status: "applied",
+      source: "mps.csv",
+      sitting: 5,
+      vacant: 0,
+    });
+    expect(memberRows(t).W07000081).toMatchObject({
+      parliament_id: 4359,
+      name: "Stephen Kinnock",
+      email: "stephen.kinnock.mp@parliament.uk",
+    });
+    const file = join(tmp(), "mps.csv");
+    writeFileSync(
+      file,
+      readFileSync(fixturePath("import", "mps.csv"), "utf8").replace("stephen.kinnock.mp@parliament.uk", ""),
+    );
+    // The same person: a missing address never blanks the one we hold.
+    await importMembersFile(t.deps, file);
+    expect(memberRows(t).W07000081).toMatchObject({ email: "stephen.kinnock.mp@parliament.uk" });
+  });
+
+  it("fails on a bad row, naming the row and the field, and writes nothing", async () => {
+    const t = await withSeats();
+    const file = join(tmp(), "mps.csv");
+    writeFileSync(
+      file,
+      readFileSync(fixturePath("import", "mps.csv"), "utf8").replace(
+        "alex.baker.mp@parliament.uk",
+        "alex baker",
+      ),
+    );
+    await expect(importMembersFile(t.deps, file)).rejects.toThrow(/mps\.csv, row 2: email: an email address/);
+    expect(t.sqlite.prepare("select count(*) n from members").get()).toEqual({ n: 0 });
   });
 });
 

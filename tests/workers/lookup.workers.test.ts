@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectStatus } from "../support/deps";
 import { startWorker, type TestWorker } from "./support";
 
-/** Not in data/postcodes-sample.csv, so only postcodes.io knows it. */
+/** Not in data/postcodes.csv, so only postcodes.io knows it. */
 const REMOTE_ONLY = "AB12 9ZZ";
 let w: TestWorker;
 

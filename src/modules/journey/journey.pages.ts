@@ -244,7 +244,7 @@ export function journeyPages(mode: Mode) {
           actions: true,
           postcodeQ: encodeURIComponent(result.postcode),
           // A closed postcode the supporter confirmed: the seat travels with every next step.
-          seatQ: result.terminated ? `&seat=${result.constituency.code}` : "",
+          seatCode: result.terminated ? result.constituency.code : "",
         });
       } catch (e) {
         if (!shownInForm(e)) throw e;
