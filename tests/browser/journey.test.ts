@@ -175,12 +175,46 @@ describe("supporter journey in Chromium", () => {
     await expect.poll(() => page.locator("h1").textContent()).toContain("Aldersh");
     expect(await page.locator(".seat h2").first().textContent()).toBe("Aldershot");
     await step(page, "14-search");
-    // A real seat from a local postcode whose MP we hold no address for: no write button, a reason.
+    // A real seat from a local postcode, out of the box: its MP (a by-election winner) can be written to.
     await page.goto(`${app.url}/find?postcode=AB11+6EW`);
     expect(await page.locator(".seat h2").textContent()).toBe("Aberdeen South");
-    expect(await page.locator(".seat .note").textContent()).toContain("can't send a letter");
-    expect(await page.getByRole("link", { name: /^Write to/ }).count()).toBe(0);
+    expect(await page.getByRole("link", { name: "Write to Douglas Lumsden" }).count()).toBe(1);
     await step(page, "14b-real-seat");
+    // An MP Parliament publishes no address for: no write button, a reason and their official page.
+    await page.goto(`${app.url}/find?postcode=BT47+2GD`);
+    expect(await page.locator(".seat h2").textContent()).toBe("West Tyrone");
+    expect(await page.locator(".seat .note").textContent()).toContain("can't send a letter");
+    expect(await page.getByRole("link", { name: "their official contact page" }).getAttribute("href")).toBe(
+      "https://members.parliament.uk/member/4697/contact",
+    );
+    expect(await page.getByRole("link", { name: /^Write to/ }).count()).toBe(0);
+    await step(page, "14c-no-address");
+    await page.close();
+  });
+
+  it("takes a postcode as people type it: half of one, or one that has closed", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${app.url}/`);
+    await page.getByLabel("Your postcode").fill("g78");
+    await page.getByRole("button", { name: "Find my MP" }).click();
+    await expect.poll(() => page.locator("h1").textContent()).toBe("Which constituency is yours?");
+    await step(page, "15-outcode");
+    await page.getByLabel(/Paisley and Renfrewshire South/).check();
+    await page.getByRole("button", { name: "This is my constituency" }).click();
+    await expect.poll(() => page.locator(".seat h2").textContent()).toBe("Paisley and Renfrewshire South");
+    await step(page, "15b-outcode-chosen");
+    await page.getByLabel("Your full postcode").fill("G78 1TW");
+    await page.getByRole("button", { name: "Continue" }).click();
+    await expect.poll(() => page.getByRole("link", { name: "Write to Johanna Baxter" }).count()).toBe(1);
+
+    await page.goto(`${app.url}/`);
+    await page.getByLabel("Your postcode").fill("AB10 1HQ");
+    await page.getByRole("button", { name: "Find my MP" }).click();
+    await expect.poll(() => page.locator("#closed-postcode").textContent()).toContain("It was in Aberdeen South");
+    await step(page, "16-closed-postcode");
+    await page.getByRole("link", { name: "Yes, I still live in Aberdeen South" }).click();
+    await page.getByRole("link", { name: "Write to Douglas Lumsden" }).click();
+    await expect.poll(() => page.locator("h1").textContent()).toContain("Douglas Lumsden");
     await page.close();
   });
 

@@ -24,8 +24,8 @@ const HOUSE_OF_COMMONS = 1;
 const MAX_MEMBERS = 2000;
 
 export const MemberValue = z.object({
-  // Always set by the live API; null only in our election-day snapshot (data/members.json), where
-  // the source had no Parliament ids. `sync:members` fills them in.
+  // Always set by the live API; null only in saved files made without ids (the project's old
+  // election-day snapshot had none).
   id: z.number().int().nullable(),
   nameDisplayAs: z.string(),
   latestParty: z

@@ -77,8 +77,8 @@ export const VACANT_SEAT = {
 
 /**
  * Parliament ids are unique, so a member now sitting for `code` must first leave any other
- * seat we still hold them on (a boundary change or a by-election elsewhere). Ids are null only
- * in the election-day snapshot in data/, which has nothing to collide with.
+ * seat we still hold them on (a boundary change or a by-election elsewhere). Used by the
+ * lookup's Members API fallback; the members sync (members.sync.ts) empties seats itself.
  */
 export function freeOtherSeat(
   deps: Pick<Deps, "db">,
