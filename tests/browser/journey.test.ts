@@ -210,7 +210,9 @@ describe("supporter journey in Chromium", () => {
     await page.goto(`${app.url}/`);
     await page.getByLabel("Your postcode").fill("AB10 1HQ");
     await page.getByRole("button", { name: "Find my MP" }).click();
-    await expect.poll(() => page.locator("#closed-postcode").textContent()).toContain("It was in Aberdeen South");
+    await expect
+      .poll(() => page.locator("#closed-postcode").textContent())
+      .toContain("It was in Aberdeen South");
     await step(page, "16-closed-postcode");
     await page.getByRole("link", { name: "Yes, I still live in Aberdeen South" }).click();
     await page.getByRole("link", { name: "Write to Douglas Lumsden" }).click();
