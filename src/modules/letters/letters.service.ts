@@ -458,8 +458,27 @@ export async function letterForConfirmPage(deps: Deps, input: { token: string })
     .where(eq(letters.id, id));
   if (!l) throw new AppError("not_found", "This letter no longer exists.");
   if (l.status === "expired") throw new AppError("letter_expired");
-  if (l.status === "cancelled") throw new AppError("letter_not_confirmable", "This letter was cancelled.");
+  if (l.status === "cancelled")
+    throw (
+      (await stoppedBecauseMpLeft(deps, id, l.recipientName)) ??
+      new AppError("letter_not_confirmable", "This letter was cancelled.")
+    );
   return l;
+}
+
+/** The problem for a letter stopped by a members sync (letters.reroute.ts), if it was. */
+async function stoppedBecauseMpLeft(deps: Deps, letterId: string, recipientName: string) {
+  const [stop] = await deps.db
+    .select({ newMp: letterStops.newMemberName })
+    .from(letterStops)
+    .where(eq(letterStops.letterId, letterId));
+  if (!stop) return null;
+  return new AppError(
+    "letter_not_confirmable",
+    stop.newMp
+      ? `${recipientName} is no longer your MP, so this letter will not be sent. ${stop.newMp} is the MP now: we have emailed you a link to write to them.`
+      : `${recipientName} is no longer your MP and the seat is vacant, so this letter will not be sent.`,
+  );
 }
 
 /**
@@ -498,7 +517,12 @@ export async function confirmLetter(deps: Deps, input: { token: string }) {
     .where(eq(letters.id, id));
   if (!after) throw new AppError("not_found", "This letter no longer exists.");
   if (after.status === "expired") throw new AppError("letter_expired");
-  if (after.status === "cancelled" || after.status === "awaiting_confirmation")
+  if (after.status === "cancelled")
+    throw (
+      (await stoppedBecauseMpLeft(deps, id, l.recipientName)) ??
+      new AppError("letter_not_confirmable", "This letter can no longer be confirmed.")
+    );
+  if (after.status === "awaiting_confirmation")
     throw new AppError("letter_not_confirmable", "This letter can no longer be confirmed.");
   if (after.confirmedAt === now && l.status === "awaiting_confirmation")
     deps.logger.info("letter confirmed", { letterId: id, held });
