@@ -205,13 +205,17 @@ export function seatChanges(
   return out;
 }
 
+/**
+ * Whether a seat's row must be written. The party abbreviation alone doesn't count (our CSV has
+ * none, the API has them): it is written with the next real change, which keeps a routine sync
+ * to a handful of statements (D1 counts queries per Worker invocation).
+ */
 const rowDiffers = (cur: CurrentRow | undefined, t: Target) =>
   !cur ||
   cur.status !== t.status ||
   cur.parliamentId !== t.parliamentId ||
   cur.name !== t.name ||
   cur.party !== t.party ||
-  cur.partyAbbreviation !== t.partyAbbreviation ||
   cur.email !== t.email ||
   cur.since !== t.since;
 
