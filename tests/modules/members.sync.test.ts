@@ -4,8 +4,11 @@
  * `npm start` seeds it. Covers by-elections, party and name changes, vacancies, new addresses,
  * the guard, failures, the change log and the dashboard.
  */
+import { resolve } from "node:path";
 import { desc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { ROOT_DIR } from "../../src/adapters/node/deps";
+import { seed } from "../../src/adapters/node/seed";
 import { memberSyncs, members } from "../../src/db/schema";
 import { expectStatus } from "../support/deps";
 import { seededApp, signedIn, WINNER } from "../support/members";
@@ -76,6 +79,49 @@ describe("out of the box", () => {
     expect(firstRun?.n).toBe(10);
     const checked = await t.deps.db.select({ at: members.emailCheckedAt }).from(members);
     expect(checked.filter((r) => r.at !== null)).toHaveLength(16);
+  });
+
+  it("brings an install seeded from the old election-day snapshot up to date on its next start", async () => {
+    const t = await seededApp();
+    // The old data/members.json: the 2024 winners, no Parliament ids, no addresses, no titles,
+    // and no sync ever recorded (the tables are new).
+    for (const [code, name] of [
+      ["E14001251", "Andrew Gwynne"],
+      ["E14001350", "Josh Simons"],
+      ["E14001455", "Mike Amesbury"],
+      ["S14000061", "Stephen Flynn"],
+      ["S14000066", "Stephen Gethins"],
+    ])
+      t.sqlite.prepare("update members set name = ? where constituency_code = ?").run(name, code);
+    t.sqlite.exec(`
+      update members set parliament_id = null, email = null, since = null,
+        name = replace(replace(replace(name, 'Sir ', ''), 'Ms ', ''), 'Mr ', '')
+        where constituency_code <> 'Z00000001';
+      delete from member_changes; delete from member_syncs;`);
+    expect(await t.lookup("LS1 1AZ")).toMatchObject({ mp: { name: "Alex Sobel", contactable: false } });
+
+    await seed(t.deps, resolve(ROOT_DIR, "data"));
+    expect(await t.lookup("LS1 1AZ")).toMatchObject({ mp: { name: "Alex Sobel", contactable: true } });
+    expect(await t.memberOf("E14001350")).toMatchObject({ name: "Andy Burnham", parliamentId: 1427 });
+    // Only the by-elections are news: titles, parties and addresses filled in are not.
+    const log = await t.changes();
+    expect(log.map((c) => `${c.kind} ${c.memberName}`).sort()).toEqual(
+      [
+        "gained Andy Burnham",
+        "gained Douglas Lumsden",
+        "gained Hannah Spencer",
+        "gained Lara Bird",
+        "gained Sarah Pochin",
+        "left Andrew Gwynne",
+        "left Josh Simons",
+        "left Mike Amesbury",
+        "left Stephen Flynn",
+        "left Stephen Gethins",
+      ].sort(),
+    );
+    // Loaded once: the next start leaves it to the sync.
+    await seed(t.deps, resolve(ROOT_DIR, "data"));
+    expect(await t.deps.db.select().from(memberSyncs)).toHaveLength(1);
   });
 });
 

@@ -104,7 +104,7 @@ type ApplyOptions = {
   force?: boolean;
   /**
    * Loading a roster into a database that has never been synced (the start-up seed): no guard,
-   * and an address filled in where none was held is not logged (it is not news).
+   * and only changes of who holds a seat are logged.
    */
   baseline?: boolean;
   /** Members whose contact details were read in this run (their email is authoritative). */
@@ -174,11 +174,14 @@ export function seatChanges(
   });
   const wasSitting = cur?.status === "sitting";
   if (cur && wasSitting && samePerson(cur, next)) {
+    // A baseline corrects an older snapshot (titles, "Labour (Co-op)", addresses filled in): only
+    // a change of who holds a seat is news there.
+    if (opts.baseline) return out;
     const who = { parliamentId: next.parliamentId ?? cur.parliamentId, memberName: next.name };
     if ((cur.party ?? "") !== (next.party ?? ""))
       out.push(row("party", { ...who, before: cur.party, after: next.party }));
     if (cur.name !== next.name) out.push(row("name", { ...who, before: cur.name, after: next.name }));
-    if ((cur.email ?? null) !== (next.email ?? null) && !(opts.baseline && cur.email === null))
+    if ((cur.email ?? null) !== (next.email ?? null))
       out.push(row("email", { ...who, before: cur.email, after: next.email }));
     return out;
   }
