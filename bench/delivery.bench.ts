@@ -26,7 +26,6 @@ import { letters, outbox } from "../src/db/schema.letters";
 import { parseEnv } from "../src/env";
 import { outboxRow } from "../src/modules/delivery/delivery.outbox";
 import { drainOutbox, outboxCounts } from "../src/modules/delivery/delivery.service";
-import { activeCampaign } from "../src/modules/letters/letters.campaign";
 import { renderText } from "../src/modules/letters/letters.templates";
 import { ensureTestSeat, TEST_SEAT } from "../src/modules/lookup/lookup.import";
 import { updateReport } from "./support/report";
@@ -87,6 +86,7 @@ async function main() {
       LOG_LEVEL: "error",
       MAIL_MODE: "reflect",
       SMTP_URL: sink.url,
+      TOKEN_SECRET: "bench-only-token-secret-0123456789",
       OUTBOX_BATCH: String(BATCH),
       SMTP_POOL_SIZE: String(POOL),
     });
@@ -94,7 +94,7 @@ async function main() {
     const mailer = smtpMailer({ url: sink.url, poolSize: POOL, timeoutMs: 10_000 });
     deps.mailer = mailer;
     await ensureTestSeat(deps);
-    const campaign = activeCampaign();
+    const campaign = deps.config.campaign;
 
     // 1. Rendering.
     const stories = [

@@ -67,7 +67,6 @@ async function main() {
     OUTBOX_POLL_MS: "0",
     RETENTION_INTERVAL_MINUTES: "0",
     REMOTE_LOOKUP: "off",
-    ADMIN_BCRYPT_COST: "10",
   };
   const config = parseEnv(env);
   const { deps, sqlite } = buildNodeDeps(config);

@@ -6,7 +6,10 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { ProvideDeps } from "./deps";
+import { bodyGuard } from "./http/body";
+import { clientAddress } from "./http/client";
 import { onError } from "./http/problem";
+import { limit } from "./http/rate-limit";
 import type { AppEnv } from "./http/types";
 import { AppError } from "./lib/errors";
 import { adminRoutes } from "./modules/admin/admin.routes";
@@ -30,6 +33,8 @@ export function createApp(provideDeps: ProvideDeps) {
     c.set("deps", provideDeps(c.env));
     await next();
   });
+  // Who the request is from, once, for every limit and every "is this local?" question.
+  app.use(clientAddress);
   // Before secureHeaders so it runs after it: /embed pages get their partner's frame-ancestors.
   app.use(embedHeaders);
   app.use(
@@ -60,7 +65,28 @@ export function createApp(provideDeps: ProvideDeps) {
     });
   });
 
+  // Every body, on every route, is size-limited and checked before anything parses it.
+  app.use(bodyGuard);
+
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // Per-client-address limits (src/http/rate-limit.ts). Form routes show a refusal in the form.
+  app.get("/api/lookup", limit("lookup"));
+  app.get("/api/constituencies/*", limit("lookup"));
+  for (const base of ["", "/embed"]) {
+    app.get(`${base}/find`, limit("lookup", { inForm: true }));
+    app.get(`${base}/write`, limit("lookup", { inForm: true }));
+    app.post(`${base}/write`, limit("preview", { inForm: true }));
+    app.post(`${base}/write/preview`, limit("preview", { inForm: true }));
+    app.post(`${base}/write/send`, limit("submit", { inForm: true }));
+    app.post(`${base}/pledge`, limit("pledge", { inForm: true }));
+  }
+  app.post("/api/letters/preview", limit("preview"));
+  app.post("/api/letters", limit("submit"));
+  app.post("/api/pledges", limit("pledge"));
+  app.post("/api/representatives/:kind/:ref/pledge-link", limit("resend"));
+  app.post("/pledge/:kind{mp|candidate}/:ref", limit("resend"));
+  app.post("/privacy/request", limit("privacy", { inForm: true }));
+  app.post("/admin/sign-in", limit("signin", { inForm: true }));
   // CORS only for requests that carry an Origin (the partner widget). Hono's cors appends "Vary:
   // Origin" after the handler, which rebuilds the finished response and pushes @hono/node-server
   // off its fast path; for the rest (same-origin pages, scripts) the header is set up front.

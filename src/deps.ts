@@ -87,6 +87,51 @@ export interface Deps {
   templates: Templates;
   /** Outbound mail transport (nodemailer on Node, a mail API on Workers, the DB in capture mode). */
   mailer: Mailer;
+  /** What the runtime knows about a request's connection (see src/http/client.ts). */
+  network: Network;
+  /** Per-key request allowances (SQLite on Node, so they survive a restart). */
+  rateLimiter: RateLimiter;
+  /** Campaign leads' passwords (argon2id on Node). */
+  passwords: PasswordHasher;
+}
+
+/**
+ * The connection a request came in on. Only the runtime can say who connected: Node has the
+ * socket; on Workers, Cloudflare's edge sets CF-Connecting-IP (replacing any copy a client sent),
+ * so that header is believed there and nowhere else.
+ */
+export interface Network {
+  /** The address of the peer that connected to us, as the runtime knows it. */
+  peerAddress(request: Request, env: unknown): string | undefined;
+  /** The server accepts connections on loopback only (Node HOST=127.0.0.1 / ::1); false on Workers. */
+  loopbackListener: boolean;
+}
+
+/** `limit` requests per `windowSeconds` per key; `name` keeps different rules' counts apart. */
+export type RateRule = { name: string; limit: number; windowSeconds: number };
+export type RateDecision = { allowed: boolean; remaining: number; retryAfterSeconds: number };
+
+export interface RateLimiter {
+  /** Count one request for `key` under `rule`, and say whether it is within the allowance. */
+  consume(rule: RateRule, key: string): Promise<RateDecision>;
+  /** Forget `key`'s count under `rule`. */
+  reset(rule: RateRule, key: string): Promise<void>;
+}
+
+/**
+ * Password hashing. Hashes are self-describing PHC strings (`$argon2id$v=19$m=...`), so another
+ * runtime can verify them and a change of parameters is detected per hash.
+ */
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(stored: string, password: string): Promise<boolean>;
+  /** The hash uses another algorithm or weaker parameters than configured: re-hash on sign-in. */
+  needsRehash(stored: string): boolean;
+  /**
+   * A hash of a random password made with the configured parameters. A sign-in for an unknown
+   * address is checked against it, so it costs exactly what a real one does.
+   */
+  dummyHash(): Promise<string>;
 }
 
 /** Builds the deps for one request (or one job). Runtimes may hand back the same object. */

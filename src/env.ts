@@ -3,7 +3,33 @@
  * documented default; `parseEnv` is pure and is the only place settings are interpreted.
  * A bad value fails start-up with a message naming the setting.
  */
+import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import {
+  BUNDLED_CAMPAIGNS,
+  type Campaign,
+  CampaignError,
+  parseCampaign,
+} from "./modules/letters/letters.campaign";
+
+/** The published development secret: fine for a laptop, refused wherever it could matter. */
+export const DEV_TOKEN_SECRET = "dev-only-token-secret-change-me";
+
+const PROXY_SHORTHANDS: Record<string, string[]> = {
+  loopback: ["127.0.0.0/8", "::1/128"],
+  private: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+};
+
+function hostCidr(ip: string): string | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(ip)) return `${ip}/32`;
+  if (ipaddr.IPv6.isValid(ip)) return `${ip}/128`;
+  return undefined;
+}
+
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost", "[::1]"]);
+/** A host name or address that only this machine can reach. */
+export const isLoopbackHost = (host: string) =>
+  LOOPBACK_HOSTS.has(host.toLowerCase()) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 const onOff = z
   .enum(["on", "off", "true", "false", "1", "0"])
@@ -63,8 +89,13 @@ export const EnvSchema = z.object({
   MAIL_FROM: z.email().default("campaign@speakup.invalid"),
   /** Appended to the supporter's name in From: "Jane Doe via #SpeakUpForBabies". */
   MAIL_FROM_SUFFIX: z.string().min(1).max(60).default("via #SpeakUpForBabies"),
-  /** HMAC key for links in emails (confirm, follow-up). The dev default is refused in live mode. */
-  TOKEN_SECRET: z.string().min(16, "at least 16 characters").default("dev-only-token-secret-change-me"),
+  /**
+   * The root secret: keys for emailed links and for email fingerprints (the suppression list) are
+   * derived from it (HKDF), never used as-is. The published dev default is refused whenever mail
+   * can leave (reflect, live) or the server listens beyond loopback. It roots the suppression
+   * list, so keep it for the life of the campaign; rotate link keys with LINK_KEY_ID instead.
+   */
+  TOKEN_SECRET: z.string().min(16, "at least 16 characters").default(DEV_TOKEN_SECRET),
   /** Unconfirmed letters expire after this many days (one reminder is sent half-way). */
   LETTER_CONFIRM_TTL_DAYS: int(1, 60).default(7),
   /** Days after sending that the "did your MP reply?" email goes out. */
@@ -73,8 +104,12 @@ export const EnvSchema = z.object({
   LETTER_SAME_RECIPIENT_DAYS: int(0, 365).default(30),
   /** Letters one representative may receive per UTC day (beyond this, submits are refused). */
   LETTER_RECIPIENT_DAILY_CAP: int(1, 1_000_000).default(1000),
-  /** Submits per IP address per hour, and per email address per day. */
-  LETTER_LIMIT_PER_IP_HOUR: int(1, 100_000).default(30),
+  /**
+   * Letter submits per client address per hour, and per email address per day. The address limit
+   * is generous (a school or office shares one address; 100 people must be able to write in an
+   * afternoon); the per-email, per-recipient and daily-cap limits do the real work.
+   */
+  LETTER_LIMIT_PER_IP_HOUR: int(1, 100_000).default(200),
   LETTER_LIMIT_PER_EMAIL_DAY: int(1, 1000).default(5),
   /** Estimated Jaccard similarity of supporters' own words above which a letter is held for moderation. */
   LETTER_SIMILARITY_HOLD: z.coerce.number().min(0.1).max(1).default(0.8),
@@ -113,10 +148,21 @@ export const EnvSchema = z.object({
   PRIVACY_LINK_HOURS: int(1, 168).default(24),
   /** Campaign leads' sessions end this many hours after sign-in. */
   ADMIN_SESSION_HOURS: int(1, 24 * 14).default(12),
-  /** Failed sign-ins allowed per account (and per client address) in 15 minutes. */
+  /**
+   * Sign-in attempts per account (and per client address, and per trusted browser) before each
+   * further attempt must wait: 1 s, then 2, 4, 8 ... up to ADMIN_SIGNIN_MAX_DELAY_SECONDS. Never a
+   * lock-out: a lead's own browser (signed in before) is not slowed by someone guessing elsewhere.
+   */
   ADMIN_SIGNIN_ATTEMPTS: int(1, 1000).default(5),
-  /** bcrypt cost for campaign leads' passwords (2^cost rounds); 12 takes ~0.3 s in pure JS. */
-  ADMIN_BCRYPT_COST: int(4, 15).default(12),
+  ADMIN_SIGNIN_MAX_DELAY_SECONDS: int(1, 86_400).default(900),
+  /**
+   * argon2id parameters for campaign leads' passwords (OWASP's minimum: 19 MiB, 2 passes, 1 lane;
+   * ~85 ms per hash here, off the event loop). Raising them re-hashes each password at its next
+   * sign-in; older bcrypt hashes are verified and upgraded the same way.
+   */
+  ADMIN_ARGON2_MEMORY_KIB: int(1024, 1_048_576).default(19_456),
+  ADMIN_ARGON2_ITERATIONS: int(1, 20).default(2),
+  ADMIN_ARGON2_PARALLELISM: int(1, 16).default(1),
 
   // --- members sync (UK Parliament Members API) -----------------------------------------------
   /**
@@ -137,17 +183,89 @@ export const EnvSchema = z.object({
    * number covers it over several runs (Workers caps the requests one cron run may make).
    */
   MEMBERS_SYNC_CONTACTS: int(0, 5000).default(700),
+
+  // --- network, abuse limits, secrets, faults ---------------------------------------------------
+  /**
+   * Reverse proxies whose X-Forwarded-For is believed, as IP addresses or CIDR ranges (comma or
+   * space separated), plus the shorthands `loopback` and `private`. Unset: nobody's; the client
+   * is the socket's peer. On Workers the client is Cloudflare's CF-Connecting-IP (never on Node).
+   */
+  TRUSTED_PROXY: z
+    .string()
+    .default("")
+    .transform((s, ctx) => {
+      const out: string[] = [];
+      for (const item of s.split(/[\s,]+/).filter(Boolean)) {
+        const cidrs = PROXY_SHORTHANDS[item] ?? [item.includes("/") ? item : hostCidr(item)];
+        for (const cidr of cidrs) {
+          if (!cidr || !ipaddr.isValidCIDR(cidr)) {
+            ctx.addIssue({
+              code: "custom",
+              message: `"${item}" is not an IP address, a CIDR range, "loopback" or "private"`,
+            });
+            return z.NEVER;
+          }
+          out.push(cidr);
+        }
+      }
+      return out;
+    }),
+  /**
+   * Largest request body accepted on any route, in KB, checked before anything is parsed (with or
+   * without Content-Length). 320 KB holds the longest letter and story written entirely in
+   * four-byte characters and form-encoded (9-12 bytes a character).
+   */
+  BODY_LIMIT_KB: int(16, 10_240).default(320),
+  /** Requests per client address per hour for each group of routes (see src/http/rate-limit.ts). */
+  LOOKUP_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(1200),
+  PREVIEW_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(600),
+  PLEDGE_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(200),
+  RESEND_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(60),
+  PRIVACY_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(30),
+  SIGNIN_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(60),
+  /**
+   * The key id of the current link key (HKDF of TOKEN_SECRET and this id); it travels in every
+   * emailed link. To rotate, set a new id and list the old one in LINK_KEY_IDS_PREVIOUS until its
+   * links have expired (the longest, a follow-up answer link, lives about 104 days).
+   */
+  LINK_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,16}$/, "letters and digits, at most 16")
+    .default("1"),
+  LINK_KEY_IDS_PREVIOUS: z
+    .string()
+    .default("")
+    .transform((s) => s.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9]{1,16}$/, "key ids: letters and digits, at most 16"))),
+  /** Consecutive upstream failures that open the circuit breaker, and how long it stays open. */
+  UPSTREAM_BREAKER_FAILURES: int(1, 1000).default(5),
+  UPSTREAM_BREAKER_COOLDOWN_SECONDS: int(1, 3600).default(30),
+  /**
+   * Node: how long a write waits (retrying off the event loop) while another process holds the
+   * SQLite write lock, before the request is answered 503 with Retry-After.
+   */
+  DB_BUSY_WAIT_MS: int(0, 60_000).default(5000),
+  /** Node: on SIGTERM/SIGINT, how long in-flight requests and sends may take to finish. */
+  SHUTDOWN_GRACE_SECONDS: int(1, 600).default(20),
 });
 
 export type Env = z.output<typeof EnvSchema>;
-export type Config = Env & { PUBLIC_URL: string };
+/** Settings plus the campaign (data/campaigns/<CAMPAIGN_ID>.json), both checked at start-up. */
+export type Config = Env & { PUBLIC_URL: string; campaign: Campaign };
 
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-/** Parse a record of strings (process.env or Workers bindings). Empty strings count as unset. */
-export function parseEnv(record: Record<string, unknown>): Config {
+/**
+ * Parse a record of strings (process.env or Workers bindings). Empty strings count as unset.
+ * `campaigns` maps campaign ids to their file's contents: the Node build reads data/campaigns/
+ * at start-up (so edits need no rebuild); tests and Workers use the files bundled at build time.
+ */
+export function parseEnv(
+  record: Record<string, unknown>,
+  campaigns: Record<string, unknown> = BUNDLED_CAMPAIGNS,
+): Config {
   const input: Record<string, unknown> = {};
   for (const key of Object.keys(EnvSchema.shape)) {
     const value = record[key];
@@ -159,14 +277,52 @@ export function parseEnv(record: Record<string, unknown>): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const env = result.data;
-  // Modes that send real mail need a relay, and live mode must not sign links with the dev key.
+  // Modes that send real mail need a relay, and must not sign links with a published key.
   const modeProblems: string[] = [];
   if (env.MAIL_MODE !== "capture" && !env.SMTP_URL && !env.MAIL_API_URL)
     modeProblems.push(`  SMTP_URL (or MAIL_API_URL on Workers): required when MAIL_MODE=${env.MAIL_MODE}`);
-  if (env.MAIL_MODE === "live" && env.TOKEN_SECRET === EnvSchema.shape.TOKEN_SECRET.parse(undefined))
-    modeProblems.push("  TOKEN_SECRET: set a real secret when MAIL_MODE=live");
+  if (isPlaceholderSecret(env.TOKEN_SECRET)) {
+    if (env.MAIL_MODE !== "capture")
+      modeProblems.push(
+        `  TOKEN_SECRET: set a real secret when MAIL_MODE=${env.MAIL_MODE} (mail leaves this machine)`,
+      );
+    else if (!isLoopbackHost(env.HOST))
+      modeProblems.push(
+        `  TOKEN_SECRET: set a real secret when HOST=${env.HOST} (reachable beyond this machine)`,
+      );
+  }
+  if (env.LINK_KEY_IDS_PREVIOUS.includes(env.LINK_KEY_ID))
+    modeProblems.push("  LINK_KEY_IDS_PREVIOUS: must not contain the current LINK_KEY_ID");
   if (env.MAIL_MODE === "live" && env.MAIL_FROM.endsWith(".invalid"))
     modeProblems.push("  MAIL_FROM: set the campaign's real address when MAIL_MODE=live");
-  if (modeProblems.length) throw new ConfigError(`Invalid configuration:\n${modeProblems.join("\n")}`);
-  return { ...env, PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, "") };
+  let campaign: Campaign | undefined;
+  const file = campaigns[env.CAMPAIGN_ID];
+  if (file === undefined) {
+    modeProblems.push(
+      `  CAMPAIGN_ID: no campaign file data/campaigns/${env.CAMPAIGN_ID}.json (have: ${Object.keys(campaigns).join(", ") || "none"})`,
+    );
+  } else {
+    try {
+      campaign = parseCampaign(file, `data/campaigns/${env.CAMPAIGN_ID}.json`);
+      if (campaign.id !== env.CAMPAIGN_ID)
+        modeProblems.push(
+          `  CAMPAIGN_ID: data/campaigns/${env.CAMPAIGN_ID}.json has id "${campaign.id}"; the file name and its id must agree`,
+        );
+    } catch (e) {
+      if (!(e instanceof CampaignError)) throw e;
+      modeProblems.push(`  CAMPAIGN_ID: ${e.message.replace(/\n/g, "\n  ")}`);
+    }
+  }
+  if (modeProblems.length || !campaign)
+    throw new ConfigError(`Invalid configuration:\n${modeProblems.join("\n")}`);
+  return {
+    ...env,
+    PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
+    campaign,
+  };
+}
+
+/** The published default, or an obvious placeholder someone forgot to replace. */
+export function isPlaceholderSecret(secret: string): boolean {
+  return secret === DEV_TOKEN_SECRET || /change-?me/i.test(secret);
 }

@@ -24,6 +24,13 @@ export const supporterPledges = sqliteTable(
   "supporter_pledges",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
+    /**
+     * 128 random bits (base64url): what the emailed confirm link names, so a link never reveals
+     * how many pledges came before it. Always set by pledges.service (rows from before it was
+     * added were given one by the migration); NULL-able only because SQLite can't add a NOT NULL
+     * column to a table that has rows.
+     */
+    publicId: text("public_id"),
     campaignId: text("campaign_id").notNull(),
     /** Trimmed and lower-cased; the uniqueness key. */
     emailNorm: text("email_norm").notNull(),
@@ -47,10 +54,17 @@ export const supporterPledges = sqliteTable(
     createdAt: integer("created_at").notNull(),
     /** Last confirmation email; a repeat submit resends only after a pause. */
     confirmSentAt: integer("confirm_sent_at"),
+    /**
+     * Outbox id of the last confirmation email. Written in the same atomic batch as that email,
+     * whose insert is conditional on it: the mail is queued exactly when this request won the
+     * right to send it (see createPledge), and neither happens without the other.
+     */
+    confirmMailId: text("confirm_mail_id"),
     confirmedAt: integer("confirmed_at"),
   },
   (t) => [
     uniqueIndex("supporter_pledges_email_uq").on(t.campaignId, t.emailNorm),
+    uniqueIndex("supporter_pledges_public_id_uq").on(t.publicId),
     // Retention: unconfirmed rows by age.
     index("supporter_pledges_status_created_ix").on(t.status, t.createdAt),
     check("supporter_pledges_status_ck", sql`${t.status} in ('unconfirmed','confirmed')`),
@@ -97,6 +111,8 @@ export const repPledges = sqliteTable(
     verifiedByUser: text("verified_by_user"),
     requestedAt: integer("requested_at").notNull(),
     linkSentAt: integer("link_sent_at"),
+    /** Outbox id of the last verification link mail (same pattern as supporter_pledges.confirm_mail_id). */
+    linkMailId: text("link_mail_id"),
     verifiedAt: integer("verified_at"),
   },
   (t) => [
@@ -136,8 +152,8 @@ export const pledgeTallies = sqliteTable(
 );
 
 /**
- * Addresses whose owner asked us to erase their data, kept only as an HMAC (TOKEN_SECRET) of
- * the normalised address: enough to keep them off any marketing list, useless to anyone
+ * Addresses whose owner asked us to erase their data, kept only as an HMAC (under the fingerprint
+ * key derived from TOKEN_SECRET, see lib/tokens.ts) of the normalised address: enough to keep them off any marketing list, useless to anyone
  * reading the table.
  */
 export const suppressions = sqliteTable("suppressions", {

@@ -5,6 +5,7 @@
  */
 export const ERROR_CODES = {
   validation_failed: { status: 400, title: "The request is not valid" },
+  malformed_body: { status: 400, title: "The request body could not be read" },
   postcode_malformed: { status: 400, title: "That doesn't look like a UK postcode" },
   postcode_incomplete: { status: 400, title: "Please enter your full postcode" },
   postcode_not_found: { status: 404, title: "We couldn't find that postcode" },
@@ -18,6 +19,7 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, title: "Unsupported content type" },
   rate_limited: { status: 429, title: "Too many requests" },
   upstream_unavailable: { status: 503, title: "A service we depend on is not answering" },
+  database_unavailable: { status: 503, title: "We can't save anything just now" },
   // letters and delivery
   token_malformed: { status: 400, title: "That link is not complete" },
   token_invalid: { status: 403, title: "That link is not valid" },

@@ -215,15 +215,20 @@ describe("npm run cli", () => {
     }
   });
 
-  it("user:create stores a bcrypt hash, never the password, and that lead can sign in", async () => {
-    const lead = { ...env, ADMIN_PASSWORD: ADMIN.password, ADMIN_BCRYPT_COST: "4" };
+  it("user:create stores an argon2id hash, never the password, and that lead can sign in", async () => {
+    const lead = {
+      ...env,
+      ADMIN_PASSWORD: ADMIN.password,
+      ADMIN_ARGON2_MEMORY_KIB: "1024",
+      ADMIN_ARGON2_ITERATIONS: "1",
+    };
     expect(await runCli(["user:create", "--email", ADMIN.email.toUpperCase()], lead)).toBe(0);
     expect(printed()).toEqual({ created: ADMIN.email });
     const [user] = query<{ email: string; password_hash: string }>(
       "select email, password_hash from admin_users",
     );
     expect(user?.email).toBe(ADMIN.email);
-    expect(user?.password_hash).toMatch(/^\$2[aby]\$04\$/);
+    expect(user?.password_hash).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
     expect(user?.password_hash).not.toContain(ADMIN.password);
 
     const { deps, sqlite } = buildNodeDeps(parseEnv(lead));

@@ -149,7 +149,7 @@ describe("supporter journey in Chromium", () => {
     await step(page, "12-thanks");
 
     // The follow-up survey, from the link the follow-up email carries.
-    const token = await signToken(app.deps.config.TOKEN_SECRET, {
+    const token = await signToken(app.deps.config, {
       purpose: FOLLOWUP_PURPOSE,
       subject: letter?.id ?? "",
       expiresAt: app.clock.now() + 86_400_000,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createUser } from "../../src/modules/admin/admin.auth";
 import { safeCell } from "../../src/modules/admin/admin.export";
+import { savePartner } from "../../src/modules/widget/widget.service";
 import { ADMIN, adminApp, cookieFrom, ORIGIN, signInForm } from "../support/admin";
 import { expectStatus } from "../support/deps";
 import { json, pledgeTestApp, tokenIn } from "../support/pledges";
@@ -83,7 +84,7 @@ describe("admin security", () => {
   });
 
   it("sets the session cookie HttpOnly, Secure and SameSite=Strict, and stores only its hash", async () => {
-    const t = pledgeTestApp({ ADMIN_BCRYPT_COST: "4" });
+    const t = pledgeTestApp({});
     await createUser(t.deps, ADMIN);
     const res = await signInForm(t);
     const header = res.headers.getSetCookie().find((c) => c.startsWith("speakup_admin="));
@@ -95,11 +96,11 @@ describe("admin security", () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]?.token_hash).not.toContain(token);
     const user = t.sqlite.prepare("select password_hash from admin_users").get() as { password_hash: string };
-    expect(user.password_hash).toMatch(/^\$2[aby]\$04\$/);
+    expect(user.password_hash).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
   });
 
   it("rate-limits failed sign-ins per account", async () => {
-    const t = pledgeTestApp({ ADMIN_BCRYPT_COST: "4", ADMIN_SIGNIN_ATTEMPTS: "3" });
+    const t = pledgeTestApp({ ADMIN_SIGNIN_ATTEMPTS: "3" });
     await createUser(t.deps, ADMIN);
     for (let i = 0; i < 3; i++)
       expect((await signInForm(t, { ...ADMIN, password: "wrong password!!" })).status).toBe(401);
@@ -110,7 +111,7 @@ describe("admin security", () => {
   });
 
   it("refuses a sign-in without the sign-in form's CSRF cookie", async () => {
-    const t = pledgeTestApp({ ADMIN_BCRYPT_COST: "4" });
+    const t = pledgeTestApp({});
     await createUser(t.deps, ADMIN);
     const res = await t.request("/admin/sign-in", {
       method: "POST",
@@ -124,14 +125,25 @@ describe("admin security", () => {
 describe("dashboard", () => {
   it("shows pledge counts by nation, a chart and the hex map, without any script", async () => {
     const t = await adminApp();
+    await savePartner(t.deps, {
+      key: "nct",
+      name: "NCT",
+      allowedOrigins: ["https://nct.example"],
+      active: true,
+    });
     for (const [email, postcode] of [
       ["a@x.org", "GU11 1AA"],
       ["b@x.org", "EH8 8AA"],
-    ] as const)
+    ] as const) {
+      // From the partner's own page (a CORS call): the only way a pledge is credited to them.
       await t.request(
         "/api/pledges",
-        json({ name: "A", email, postcode, pledgeConsent: "pledge-2026-11", partner: "nct" }),
+        json(
+          { name: "A", email, postcode, pledgeConsent: "pledge-2026-11", partner: "nct" },
+          { origin: "https://nct.example" },
+        ),
       );
+    }
     for (const m of t.sent)
       await t.request("/api/pledges/confirm", json({ token: tokenIn(m, "/pledge/confirm") }));
     const html = (await expectStatus(await t.get("/admin"), 200)) as string;

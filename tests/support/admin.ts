@@ -36,7 +36,7 @@ export async function signInForm(t: T, creds = ADMIN, headers: Record<string, st
 }
 
 export async function adminApp(env: Record<string, string> = {}) {
-  const t = pledgeTestApp({ ADMIN_BCRYPT_COST: "4", ...env });
+  const t = pledgeTestApp({ ...env });
   await createUser(t.deps, ADMIN);
   const res = await signInForm(t);
   expect(res.status).toBe(303);

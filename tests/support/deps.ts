@@ -4,14 +4,23 @@
  */
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
+import {
+  breakerOptions,
+  memberSourceBreaker,
+  postcodeSourceBreaker,
+} from "../../src/adapters/http/circuit-breaker";
 import { membersApi } from "../../src/adapters/http/members-api";
 import { postcodesIo } from "../../src/adapters/http/postcodes-io";
 import { openDb } from "../../src/adapters/node/db";
 import { ROOT_DIR } from "../../src/adapters/node/deps";
+import { argon2PasswordHasher } from "../../src/adapters/node/passwords";
+import { sqliteRateLimiter } from "../../src/adapters/node/rate-limiter";
 import { loadTemplates } from "../../src/adapters/node/templates";
 import { createApp } from "../../src/app";
 import type { Deps, Logger } from "../../src/deps";
 import { parseEnv } from "../../src/env";
+import { socketPeer } from "../../src/http/client";
+import { argon2Params } from "../../src/lib/passwords";
 import { captureMailer } from "../../src/modules/delivery/delivery.mail";
 
 export const T0 = Date.parse("2026-11-23T10:00:00Z");
@@ -40,18 +49,31 @@ export function captureLogger(): Logger & { lines: CapturedLog[] } {
 
 const templates = loadTemplates(resolve(ROOT_DIR, "templates"));
 
+/** Cheap argon2id for tests (the parameters are still checked: a change means a re-hash). */
+export const TEST_ARGON2 = { ADMIN_ARGON2_MEMORY_KIB: "1024", ADMIN_ARGON2_ITERATIONS: "1" };
+
+/** `app.request(path, init, PEER(...))`: the request arrives on a socket from this address. */
+export const PEER = (remoteAddress: string) => ({ incoming: { socket: { remoteAddress } } });
+/** This machine, connecting directly. */
+export const LOOPBACK = PEER("127.0.0.1");
+
 export function testDeps(env: Record<string, string> = {}) {
   const config = parseEnv({
     DATABASE_PATH: ":memory:",
     LOG_LEVEL: "silent",
     UPSTREAM_TIMEOUT_MS: "300",
     UPSTREAM_RETRIES: "1",
+    // A real-looking secret, so tests may switch MAIL_MODE to reflect or live.
+    TOKEN_SECRET: "test-only-token-secret-0123456789abcdef",
+    ...TEST_ARGON2,
     ...env,
   });
-  const { sqlite, db, atomic } = openDb(":memory:");
+  const { sqlite, db, atomic } = openDb(config.DATABASE_PATH, { busyWaitMs: config.DB_BUSY_WAIT_MS });
   const clock = testClock();
   const logger = captureLogger();
   const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES };
+  const breaker = breakerOptions(config, clock, logger);
+  const rateLimiter = sqliteRateLimiter(sqlite, logger);
   const deps: Deps = {
     db,
     atomic,
@@ -59,12 +81,16 @@ export function testDeps(env: Record<string, string> = {}) {
     ids: { uuid: () => randomUUID() },
     logger,
     config,
-    postcodeSource: postcodesIo(config.POSTCODES_IO_URL, upstream),
-    memberSource: membersApi(config.MEMBERS_API_URL, upstream),
+    postcodeSource: postcodeSourceBreaker(postcodesIo(config.POSTCODES_IO_URL, upstream), breaker),
+    memberSource: memberSourceBreaker(membersApi(config.MEMBERS_API_URL, upstream), breaker),
     templates,
     // MAIL_MODE=capture: mail lands in captured_mail. SMTP tests swap in a real transport.
     mailer: captureMailer(db, clock),
+    network: { peerAddress: socketPeer, loopbackListener: true },
+    rateLimiter,
+    passwords: argon2PasswordHasher(argon2Params(config)),
   };
+  rateLimiter.stop();
   return { deps, sqlite, clock, logger };
 }
 

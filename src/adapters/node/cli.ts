@@ -11,7 +11,7 @@ import { tallyLetters } from "../../modules/admin/admin.tallies";
 import { drainOutbox, outboxCounts } from "../../modules/delivery/delivery.service";
 import { syncMembers } from "../../modules/members/members.sync";
 import { runRetention } from "../../modules/privacy/privacy.service";
-import { buildNodeDeps, ROOT_DIR } from "./deps";
+import { buildNodeDeps, ROOT_DIR, readCampaignFiles } from "./deps";
 import {
   DEFAULT_POSTCODE_BATCH,
   importCandidatesCsv,
@@ -76,8 +76,8 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
-  const config = parseEnv(env);
-  const { deps, sqlite } = buildNodeDeps(config);
+  const config = parseEnv(env, readCampaignFiles());
+  const { deps, sqlite, stop } = buildNodeDeps(config);
   const out = (obj: unknown) => process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
   const needFile = () => {
     if (!file) throw new ConfigError(`${command} needs a file argument\n\n${USAGE}`);
@@ -159,6 +159,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         return 2;
     }
   } finally {
+    stop();
     sqlite.close();
   }
 }

@@ -1,21 +1,47 @@
 /**
- * Builds the Node runtime's Deps: better-sqlite3, the real clock, crypto ids, fetch-based
- * upstream clients and templates compiled from templates/.
+ * Builds the Node runtime's Deps: better-sqlite3 (guarded against lock and disk faults), the real
+ * clock, crypto ids, fetch-based upstream clients behind circuit breakers, templates compiled from
+ * templates/, a SQLite-backed rate limiter and argon2id passwords.
  */
 import { randomUUID } from "node:crypto";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readdirSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Deps, Logger } from "../../deps";
-import { type Config, ConfigError } from "../../env";
+import { type Config, ConfigError, isLoopbackHost } from "../../env";
+import { socketPeer } from "../../http/client";
+import { argon2Params } from "../../lib/passwords";
 import { captureMailer } from "../../modules/delivery/delivery.mail";
+import { breakerOptions, memberSourceBreaker, postcodeSourceBreaker } from "../http/circuit-breaker";
 import { membersApi } from "../http/members-api";
 import { postcodesIo } from "../http/postcodes-io";
 import { openDb } from "./db";
 import { jsonLogger } from "./logger";
 import { smtpMailer } from "./mailer";
+import { argon2PasswordHasher } from "./passwords";
+import { sqliteRateLimiter } from "./rate-limiter";
+import { projectRoot } from "./root";
 import { loadTemplates } from "./templates";
 
-export const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+export const ROOT_DIR = projectRoot();
+
+/**
+ * data/campaigns/*.json as read now (so a campaign lead's edit needs a restart, not a rebuild).
+ * parseEnv picks CAMPAIGN_ID's file and validates it.
+ */
+export function readCampaignFiles(dir = resolve(ROOT_DIR, "data/campaigns")): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith(".json")) continue;
+    try {
+      out[name.replace(/\.json$/, "")] = JSON.parse(readFileSync(resolve(dir, name), "utf8"));
+    } catch (e) {
+      throw new ConfigError(
+        `Invalid configuration:\n  CAMPAIGN_ID: data/campaigns/${name} is not valid JSON (${(e as Error).message})`,
+      );
+    }
+  }
+  return out;
+}
 
 function nodeMailer(config: Config, db: Deps["db"]): Deps["mailer"] {
   // capture (the default) stores mail in the database; only reflect/live open an SMTP pool.
@@ -31,23 +57,30 @@ function nodeMailer(config: Config, db: Deps["db"]): Deps["mailer"] {
 }
 
 export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetch?: typeof fetch } = {}) {
-  const { sqlite, db, atomic } = openDb(config.DATABASE_PATH);
+  const { sqlite, db, atomic } = openDb(config.DATABASE_PATH, { busyWaitMs: config.DB_BUSY_WAIT_MS });
+  const logger = overrides.logger ?? jsonLogger(config.LOG_LEVEL);
+  const clock = { now: () => Date.now() };
   const upstream = {
     timeoutMs: config.UPSTREAM_TIMEOUT_MS,
     retries: config.UPSTREAM_RETRIES,
     fetch: overrides.fetch,
   };
+  const breaker = breakerOptions(config, clock, logger);
+  const rateLimiter = sqliteRateLimiter(sqlite, logger);
   const deps: Deps = {
     db,
     atomic,
-    clock: { now: () => Date.now() },
+    clock,
     ids: { uuid: () => randomUUID() },
-    logger: overrides.logger ?? jsonLogger(config.LOG_LEVEL),
+    logger,
     config,
-    postcodeSource: postcodesIo(config.POSTCODES_IO_URL, upstream),
-    memberSource: membersApi(config.MEMBERS_API_URL, upstream),
+    postcodeSource: postcodeSourceBreaker(postcodesIo(config.POSTCODES_IO_URL, upstream), breaker),
+    memberSource: memberSourceBreaker(membersApi(config.MEMBERS_API_URL, upstream), breaker),
     templates: loadTemplates(resolve(ROOT_DIR, "templates")),
     mailer: nodeMailer(config, db),
+    network: { peerAddress: socketPeer, loopbackListener: isLoopbackHost(config.HOST) },
+    rateLimiter,
+    passwords: argon2PasswordHasher(argon2Params(config)),
   };
-  return { deps, sqlite };
+  return { deps, sqlite, stop: () => rateLimiter.stop() };
 }

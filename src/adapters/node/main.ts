@@ -1,28 +1,32 @@
 /**
- * Node entry point: parse configuration, open SQLite (migrations applied), seed an empty
- * database from data/, and serve the app. `npm start`.
+ * Node entry point: parse configuration (with the campaign file), open SQLite (migrations
+ * applied), seed an empty database from data/, and serve the app. `npm start` runs the compiled
+ * bundle of this file (dist/node/main.js); `npm run dev` runs it from source.
+ *
+ * Shutdown (SIGTERM, SIGINT): stop taking connections, let requests in flight finish, let the
+ * outbox worker finish the messages it is sending (a row abandoned mid-send would wait for its
+ * lease), then close the database. SHUTDOWN_GRACE_SECONDS bounds the whole thing.
  */
 import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "../../app";
 import { ConfigError, parseEnv } from "../../env";
 import { drainOnce } from "../../modules/delivery/delivery.service";
-import { activeCampaign } from "../../modules/letters/letters.campaign";
 import { runRetention } from "../../modules/privacy/privacy.service";
-import { buildNodeDeps, ROOT_DIR } from "./deps";
+import { buildNodeDeps, ROOT_DIR, readCampaignFiles } from "./deps";
 import { startOutboxWorker } from "./mailer";
 import { startMemberSync } from "./member-sync";
 import { seed } from "./seed";
 
 async function main() {
-  const config = parseEnv(process.env);
-  const { deps, sqlite } = buildNodeDeps(config);
+  const config = parseEnv(process.env, readCampaignFiles());
+  const { deps, sqlite, stop: stopDeps } = buildNodeDeps(config);
   if (config.SEED) {
     const counts = await seed(deps, resolve(ROOT_DIR, "data"));
     deps.logger.info("data loaded", counts);
   }
-  // A bad campaign file stops start-up here, naming the field.
-  activeCampaign();
+  // Made now, so the first sign-in for an unknown address costs what every later one does.
+  void deps.passwords.dummyHash();
   const app = createApp(() => deps);
   // The outbox worker: in capture mode it "sends" into captured_mail; otherwise over SMTP. An
   // unreachable relay is not fatal: rows wait in `failed` and go when it is back.
@@ -59,20 +63,30 @@ async function main() {
     process.stdout.write(`speakup is running at ${url}  (database: ${config.DATABASE_PATH})\n`);
     process.stdout.write(`Try ${url}/find?postcode=ZZ9+9ZZ or ${url}/api/lookup?postcode=ZZ99ZZ\n`);
   });
-  const shutdown = () => {
-    server.close(async () => {
-      clearInterval(retention);
-      await memberSync.stop();
-      await worker?.stop();
-      deps.mailer.close?.();
-      sqlite.close();
-      process.exit(0);
-    });
-    // Don't hang on keep-alive sockets.
-    setTimeout(() => process.exit(0), 3000).unref();
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    deps.logger.info("shutting down", { signal, graceSeconds: config.SHUTDOWN_GRACE_SECONDS });
+    // Past the grace period, go anyway: a row still `sending` is reclaimed after its lease.
+    setTimeout(() => {
+      deps.logger.warn("shutdown grace period over; exiting with work unfinished", {});
+      process.exit(1);
+    }, config.SHUTDOWN_GRACE_SECONDS * 1000).unref();
+    clearInterval(retention);
+    const closed = new Promise<void>((done) => server.close(() => done()));
+    // Idle keep-alive connections would hold close() open; busy ones finish their request first.
+    (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    await Promise.all([closed, memberSync.stop(), worker?.stop()]);
+    deps.mailer.close?.();
+    stopDeps();
+    sqlite.close();
+    deps.logger.info("stopped", {});
+    process.exit(0);
   };
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
 }
 
 main().catch((e) => {

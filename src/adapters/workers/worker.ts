@@ -14,19 +14,24 @@
 import type { D1Database, ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
 import { drizzle } from "drizzle-orm/d1";
 import { createApp } from "../../app";
+import { guardDb, withDbRetry } from "../../db/guard";
 import * as schema from "../../db/schema";
 import type { Db, Deps, Statement } from "../../deps";
-import { ConfigError, parseEnv } from "../../env";
+import { ConfigError, isLoopbackHost, isPlaceholderSecret, parseEnv } from "../../env";
+import { cloudflarePeer } from "../../http/client";
+import { memoryRateLimiter } from "../../lib/rate-limit";
 import { templatesFromPrecompiled } from "../../lib/templates";
 import { captureMailer } from "../../modules/delivery/delivery.mail";
 import { drainOutbox } from "../../modules/delivery/delivery.service";
 import { syncMembers } from "../../modules/members/members.sync";
 import { runRetention } from "../../modules/privacy/privacy.service";
+import { breakerOptions, memberSourceBreaker, postcodeSourceBreaker } from "../http/circuit-breaker";
 import { mailApiMailer } from "../http/mail-api";
 import { membersApi } from "../http/members-api";
 import { postcodesIo } from "../http/postcodes-io";
 import precompiled from "./generated/templates.js";
 import { consoleLogger } from "./logger";
+import { legacyPasswordHasher } from "./passwords";
 
 /** Bindings from wrangler.toml: the D1 database plus [vars] and secrets as strings. */
 export type Bindings = { DB: D1Database } & Record<string, unknown>;
@@ -46,6 +51,11 @@ function buildWorkerDeps(env: Bindings): Deps {
   const cached = depsByEnv.get(env);
   if (cached) return cached;
   const config = parseEnv(env);
+  // A Worker answers the internet: a published or placeholder secret is only for local dev.
+  if (isPlaceholderSecret(config.TOKEN_SECRET) && !isLoopbackHost(new URL(config.PUBLIC_URL).hostname))
+    throw new ConfigError(
+      `Invalid configuration:\n  TOKEN_SECRET: set a real secret (wrangler secret put TOKEN_SECRET) when PUBLIC_URL=${config.PUBLIC_URL}`,
+    );
   const d1 = drizzle(env.DB, { schema });
   const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES };
   if (config.MAIL_MODE !== "capture" && !config.MAIL_API_URL)
@@ -53,23 +63,31 @@ function buildWorkerDeps(env: Bindings): Deps {
       `Invalid configuration:\n  MAIL_API_URL: required on Workers when MAIL_MODE=${config.MAIL_MODE}`,
     );
   const clock = { now: () => Date.now() };
+  const logger = consoleLogger(config.LOG_LEVEL);
+  const breaker = breakerOptions(config, clock, logger);
+  // D1 queues writers itself: no retrying here, but its faults still become 503s, not 500s.
+  const db = guardDb(d1 as unknown as Db, 0);
   const deps: Deps = {
-    db: d1 as unknown as Db,
+    db,
     async atomic(statements: Statement[]) {
       const [first, ...rest] = statements;
-      if (first) await d1.batch([first, ...rest]);
+      if (first) await withDbRetry(() => d1.batch([first, ...rest]), 0);
     },
     clock,
     ids: { uuid: () => crypto.randomUUID() },
-    logger: consoleLogger(config.LOG_LEVEL),
+    logger,
     config,
-    postcodeSource: postcodesIo(config.POSTCODES_IO_URL, upstream),
-    memberSource: membersApi(config.MEMBERS_API_URL, upstream),
+    postcodeSource: postcodeSourceBreaker(postcodesIo(config.POSTCODES_IO_URL, upstream), breaker),
+    memberSource: memberSourceBreaker(membersApi(config.MEMBERS_API_URL, upstream), breaker),
     templates,
+    network: { peerAddress: cloudflarePeer, loopbackListener: false },
+    // Per isolate, in memory, until the Workers issue moves it to the Rate Limiting binding.
+    rateLimiter: memoryRateLimiter(),
+    passwords: legacyPasswordHasher(logger),
     // Capture mode never sends: mail is stored in D1 (captured_mail), as on Node.
     mailer:
       config.MAIL_MODE === "capture" || !config.MAIL_API_URL
-        ? captureMailer(d1 as unknown as Db, clock)
+        ? captureMailer(db, clock)
         : mailApiMailer({
             url: config.MAIL_API_URL,
             apiKey: config.MAIL_API_KEY,

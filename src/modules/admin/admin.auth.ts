@@ -2,31 +2,40 @@
  * Campaign leads' sign-in.
  *
  * Rules:
- * - Passwords: bcrypt (bcryptjs, pure JS, so it runs on Workers too). A sign-in for an unknown
- *   address still runs one bcrypt comparison, so timing does not reveal which addresses exist.
+ * - Passwords: argon2id through the deps.passwords port (off the event loop on Node), stored as
+ *   PHC strings. Older bcrypt hashes verify and are re-hashed by the sign-in that proves them, as
+ *   is any hash whose parameters differ from the configured ones.
+ * - A sign-in for an unknown address is checked against a dummy hash made with the configured
+ *   parameters, so it costs what a real one does and timing does not say which addresses exist.
+ * - Attempts are counted before the password is checked, by one conditional UPSERT per key
+ *   (signin_throttle): parallel guesses queue on the same row, so no more than
+ *   ADMIN_SIGNIN_ATTEMPTS can ever be in flight. Beyond that, each attempt must wait 1 s, 2 s,
+ *   4 s ... (up to ADMIN_SIGNIN_MAX_DELAY_SECONDS): slow for guessing, never a lock-out.
+ * - Keys: the account and the client address; a browser that has signed in to this account
+ *   before carries a signed device cookie and is counted on its own instead, so someone guessing
+ *   a lead's password elsewhere can't slow the lead down (OWASP's "device cookies").
  * - Sessions are server-side rows keyed by SHA-256 of a 256-bit random token; the cookie holds the
  *   token (HttpOnly, Secure, SameSite=Strict, __Host- prefix over https). A forged or stale cookie
  *   matches no row. Signing out deletes the row.
  * - Each session has its own CSRF token; every admin POST must carry it (hidden `_csrf` field or
  *   `x-csrf-token` header), on top of Hono's Origin / Sec-Fetch-Site check.
- * - Failed sign-ins are limited per account and per client address (rate-limiter-flexible, in
- *   process memory: one Node process; on Workers it is per isolate, which still slows guessing).
  */
-import bcrypt from "bcryptjs";
-import { and, eq, gt, lt } from "drizzle-orm";
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { and, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { adminSessions, adminUsers } from "../../db/schema";
+import { adminSessions, adminUsers, signinThrottle } from "../../db/schema";
 import type { Deps } from "../../deps";
-import type { Config } from "../../env";
 import { AppError } from "../../lib/errors";
-import { sha256Hex } from "../../lib/tokens";
+import { pseudonym, sha256Hex, signToken, verifyToken } from "../../lib/tokens";
 
-export const SIGN_IN_WINDOW_S = 15 * 60;
+/** A counter untouched this long starts again from zero. */
+const THROTTLE_STALE_MS = 24 * 3_600_000;
+/** A browser stays trusted for this long after its last successful sign-in. */
+export const DEVICE_TTL_MS = 90 * 24 * 3_600_000;
+const DEVICE_PURPOSE = "admin.device";
 
 export const CreateUserInput = z.object({
   email: z.string().trim().toLowerCase().pipe(z.email("an email address")),
-  password: z.string().min(12, "at least 12 characters").max(72, "bcrypt uses at most 72 bytes"),
+  password: z.string().min(12, "at least 12 characters").max(200, "at most 200 characters"),
 });
 export type CreateUserInput = z.infer<typeof CreateUserInput>;
 
@@ -46,7 +55,7 @@ function randomToken(bytes = 32): string {
 }
 
 export async function createUser(deps: Deps, input: CreateUserInput): Promise<{ id: string; email: string }> {
-  const passwordHash = await bcrypt.hash(input.password, deps.config.ADMIN_BCRYPT_COST);
+  const passwordHash = await deps.passwords.hash(input.password);
   const id = deps.ids.uuid();
   const [row] = await deps.db
     .insert(adminUsers)
@@ -59,42 +68,93 @@ export async function createUser(deps: Deps, input: CreateUserInput): Promise<{ 
   return row;
 }
 
-const limiters = new WeakMap<Config, RateLimiterMemory>();
-function signInLimiter(deps: Deps) {
-  let l = limiters.get(deps.config);
-  if (!l) {
-    l = new RateLimiterMemory({ points: deps.config.ADMIN_SIGNIN_ATTEMPTS, duration: SIGN_IN_WINDOW_S });
-    limiters.set(deps.config, l);
-  }
-  return l;
+/**
+ * Claim one attempt for `key`: one conditional UPSERT, so concurrent claims on a key are
+ * serialised by the database. Returns 0 when claimed, else the milliseconds to wait.
+ */
+async function claimAttempt(deps: Deps, key: string): Promise<number> {
+  const now = deps.clock.now();
+  const free = deps.config.ADMIN_SIGNIN_ATTEMPTS;
+  const maxDelayMs = deps.config.ADMIN_SIGNIN_MAX_DELAY_SECONDS * 1000;
+  const t = signinThrottle;
+  const attempts = sql`(case when ${t.updatedAt} < ${now - THROTTLE_STALE_MS} then 1 else ${t.attempts} + 1 end)`;
+  // After the n-th attempt the next one waits 0 while n < free, then 1 s, 2 s, 4 s ... capped.
+  const delay = (n: unknown) =>
+    sql`(case when ${n} < ${free} then 0 else min(${maxDelayMs}, 1000 * (1 << min(${n} - ${free}, 30))) end)`;
+  const claimed = await deps.db
+    .insert(t)
+    .values({ key, attempts: 1, nextAt: now + (1 < free ? 0 : 1000), updatedAt: now })
+    .onConflictDoUpdate({
+      target: t.key,
+      set: { attempts, nextAt: sql`${now} + ${delay(attempts)}`, updatedAt: now },
+      setWhere: sql`${t.nextAt} <= ${now}`,
+    })
+    .returning({ attempts: t.attempts });
+  if (claimed.length) return 0;
+  const [row] = await deps.db.select({ nextAt: t.nextAt }).from(t).where(eq(t.key, key));
+  return Math.max(1000, (row?.nextAt ?? now) - now);
 }
 
-/** Placeholder hash compared against when the address is unknown (equal work either way). */
-const DUMMY_HASH = "$2b$12$/D4RdONlfPVzr5o4VsgOj.EWi6NgEIl.Q1YZ/JfbfTkTFu517rARi";
+const accountKey = async (deps: Deps, email: string) =>
+  `acct:${await pseudonym(deps.config.TOKEN_SECRET, `admin:${email}`)}`;
+
+/** The device cookie's key, if it is ours, unexpired and was issued for this account. */
+async function deviceKey(
+  deps: Deps,
+  token: string | undefined,
+  account: string,
+): Promise<string | undefined> {
+  if (!token || token.length > 400) return undefined;
+  try {
+    const { subject } = await verifyToken(deps.config, token, DEVICE_PURPOSE, deps.clock.now());
+    const [forAccount, device] = subject.split(" ");
+    return forAccount === account && device ? `dev:${device}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function signIn(
   deps: Deps,
-  input: SignInInput & { clientKey: string },
-): Promise<{ token: string; session: AdminSession }> {
-  const limiter = signInLimiter(deps);
-  const keys = [`acct:${await sha256Hex(input.email)}`, `ip:${input.clientKey}`];
+  input: SignInInput & { clientKey: string; deviceToken?: string },
+): Promise<{ token: string; session: AdminSession; deviceToken: string }> {
+  const account = await accountKey(deps, input.email);
+  const device = await deviceKey(deps, input.deviceToken, account);
+  const keys = device
+    ? [device]
+    : [account, `ip:${await pseudonym(deps.config.TOKEN_SECRET, `admin-ip:${input.clientKey}`)}`];
   for (const key of keys) {
-    const state = await limiter.get(key);
-    if (state && state.consumedPoints >= deps.config.ADMIN_SIGNIN_ATTEMPTS) {
-      throw new AppError("rate_limited", "Too many failed sign-ins. Please wait and try again.", {
-        retryAfter: Math.ceil(state.msBeforeNext / 1000),
-      });
+    const waitMs = await claimAttempt(deps, key);
+    if (waitMs > 0) {
+      const seconds = Math.ceil(waitMs / 1000);
+      throw new AppError(
+        "rate_limited",
+        `Too many sign-in attempts. Please wait ${seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`} and try again.`,
+        { retryAfter: seconds },
+      );
     }
   }
   const [user] = await deps.db.select().from(adminUsers).where(eq(adminUsers.email, input.email));
-  const ok = await bcrypt.compare(input.password, user?.passwordHash ?? DUMMY_HASH);
+  const stored = user?.passwordHash ?? (await deps.passwords.dummyHash());
+  const ok = (await deps.passwords.verify(stored, input.password)) && !!user;
   if (!user || !ok) {
-    for (const key of keys)
-      await limiter.consume(key).catch((e) => e instanceof RateLimiterRes || Promise.reject(e));
     deps.logger.warn("admin sign-in failed", {});
     throw new AppError("sign_in_failed");
   }
-  await limiter.delete(keys[0] as string);
+  // The right password resets this account's (and this browser's) count; the address keeps its
+  // own, so one lead's sign-in can't clear the way for guesses at another account.
+  await deps.db
+    .delete(signinThrottle)
+    .where(inArray(signinThrottle.key, device ? [account, device] : [account]));
+  if (deps.passwords.needsRehash(user.passwordHash)) {
+    const upgraded = await deps.passwords.hash(input.password);
+    // Conditional: a password changed meanwhile (CLI) is not overwritten with the old one.
+    await deps.db
+      .update(adminUsers)
+      .set({ passwordHash: upgraded })
+      .where(and(eq(adminUsers.id, user.id), eq(adminUsers.passwordHash, user.passwordHash)));
+    deps.logger.info("admin password re-hashed", { userId: user.id });
+  }
   const now = deps.clock.now();
   const token = randomToken();
   const session: AdminSession = {
@@ -113,8 +173,13 @@ export async function signIn(
     }),
     deps.db.update(adminUsers).set({ lastSignInAt: now }).where(eq(adminUsers.id, user.id)),
   ]);
+  const deviceToken = await signToken(deps.config, {
+    purpose: DEVICE_PURPOSE,
+    subject: `${account} ${device?.slice(4) ?? randomToken(12)}`,
+    expiresAt: now + DEVICE_TTL_MS,
+  });
   deps.logger.info("admin signed in", { userId: user.id });
-  return { token, session };
+  return { token, session, deviceToken };
 }
 
 /** The live session for a cookie token, or null (unknown, forged or expired). */
@@ -137,6 +202,15 @@ export async function sessionFor(deps: Deps, token: string | undefined): Promise
 
 export async function signOut(deps: Deps, token: string): Promise<void> {
   await deps.db.delete(adminSessions).where(eq(adminSessions.tokenHash, await sha256Hex(token)));
+}
+
+/** Sign-in counters nobody has touched for a day (they would start from zero anyway). */
+export async function deleteStaleThrottles(deps: Deps): Promise<number> {
+  const gone = await deps.db
+    .delete(signinThrottle)
+    .where(lt(signinThrottle.updatedAt, deps.clock.now() - THROTTLE_STALE_MS))
+    .returning({ key: signinThrottle.key });
+  return gone.length;
 }
 
 export async function deleteExpiredSessions(deps: Deps): Promise<number> {

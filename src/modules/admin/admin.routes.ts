@@ -13,14 +13,16 @@ import type { Context, MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
+import { clientOf } from "../../http/client";
+import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { AppError, isAppError } from "../../lib/errors";
 import { AdminVerifyInput } from "../pledges/pledges.schemas";
 import { adminVerifyRepPledge } from "../pledges/pledges.service";
 import {
   type AdminSession,
+  DEVICE_TTL_MS,
   randomToken,
-  SIGN_IN_WINDOW_S,
   SignInInput,
   sameToken,
   sessionFor,
@@ -45,12 +47,19 @@ export type AdminEnv = { Variables: AppEnv["Variables"] & { admin: AdminSession;
 
 const SIGN_IN_PATH = "/admin/sign-in";
 const SIGN_IN_CSRF_COOKIE = "speakup_signin";
+/** Marks a browser that has signed in to an account before (see admin.auth.ts). */
+const DEVICE_COOKIE = "speakup_device";
 
-function cookieName(c: Context<AdminEnv>) {
+function cookieName(c: Context) {
   // The __Host- prefix pins the cookie to this host and path "/" with Secure; browsers only
   // accept it over https, so plain-http development uses an unprefixed name.
-  return c.var.deps.config.PUBLIC_URL.startsWith("https:") ? "__Host-speakup_admin" : "speakup_admin";
+  return (c.var as AppEnv["Variables"]).deps.config.PUBLIC_URL.startsWith("https:")
+    ? "__Host-speakup_admin"
+    : "speakup_admin";
 }
+
+/** The signed-in lead behind this request, if any (for pages outside /admin, e.g. /dev/mail). */
+export const adminSessionOf = (c: Context<AppEnv>) => sessionFor(c.var.deps, getCookie(c, cookieName(c)));
 
 const cookieOptions = (_c: Context<AdminEnv>, maxAge: number) => ({
   path: "/",
@@ -132,6 +141,7 @@ export const adminRoutes = new Hono<AdminEnv>()
     if (!sameToken(typeof body._csrf === "string" ? body._csrf : "", cookieToken))
       throw new AppError("csrf_failed", "The sign-in form has expired. Reload the page and try again.");
     const input = SignInInput.safeParse(body);
+    const deviceToken = getCookie(c, DEVICE_COOKIE);
     const rerender = (message: string, status: number) => {
       const token = randomToken(24);
       setCookie(c, SIGN_IN_CSRF_COOKIE, token, { ...cookieOptions(c, 3600), path: SIGN_IN_PATH });
@@ -145,15 +155,24 @@ export const adminRoutes = new Hono<AdminEnv>()
         status as 401,
       );
     };
-    if (!input.success) return rerender("Enter your email address and password.", 400);
     try {
-      const { token } = await signIn(deps, { ...input.data, clientKey: clientKey(c) });
-      setCookie(c, cookieName(c), token, cookieOptions(c, deps.config.ADMIN_SESSION_HOURS * 3600));
+      withinLimit(c as unknown as Context<AppEnv>);
+      if (!input.success) return rerender("Enter your email address and password.", 400);
+      const signedIn = await signIn(deps, {
+        ...input.data,
+        clientKey: clientOf(c as unknown as Context<AppEnv>).key,
+        deviceToken,
+      });
+      setCookie(c, cookieName(c), signedIn.token, cookieOptions(c, deps.config.ADMIN_SESSION_HOURS * 3600));
+      setCookie(c, DEVICE_COOKIE, signedIn.deviceToken, {
+        ...cookieOptions(c, DEVICE_TTL_MS / 1000),
+        path: SIGN_IN_PATH,
+      });
       deleteCookie(c, SIGN_IN_CSRF_COOKIE, { path: SIGN_IN_PATH, secure: true });
       return c.redirect("/admin", 303);
     } catch (e) {
-      if (!isAppError(e) || (e.code !== "sign_in_failed" && e.code !== "rate_limited")) throw e;
-      if (e.code === "rate_limited") c.header("retry-after", String(e.extra.retryAfter ?? SIGN_IN_WINDOW_S));
+      if (!isAppError(e) || e.code === "internal") throw e;
+      if (typeof e.extra.retryAfter === "number") c.header("retry-after", String(e.extra.retryAfter));
       return rerender(e.detail ?? e.title, e.status);
     }
   })
@@ -234,14 +253,3 @@ export const adminRoutes = new Hono<AdminEnv>()
       "content-type": "text/css; charset=utf-8",
     });
   });
-
-/**
- * The client's address for the sign-in limit: Cloudflare's header on Workers, the socket on
- * Node. X-Forwarded-For is not trusted (anyone can send it).
- */
-function clientKey(c: Context): string {
-  const cf = c.req.header("cf-connecting-ip");
-  if (cf) return cf;
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? "unknown";
-}

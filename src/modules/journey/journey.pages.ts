@@ -13,11 +13,11 @@
  *   partner recorded on every action). Templates build links from `base` and `embed.qs`.
  */
 import { type Context, Hono } from "hono";
+import type { Config } from "../../env";
+import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { AppError, isAppError } from "../../lib/errors";
 import { parseOutcode, parsePostcode } from "../../lib/postcode";
-import { activeCampaign } from "../letters/letters.campaign";
-import { clientIp, letterBodyLimit } from "../letters/letters.routes";
 import { PreviewLetterInput, SubmitLetterInput } from "../letters/letters.schemas";
 import { previewLetter, submitLetter } from "../letters/letters.service";
 import { lookupOutcode, lookupPostcode, searchConstituencies } from "../lookup/lookup.service";
@@ -80,8 +80,9 @@ function recipientOf(to: string) {
   return m ? { kind: "candidate" as const, personId: Number(m[1]) } : { kind: "mp" as const };
 }
 
-function shareLinks(publicUrl: string) {
-  const c = activeCampaign();
+function shareLinks(config: Config) {
+  const c = config.campaign;
+  const publicUrl = config.PUBLIC_URL;
   const text = `I've asked my MP to back the ${c.name} and ${c.hashtag}. You can too:`;
   const t = encodeURIComponent(text);
   const u = encodeURIComponent(publicUrl);
@@ -110,9 +111,18 @@ const pledgeConsent = {
   updates: { version: CURRENT_CONSENT.updates, text: CONSENT_WORDING.updates[CURRENT_CONSENT.updates] },
 };
 
-/** Errors a page shows inside the form (the supporter can fix or retry); others go to onError. */
+/**
+ * Errors a page shows inside the form, with everything the supporter typed: their own mistakes,
+ * limits, and the faults they can wait out (an upstream or the database busy). Only bugs go to
+ * onError.
+ */
 const shownInForm = (e: unknown): e is AppError =>
-  isAppError(e) && (e.status < 500 || e.code === "upstream_unavailable");
+  isAppError(e) && (e.status < 500 || e.code === "upstream_unavailable" || e.code === "database_unavailable");
+
+/** Retry-After for a refusal shown inside a form (429, 503). */
+function retryHeader(c: Context<AppEnv>, e: AppError) {
+  if (typeof e.extra.retryAfter === "number") c.header("retry-after", String(Math.ceil(e.extra.retryAfter)));
+}
 
 export function journeyPages(mode: Mode) {
   const base = mode === "embed" ? "/embed" : "";
@@ -137,7 +147,9 @@ export function journeyPages(mode: Mode) {
     );
   }
 
-  const partnerOf = (c: Context<AppEnv>) => (mode === "embed" ? c.var.embed?.partner?.key : undefined);
+  /** Credited only when the flow started on one of the partner's pages (widget.attribution.ts). */
+  const partnerOf = (c: Context<AppEnv>) =>
+    mode === "embed" ? (c.var.embed?.attributed ?? undefined) : undefined;
 
   async function readForm(c: Context<AppEnv>): Promise<Form> {
     const body = await c.req.parseBody({ all: true });
@@ -162,8 +174,8 @@ export function journeyPages(mode: Mode) {
   }
   type Draft = ReturnType<typeof draftOf>;
 
-  const campaignAsks = () => activeCampaign().asks;
-  const askList = (chosen: string[]) => campaignAsks().map((a) => ({ ...a, checked: chosen.includes(a.id) }));
+  const askList = (c: Context<AppEnv>, chosen: string[]) =>
+    c.var.deps.config.campaign.asks.map((a) => ({ ...a, checked: chosen.includes(a.id) }));
 
   function previewInput(d: Draft, partner: string | undefined, withText: boolean) {
     return PreviewLetterInput.safeParse({
@@ -192,7 +204,7 @@ export function journeyPages(mode: Mode) {
         title: `Write to ${recipientName}`,
         draft: d,
         recipientName,
-        asks: askList(d.asks),
+        asks: askList(c, d.asks),
         errors,
         error: errorMap(errors),
       },
@@ -210,6 +222,7 @@ export function journeyPages(mode: Mode) {
       const q = (c.req.query("q") ?? "").slice(0, MAX_INPUT).trim();
       const seat = seatParam(c.req.query("seat"));
       try {
+        withinLimit(c);
         if (q || c.req.query("q") !== undefined) {
           if (q.length < 2)
             throw new AppError("validation_failed", "Type at least 2 letters of the constituency name");
@@ -248,6 +261,7 @@ export function journeyPages(mode: Mode) {
         });
       } catch (e) {
         if (!shownInForm(e)) throw e;
+        retryHeader(c, e);
         const field = q || c.req.query("q") !== undefined ? "q" : "postcode";
         const message = e.detail ?? e.title;
         // "That postcode closed; it was in X. Is that still where you live?"
@@ -280,6 +294,7 @@ export function journeyPages(mode: Mode) {
       });
       d.idem = deps.ids.uuid();
       try {
+        withinLimit(c);
         const seat = await lookupPostcode(deps, { postcode: d.postcode, seat: d.seat || undefined });
         const r = recipientOf(d.to);
         const name =
@@ -294,6 +309,7 @@ export function journeyPages(mode: Mode) {
         return writePage(c, d, name);
       } catch (e) {
         if (!shownInForm(e)) throw e;
+        retryHeader(c, e);
         const message = e.detail ?? e.title;
         return render(
           c,
@@ -309,18 +325,30 @@ export function journeyPages(mode: Mode) {
       }
     })
     // Back from the preview to change asks or story: the draft comes along.
-    .post("/write", letterBodyLimit, async (c) => {
+    .post("/write", async (c) => {
       const f = await readForm(c);
-      return writePage(c, draftOf(f), one(f.recipientName) || "your MP");
+      const d = draftOf(f);
+      const name = one(f.recipientName) || "your MP";
+      const refusal = c.get("limitRefusal");
+      if (refusal) {
+        retryHeader(c, refusal);
+        return writePage(c, d, name, [{ field: "form", message: refusal.detail ?? refusal.title }], 429);
+      }
+      return writePage(c, d, name);
     })
     // --- 4. preview and edit -----------------------------------------------------------------
-    .post("/write/preview", letterBodyLimit, async (c) => {
+    .post("/write/preview", async (c) => {
       const f = await readForm(c);
       const d = draftOf(f);
       // Coming back from the details step keeps the supporter's edits; from the write step the
       // letter is rebuilt from the chosen asks and story.
       const parsed = previewInput(d, partnerOf(c), one(f.from) === "details");
       const name = one(f.recipientName) || "your MP";
+      const refusal = c.get("limitRefusal");
+      if (refusal) {
+        retryHeader(c, refusal);
+        return writePage(c, d, name, [{ field: "form", message: refusal.detail ?? refusal.title }], 429);
+      }
       if (!parsed.success) return writePage(c, d, name, issues(parsed.error), 400);
       try {
         const p = await previewLetter(c.var.deps, parsed.data);
@@ -333,11 +361,13 @@ export function journeyPages(mode: Mode) {
         });
       } catch (e) {
         if (!shownInForm(e)) throw e;
-        return writePage(c, d, name, [{ field: "asks", message: e.detail ?? e.title }], e.status);
+        retryHeader(c, e);
+        const field = e.code === "validation_failed" ? "asks" : "form";
+        return writePage(c, d, name, [{ field, message: e.detail ?? e.title }], e.status);
       }
     })
     // --- 5. your details and consents --------------------------------------------------------
-    .post("/write/details", letterBodyLimit, async (c) => {
+    .post("/write/details", async (c) => {
       const f = await readForm(c);
       const d = draftOf(f);
       const errors: FieldError[] = [];
@@ -365,7 +395,7 @@ export function journeyPages(mode: Mode) {
       });
     })
     // --- 6. submit -> check your email -------------------------------------------------------
-    .post("/write/send", letterBodyLimit, async (c) => {
+    .post("/write/send", async (c) => {
       const deps = c.var.deps;
       const f = await readForm(c);
       const d = draftOf(f);
@@ -412,12 +442,14 @@ export function journeyPages(mode: Mode) {
       });
       const errors = parsed.success ? [] : issues(parsed.error);
       if (!form.agree) errors.push({ field: "agree", message: FIELD_MESSAGES.agree as string });
-      if (!parsed.success || errors.length) return again(errors, 400);
       let letter: Awaited<ReturnType<typeof submitLetter>>["letter"];
       try {
-        ({ letter } = await submitLetter(deps, parsed.data, { ip: clientIp(c) }));
+        withinLimit(c);
+        if (!parsed.success || errors.length) return again(errors, 400);
+        ({ letter } = await submitLetter(deps, parsed.data));
       } catch (e) {
         if (!shownInForm(e)) throw e;
+        retryHeader(c, e);
         return again([{ field: "form", message: e.detail ?? e.title }], e.status);
       }
       // The optional pledge rides on the same details; a failure here must not lose the letter.
@@ -446,14 +478,14 @@ export function journeyPages(mode: Mode) {
         email: parsed.data.supporter.email,
         recipientName: letter.recipient.name,
         pledged,
-        share: shareLinks(deps.config.PUBLIC_URL),
+        share: shareLinks(deps.config),
       });
     })
     // --- thank-you (linked from the confirmed page and emails) --------------------------------
     .get("/thanks", async (c) =>
       render(c, "pages/journey/thanks", {
         title: "Thank you",
-        share: shareLinks(c.var.deps.config.PUBLIC_URL),
+        share: shareLinks(c.var.deps.config),
         counter: await pledgeCounter(c.var.deps),
       }),
     );
@@ -467,7 +499,7 @@ export function journeyPages(mode: Mode) {
           form: { postcode: (c.req.query("postcode") ?? "").slice(0, MAX_INPUT) },
         }),
       )
-      .post("/pledge", letterBodyLimit, async (c) => {
+      .post("/pledge", async (c) => {
         const deps = c.var.deps;
         const f = await readForm(c);
         const form = {
@@ -492,19 +524,22 @@ export function journeyPages(mode: Mode) {
             status,
           );
         const parsed = CreatePledgeInput.safeParse(form);
-        if (!parsed.success) return again(issues(parsed.error), 400);
         try {
+          withinLimit(c);
+          if (!parsed.success) return again(issues(parsed.error), 400);
           await createPledge(deps, parsed.data);
         } catch (e) {
           if (!shownInForm(e)) throw e;
-          return again([{ field: "postcode", message: e.detail ?? e.title }], e.status);
+          retryHeader(c, e);
+          const field = e.code.startsWith("postcode_") ? "postcode" : "form";
+          return again([{ field, message: e.detail ?? e.title }], e.status);
         }
         return render(c, "pages/journey/check-email", {
           title: "Check your email",
           kind: "pledge",
           complete: "pledge",
           email: parsed.data.email,
-          share: shareLinks(deps.config.PUBLIC_URL),
+          share: shareLinks(deps.config),
         });
       });
   return pages;

@@ -1,7 +1,9 @@
 /**
- * Campaign content (name, hashtag, the five asks) is data in data/campaigns/, so a campaign lead
- * can change the words without touching code. It is validated once at start-up; a bad file stops
- * the process with a message naming the field.
+ * Campaign content (name, hashtag, the five asks) is data in data/campaigns/<id>.json, so a
+ * campaign lead can change the words without touching code. CAMPAIGN_ID picks the file; it is
+ * loaded and validated once at start-up into config (`deps.config.campaign`), and a bad file stops
+ * the process with a message naming the field. Letters, pledges and the dashboard all use that one
+ * id, so they can never disagree about which campaign they count.
  */
 import { z } from "zod";
 import raw from "../../../data/campaigns/manifesto-for-babies.json";
@@ -44,10 +46,8 @@ export function parseCampaign(input: unknown, source = "campaign"): Campaign {
   return r.data;
 }
 
-let current: Campaign | undefined;
-
-/** The active campaign (data/campaigns/manifesto-for-babies.json), validated on first use. */
-export function activeCampaign(): Campaign {
-  current ??= parseCampaign(raw, "data/campaigns/manifesto-for-babies.json");
-  return current;
-}
+/**
+ * Campaign files built into the bundle, by id: what tests and the Workers build use (the Node
+ * build reads data/campaigns/ from disk at start-up instead, so an edit needs no rebuild).
+ */
+export const BUNDLED_CAMPAIGNS: Record<string, unknown> = { [raw.id]: raw };

@@ -6,7 +6,6 @@ import { letters } from "../../db/schema.letters";
 import type { Deps } from "../../deps";
 import { signToken } from "../../lib/tokens";
 import { type NewOutboxRow, outboxRow } from "../delivery/delivery.outbox";
-import { activeCampaign } from "./letters.campaign";
 import { renderText } from "./letters.templates";
 
 export const CONFIRM_PURPOSE = "letter.confirm";
@@ -31,18 +30,18 @@ export const letterForEmailColumns = {
 
 type EmailDeps = Pick<Deps, "config" | "clock" | "ids" | "templates">;
 
-const campaignVars = () => {
-  const c = activeCampaign();
+const campaignVars = (deps: Pick<Deps, "config">) => {
+  const c = deps.config.campaign;
   return { name: c.name, organisation: c.organisation, hashtag: c.hashtag };
 };
 
-const toSupporter = (l: LetterForEmail, subject: string, bodyText: string) => ({
+const toSupporter = (deps: Pick<Deps, "config">, l: LetterForEmail, subject: string, bodyText: string) => ({
   letterId: l.id,
   state: "queued" as const,
   toName: l.supporterName,
   toEmail: l.supporterEmail,
   reflectTo: l.supporterEmail,
-  fromName: activeCampaign().hashtag,
+  fromName: deps.config.campaign.hashtag,
   subject,
   bodyText,
 });
@@ -57,7 +56,7 @@ export const humanDate = (ms: number) =>
   });
 
 export async function confirmUrl(deps: Pick<Deps, "config">, letterId: string, expiresAt: number) {
-  const token = await signToken(deps.config.TOKEN_SECRET, {
+  const token = await signToken(deps.config, {
     purpose: CONFIRM_PURPOSE,
     subject: letterId,
     expiresAt,
@@ -74,7 +73,7 @@ export async function confirmEmail(
   const vars = {
     supporter: { name: l.supporterName },
     recipient: { name: l.recipientName },
-    campaign: campaignVars(),
+    campaign: campaignVars(deps),
     confirmUrl: await confirmUrl(deps, l.id, expiresAt),
     expiresOn: humanDate(expiresAt),
   };
@@ -83,25 +82,25 @@ export async function confirmEmail(
     kind === "confirm"
       ? `Please confirm your letter to ${l.recipientName}`
       : `Reminder: your letter to ${l.recipientName} is waiting`;
-  return outboxRow(deps, { kind, ...toSupporter(l, subject, text) });
+  return outboxRow(deps, { kind, ...toSupporter(deps, l, subject, text) });
 }
 
 export function sentNoticeEmail(deps: EmailDeps, l: LetterForEmail): NewOutboxRow {
   const text = renderText(deps, "emails/sent.txt", {
     supporter: { name: l.supporterName },
     recipient: { name: l.recipientName },
-    campaign: campaignVars(),
+    campaign: campaignVars(deps),
   });
   return outboxRow(deps, {
     kind: "sent_notice",
-    ...toSupporter(l, `Your letter to ${l.recipientName} has been sent`, text),
+    ...toSupporter(deps, l, `Your letter to ${l.recipientName} has been sent`, text),
   });
 }
 
 /** The "did they reply?" email, queued now to go out LETTER_FOLLOWUP_DAYS later. */
 export async function followupEmail(deps: EmailDeps, l: LetterForEmail): Promise<NewOutboxRow> {
   const sendAt = deps.clock.now() + deps.config.LETTER_FOLLOWUP_DAYS * 24 * 60 * 60 * 1000;
-  const token = await signToken(deps.config.TOKEN_SECRET, {
+  const token = await signToken(deps.config, {
     purpose: FOLLOWUP_PURPOSE,
     subject: l.id,
     expiresAt: sendAt + FOLLOWUP_LINK_MS,
@@ -109,12 +108,12 @@ export async function followupEmail(deps: EmailDeps, l: LetterForEmail): Promise
   const text = renderText(deps, "emails/followup.txt", {
     supporter: { name: l.supporterName },
     recipient: { name: l.recipientName },
-    campaign: campaignVars(),
+    campaign: campaignVars(deps),
     answerUrl: `${deps.config.PUBLIC_URL}/letters/followup?token=${token}`,
   });
   return outboxRow(deps, {
     kind: "followup",
-    ...toSupporter(l, `Did ${l.recipientName} reply to your letter?`, text),
+    ...toSupporter(deps, l, `Did ${l.recipientName} reply to your letter?`, text),
     notBefore: sendAt,
   });
 }

@@ -1,19 +1,54 @@
 /**
  * Pages behind the links in emails. GET only shows a page with a button (mail scanners and link
  * previewers fetch links; fetching changes nothing); the button POSTs, and POST is idempotent.
- * /dev/mail lists captured mail and exists only in MAIL_MODE=capture.
+ * /dev/mail lists captured mail (letters, addresses, live confirm and erasure links): only in
+ * MAIL_MODE=capture, and only to this machine (a loopback listener, reached directly, with a
+ * loopback PUBLIC_URL) or to a signed-in campaign lead.
  */
 import { desc } from "drizzle-orm";
+import type { Context } from "hono";
 import { Hono } from "hono";
 import { capturedMail } from "../../db/schema.letters";
+import { isLoopbackHost } from "../../env";
+import { clientOf, looksProxied } from "../../http/client";
 import type { AppEnv } from "../../http/types";
 import { validate } from "../../http/validate";
 import { AppError } from "../../lib/errors";
-import { letterBodyLimit } from "./letters.routes";
+import { adminSessionOf } from "../admin/admin.routes";
 import { FollowupInput, TokenInput } from "./letters.schemas";
 import { answerFollowup, confirmLetter, followupContext, letterForConfirmPage } from "./letters.service";
 
 const DEV_MAIL_LIMIT = 50;
+
+/**
+ * Whether this request may read captured mail without signing in: the server listens on loopback
+ * only, the client is this machine and came straight here (no proxy headers: a proxy on this
+ * machine would otherwise make every visitor look local), and the site's own address is local.
+ */
+export function isLocalRequest(c: Context<AppEnv>): boolean {
+  const deps = c.var.deps;
+  return (
+    deps.network.loopbackListener &&
+    clientOf(c).loopback &&
+    !looksProxied(c) &&
+    isLoopbackHost(new URL(deps.config.PUBLIC_URL).hostname)
+  );
+}
+
+/** A mail body split into text and links to this site (linear: one pass of a simple pattern). */
+export function linkParts(text: string, publicUrl: string): { text: string; href?: string }[] {
+  const parts: { text: string; href?: string }[] = [];
+  let last = 0;
+  for (const m of text.matchAll(/https?:\/\/[^\s<>"']+/g)) {
+    const url = m[0];
+    if (!url.startsWith(`${publicUrl}/`)) continue;
+    if (m.index > last) parts.push({ text: text.slice(last, m.index) });
+    parts.push({ text: url, href: url });
+    last = m.index + url.length;
+  }
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
 
 export const letterPages = new Hono<AppEnv>()
   .use("/letters/*", async (c, next) => {
@@ -38,7 +73,7 @@ export const letterPages = new Hono<AppEnv>()
       c.var.deps.templates.render("pages/letters/confirm", { title: "Confirm your letter", letter, token }),
     );
   })
-  .post("/letters/confirm", letterBodyLimit, validate("form", TokenInput), async (c) => {
+  .post("/letters/confirm", validate("form", TokenInput), async (c) => {
     const result = await confirmLetter(c.var.deps, c.req.valid("form"));
     return c.html(
       c.var.deps.templates.render("pages/letters/confirmed", { title: "Letter confirmed", ...result }),
@@ -55,7 +90,7 @@ export const letterPages = new Hono<AppEnv>()
       }),
     );
   })
-  .post("/letters/followup", letterBodyLimit, validate("form", FollowupInput), async (c) => {
+  .post("/letters/followup", validate("form", FollowupInput), async (c) => {
     const input = c.req.valid("form");
     const l = await followupContext(c.var.deps, input);
     await answerFollowup(c.var.deps, input);
@@ -72,6 +107,11 @@ export const letterPages = new Hono<AppEnv>()
     // Captured mail holds letters and addresses: never served unless nothing is being sent for real.
     if (deps.config.MAIL_MODE !== "capture")
       throw new AppError("not_found", "There is nothing at this address.");
+    if (!isLocalRequest(c) && !(await adminSessionOf(c)))
+      throw new AppError(
+        "unauthorized",
+        "Captured mail is shown only on the machine running speakup, or to a signed-in campaign lead.",
+      );
     const mail = await deps.db
       .select()
       .from(capturedMail)
@@ -82,7 +122,7 @@ export const letterPages = new Hono<AppEnv>()
     return c.html(
       deps.templates.render("pages/letters/dev-mail", {
         title: "Captured mail",
-        mail,
+        mail: mail.map((m) => ({ ...m, parts: linkParts(m.text, deps.config.PUBLIC_URL) })),
         limit: DEV_MAIL_LIMIT,
       }),
     );

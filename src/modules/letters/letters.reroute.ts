@@ -29,7 +29,6 @@ import { constituencies, letterStops, letters, members, outbox } from "../../db/
 import type { Deps, Statement } from "../../deps";
 import { sha256Hex } from "../../lib/tokens";
 import { messageIdFor, outboxRow } from "../delivery/delivery.outbox";
-import { activeCampaign } from "./letters.campaign";
 import { renderText } from "./letters.templates";
 
 /** Outbox states of a letter row that has not reached the relay (the machine's -> cancelled, minus sending). */
@@ -214,7 +213,7 @@ export async function notifyStoppedLetters(deps: Deps): Promise<{ notified: numb
     .innerJoin(constituencies, eq(constituencies.onsCode, letters.constituencyCode))
     .where(isNull(letterStops.notifiedAt))
     .limit(NOTIFY_BATCH);
-  const campaign = activeCampaign();
+  const campaign = deps.config.campaign;
   let notified = 0;
   for (const r of rows) {
     const now = deps.clock.now();

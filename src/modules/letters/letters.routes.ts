@@ -1,12 +1,12 @@
 /**
- * Letters JSON API. Bodies are capped before parsing (413 even for chunked uploads without a
- * Content-Length), then validated with zod; handlers call one verb each.
+ * Letters JSON API: validated with zod, one verb per handler. Bodies are capped and checked
+ * before this (src/http/body.ts), and limits per client address are middleware (app.ts).
  */
-import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { Hono } from "hono";
 import type { AppEnv } from "../../http/types";
 import { validate } from "../../http/validate";
 import { AppError } from "../../lib/errors";
+import { creditedPartner } from "../widget/widget.attribution";
 import {
   FollowupInput,
   IdempotencyKeyHeader,
@@ -23,28 +23,7 @@ import {
   submitLetter,
 } from "./letters.service";
 
-/** A long letter with a story is a few KB; 64 KB leaves room and stops abuse early. */
-export const LETTER_BODY_LIMIT = 64 * 1024;
-
-export const letterBodyLimit = bodyLimit({
-  maxSize: LETTER_BODY_LIMIT,
-  onError: () => {
-    throw new AppError("payload_too_large", `Requests here are limited to ${LETTER_BODY_LIMIT / 1024} KB.`);
-  },
-});
-
-/**
- * The client's address for per-IP limits: the socket's on Node (never a spoofable header),
- * Cloudflare's CF-Connecting-IP on Workers (set by the edge).
- */
-export function clientIp(c: Context<AppEnv>): string | undefined {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? c.req.header("cf-connecting-ip") ?? undefined;
-}
-
 export const letterRoutes = new Hono<AppEnv>()
-  .use("/api/letters/*", letterBodyLimit)
-  .use("/api/letters", letterBodyLimit)
   .post("/api/letters/preview", validate("json", PreviewLetterInput), async (c) =>
     c.json(await previewLetter(c.var.deps, c.req.valid("json"))),
   )
@@ -53,10 +32,13 @@ export const letterRoutes = new Hono<AppEnv>()
     const key = header === undefined ? undefined : IdempotencyKeyHeader.safeParse(header);
     if (key && !key.success)
       throw new AppError("validation_failed", "Idempotency-Key: 8-100 characters: letters, digits, _ . : -");
-    const { letter, created } = await submitLetter(c.var.deps, c.req.valid("json"), {
-      ip: clientIp(c),
-      idempotencyKey: key?.data,
-    });
+    const input = c.req.valid("json");
+    const partner = await creditedPartner(c, input.partner);
+    const { letter, created } = await submitLetter(
+      c.var.deps,
+      { ...input, partner },
+      { idempotencyKey: key?.data },
+    );
     return c.json(letter, created ? 201 : 200, { location: `/api/letters/${letter.id}` });
   })
   .post("/api/letters/confirm", validate("json", TokenInput), async (c) =>

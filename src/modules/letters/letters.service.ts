@@ -11,23 +11,22 @@
  *   the first letter and writes nothing.
  * - Nothing is sent until the supporter confirms from the email link (GET shows a button, POST
  *   confirms; replays are harmless). Unconfirmed letters get one reminder half-way, then expire.
- * - Abuse limits: per IP per hour and per email per day (rate-limiter-flexible, in memory), one
- *   letter per person per recipient per window and a per-recipient daily cap (database), and a
- *   near-duplicate check that holds a letter for moderation instead of sending it.
+ * - Abuse limits: per email per day (deps.rateLimiter, keyed by a pseudonym of the address; the
+ *   per-client-address limit is middleware, src/http/rate-limit.ts), one letter per person per
+ *   recipient per window and a per-recipient daily cap (database), and a near-duplicate check
+ *   that holds a letter for moderation instead of sending it.
  * - The letter row and its outbox rows are written in one deps.atomic call.
  */
 import { and, eq, gte, inArray, isNull, lte, ne, notInArray, sql } from "drizzle-orm";
-import { RateLimiterMemory } from "rate-limiter-flexible";
 import { candidates, letterStops, members } from "../../db/schema";
 import { letterBands, letters, outbox } from "../../db/schema.letters";
 import type { Deps, Statement } from "../../deps";
-import type { Config } from "../../env";
 import { AppError } from "../../lib/errors";
-import { sha256Hex, verifyToken } from "../../lib/tokens";
+import { pseudonym, sha256Hex, verifyToken } from "../../lib/tokens";
 import { letterTallyStatements } from "../admin/admin.tallies";
 import { outboxRow } from "../delivery/delivery.outbox";
 import { lookupPostcode } from "../lookup/lookup.service";
-import { activeCampaign, type Campaign } from "./letters.campaign";
+import type { Campaign } from "./letters.campaign";
 import {
   CONFIRM_PURPOSE,
   confirmEmail,
@@ -118,7 +117,7 @@ function chosenAsks(campaign: Campaign, ids: string[]) {
 }
 
 function renderDraft(deps: Deps, r: ResolvedRecipient, asks: Campaign["asks"], story: string | null) {
-  const campaign = activeCampaign();
+  const campaign = deps.config.campaign;
   return renderText(deps, r.kind === "mp" ? "letters/mp.txt" : "letters/candidate.txt", {
     recipient: { name: r.name },
     constituency: { name: r.constituency.name },
@@ -137,7 +136,7 @@ function addressLines(supporter: {
 }
 
 function compose(deps: Deps, r: ResolvedRecipient, input: PreviewLetterInput) {
-  const campaign = activeCampaign();
+  const campaign = deps.config.campaign;
   const asks = chosenAsks(campaign, input.asks);
   const draft = input.body ? tidy(input.body) : renderDraft(deps, r, asks, input.story || null);
   // Subject placeholders are filled by plain replacement, never by a template engine.
@@ -181,38 +180,20 @@ export async function previewLetter(deps: Deps, input: PreviewLetterInput) {
 
 // --- limits -------------------------------------------------------------------------------------
 
-type Limiters = { ip: RateLimiterMemory; email: RateLimiterMemory };
-const limitersByConfig = new WeakMap<Config, Limiters>();
-
-function limiters(config: Config): Limiters {
-  let l = limitersByConfig.get(config);
-  if (!l) {
-    l = {
-      ip: new RateLimiterMemory({
-        keyPrefix: "letters-ip",
-        points: config.LETTER_LIMIT_PER_IP_HOUR,
-        duration: 3600,
-      }),
-      email: new RateLimiterMemory({
-        keyPrefix: "letters-email",
-        points: config.LETTER_LIMIT_PER_EMAIL_DAY,
-        duration: 86_400,
-      }),
-    };
-    limitersByConfig.set(config, l);
-  }
-  return l;
-}
-
-async function consume(limiter: RateLimiterMemory, key: string, what: string) {
-  try {
-    await limiter.consume(key);
-  } catch (res) {
-    const ms = (res as { msBeforeNext?: number }).msBeforeNext ?? 60_000;
-    throw new AppError("rate_limited", `Too many letters from this ${what}. Please try again later.`, {
-      retryAfter: Math.ceil(ms / 1000),
-    });
-  }
+/** Letters per email address per day: the limit that holds however many people share a network. */
+async function consumeEmailAllowance(deps: Deps, email: string) {
+  const decision = await deps.rateLimiter.consume(
+    { name: "letters-email", limit: deps.config.LETTER_LIMIT_PER_EMAIL_DAY, windowSeconds: 86_400 },
+    await pseudonym(deps.config.TOKEN_SECRET, `email:${email}`),
+  );
+  if (!decision.allowed)
+    throw new AppError(
+      "rate_limited",
+      "Too many letters from this email address today. Please try again tomorrow.",
+      {
+        retryAfter: decision.retryAfterSeconds,
+      },
+    );
 }
 
 const LIVE_LETTER_STATUSES = ["awaiting_confirmation", "confirmed", "held", "sent"] as const;
@@ -331,9 +312,9 @@ export async function getLetterStatus(deps: Deps, input: { id: string }): Promis
 export async function submitLetter(
   deps: Deps,
   input: SubmitLetterInput,
-  ctx: { ip?: string; idempotencyKey?: string } = {},
+  ctx: { idempotencyKey?: string } = {},
 ): Promise<{ letter: LetterStatusView; created: boolean }> {
-  const campaign = activeCampaign();
+  const campaign = deps.config.campaign;
   const email = input.supporter.email;
   const clientKey = ctx.idempotencyKey ?? input.idempotencyKey;
   // Without a client key, the submission itself is the key: an identical resubmit is a replay.
@@ -347,8 +328,7 @@ export async function submitLetter(
     .where(eq(letters.idempotencyKey, idempotencyKey));
   if (existing[0]) return { letter: await getLetterStatus(deps, existing[0]), created: false };
 
-  await consume(limiters(deps.config).ip, ctx.ip ?? "unknown", "network address");
-  await consume(limiters(deps.config).email, idempotencyKeyless(email), "email address");
+  await consumeEmailAllowance(deps, email);
 
   const r = await resolveRecipient(deps, input.supporter.address.postcode, input.recipient, input.seat);
   if (!r.email)
@@ -429,23 +409,10 @@ export async function submitLetter(
   return { letter: await getLetterStatus(deps, { id }), created: true };
 }
 
-/** The per-email limiter key: a digest, so the limiter's memory holds no addresses. */
-const idempotencyKeyless = (email: string) => `e:${email.length}:${simpleHash(email)}`;
-function simpleHash(s: string) {
-  let h = 5381;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 33) ^ s.charCodeAt(i)) >>> 0;
-  return h.toString(36);
-}
-
 // --- confirm ------------------------------------------------------------------------------------
 
 export async function letterForConfirmPage(deps: Deps, input: { token: string }) {
-  const { subject: id } = await verifyToken(
-    deps.config.TOKEN_SECRET,
-    input.token,
-    CONFIRM_PURPOSE,
-    deps.clock.now(),
-  );
+  const { subject: id } = await verifyToken(deps.config, input.token, CONFIRM_PURPOSE, deps.clock.now());
   const [l] = await deps.db
     .select({
       id: letters.id,
@@ -487,7 +454,7 @@ async function stoppedBecauseMpLeft(deps: Deps, letterId: string, recipientName:
  */
 export async function confirmLetter(deps: Deps, input: { token: string }) {
   const now = deps.clock.now();
-  const { subject: id } = await verifyToken(deps.config.TOKEN_SECRET, input.token, CONFIRM_PURPOSE, now);
+  const { subject: id } = await verifyToken(deps.config, input.token, CONFIRM_PURPOSE, now);
   const [l] = await deps.db
     .select({ status: letters.status, similarity: letters.similarity, recipientName: letters.recipientName })
     .from(letters)
@@ -553,12 +520,7 @@ export async function moderateLetter(deps: Deps, input: { id: string; release: b
 // --- follow-up ----------------------------------------------------------------------------------
 
 export async function followupContext(deps: Deps, input: { token: string }) {
-  const { subject: id } = await verifyToken(
-    deps.config.TOKEN_SECRET,
-    input.token,
-    FOLLOWUP_PURPOSE,
-    deps.clock.now(),
-  );
+  const { subject: id } = await verifyToken(deps.config, input.token, FOLLOWUP_PURPOSE, deps.clock.now());
   const [l] = await deps.db
     .select({ id: letters.id, recipientName: letters.recipientName, replyAnswer: letters.replyAnswer })
     .from(letters)

@@ -4,8 +4,10 @@
  * POSTs. A failed form re-renders with the supporter's input and messages linked to fields.
  */
 import { Hono } from "hono";
+import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { isAppError } from "../../lib/errors";
+import { attributionFor, verifyAttribution } from "../widget/widget.attribution";
 import { parseRepRef } from "./pledges.routes";
 import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "./pledges.schemas";
 import {
@@ -30,11 +32,14 @@ const str = (v: unknown) => (typeof v === "string" ? v : "");
 export const pledgePages = new Hono<AppEnv>()
   .get("/pledge", async (c) => {
     const deps = c.var.deps;
+    // A partner's link (/pledge?partner=KEY) is credited only when followed from their own site.
+    const attribution = await attributionFor(c, c.req.query("partner"), c.req.query("attr"));
     return c.html(
       deps.templates.render("pages/pledges/form", {
         title: "Pledge to #SpeakUpForBabies",
         consent,
-        form: { partner: c.req.query("partner") ?? "", postcode: c.req.query("postcode") ?? "" },
+        form: { postcode: (c.req.query("postcode") ?? "").slice(0, 100) },
+        attribution: attribution?.token,
         counter: await pledgeCounter(deps),
       }),
     );
@@ -42,36 +47,42 @@ export const pledgePages = new Hono<AppEnv>()
   .post("/pledge", async (c) => {
     const deps = c.var.deps;
     const body = await c.req.parseBody();
+    const attr = str(body.attr);
     const form = {
       name: str(body.name),
       email: str(body.email),
       postcode: str(body.postcode),
       pledgeConsent: str(body.pledgeConsent),
       updatesConsent: str(body.updatesConsent),
-      partner: str(body.partner),
     };
-    const rerender = (errors: { field: string; message: string }[], status: 400 | 404 | 410 | 422) =>
+    // Every error re-renders the form with what was typed, whatever went wrong.
+    const rerender = (errors: { field: string; message: string }[], status: number) =>
       c.html(
         deps.templates.render("pages/pledges/form", {
           title: "Pledge to #SpeakUpForBabies",
           consent,
           form,
+          attribution: attr || undefined,
           errors,
           error: Object.fromEntries(errors.map((e) => [e.field, e.message])),
         }),
-        status,
+        status as 400,
       );
-    const parsed = CreatePledgeInput.safeParse(form);
-    if (!parsed.success)
-      return rerender(
-        parsed.error.issues.map((i) => ({ field: String(i.path[0] ?? "name"), message: i.message })),
-        400,
-      );
+    const parsed = CreatePledgeInput.safeParse({ ...form, partner: await verifyAttribution(deps, attr) });
     try {
+      withinLimit(c);
+      if (!parsed.success)
+        return rerender(
+          parsed.error.issues.map((i) => ({ field: String(i.path[0] ?? "name"), message: i.message })),
+          400,
+        );
       await createPledge(deps, parsed.data);
     } catch (e) {
-      if (!isAppError(e) || e.status >= 500) throw e;
-      return rerender([{ field: "postcode", message: e.detail ?? e.title }], e.status as 400);
+      if (!isAppError(e) || e.code === "internal") throw e;
+      if (typeof e.extra.retryAfter === "number")
+        c.header("retry-after", String(Math.ceil(e.extra.retryAfter)));
+      const field = e.code.startsWith("postcode_") ? "postcode" : "form";
+      return rerender([{ field, message: e.detail ?? e.title }], e.status);
     }
     return c.html(deps.templates.render("pages/pledges/check-email", { title: "Check your email" }), 202);
   })

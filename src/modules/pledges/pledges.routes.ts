@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../http/types";
 import { validate } from "../../http/validate";
 import { AppError } from "../../lib/errors";
+import { creditedPartner } from "../widget/widget.attribution";
 import { CreatePledgeInput, RepRef, TokenInput } from "./pledges.schemas";
 import {
   confirmPledge,
@@ -16,9 +17,12 @@ import {
 const PUBLIC_CACHE = "public, max-age=60";
 
 export const pledgeRoutes = new Hono<AppEnv>()
-  .post("/api/pledges", validate("json", CreatePledgeInput), async (c) =>
-    c.json(await createPledge(c.var.deps, c.req.valid("json")), 202),
-  )
+  .post("/api/pledges", validate("json", CreatePledgeInput), async (c) => {
+    const input = c.req.valid("json");
+    // Credited to a partner only when called from one of that partner's pages (CORS).
+    const partner = await creditedPartner(c, input.partner);
+    return c.json(await createPledge(c.var.deps, { ...input, partner }), 202);
+  })
   .post("/api/pledges/confirm", validate("json", TokenInput), async (c) =>
     c.json(await confirmPledge(c.var.deps, c.req.valid("json"))),
   )

@@ -96,7 +96,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
     target = resend[0];
   }
   if (target) {
-    const token = await signToken(deps.config.TOKEN_SECRET, {
+    const token = await signToken(deps.config, {
       purpose: PURPOSE.confirm,
       subject: String(target.id),
       expiresAt: now + deps.config.PLEDGE_CONFIRM_TTL_DAYS * DAY_MS,
@@ -124,7 +124,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
 }
 
 async function pledgeIdFromToken(deps: Deps, token: string): Promise<number> {
-  const { subject } = await verifyToken(deps.config.TOKEN_SECRET, token, PURPOSE.confirm, deps.clock.now());
+  const { subject } = await verifyToken(deps.config, token, PURPOSE.confirm, deps.clock.now());
   const id = Number(subject);
   if (!Number.isSafeInteger(id)) throw new AppError("token_invalid");
   return id;
@@ -424,7 +424,7 @@ export async function requestRepPledgeLink(
     deps.logger.warn("representative pledge link not sent in reflect mode", { kind: target.kind });
     return { status: "sent" };
   }
-  const token = await signToken(deps.config.TOKEN_SECRET, {
+  const token = await signToken(deps.config, {
     purpose: PURPOSE.repVerify,
     subject: claimed.id,
     expiresAt: now + deps.config.REP_PLEDGE_LINK_DAYS * DAY_MS,
@@ -445,7 +445,7 @@ export async function requestRepPledgeLink(
 }
 
 async function repPledgeFromToken(deps: Deps, token: string) {
-  const { subject } = await verifyToken(deps.config.TOKEN_SECRET, token, PURPOSE.repVerify, deps.clock.now());
+  const { subject } = await verifyToken(deps.config, token, PURPOSE.repVerify, deps.clock.now());
   const [row] = await deps.db
     .select({
       id: repPledges.id,

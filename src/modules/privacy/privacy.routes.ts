@@ -5,8 +5,9 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
-import { AppError } from "../../lib/errors";
+import { AppError, isAppError } from "../../lib/errors";
 import { sameOriginOnly } from "../admin/admin.csrf";
 import {
   erasePersonalData,
@@ -36,18 +37,28 @@ export const privacyRoutes = new Hono<AppEnv>()
   .post("/privacy/request", async (c) => {
     const deps = c.var.deps;
     const body = await c.req.parseBody();
-    const parsed = PrivacyRequestInput.safeParse({ email: str(body.email), kind: str(body.kind) });
-    if (!parsed.success)
-      return c.html(
+    const again = (error: string, status: number) =>
+      c.html(
         deps.templates.render("pages/privacy", {
           title: "Privacy notice",
           notice: privacyNotice(deps),
-          error: parsed.error.issues[0]?.message ?? "enter your email address",
+          error,
+          email: str(body.email).slice(0, 254),
           kind: str(body.kind),
         }),
-        400,
+        status as 400,
       );
-    await requestPrivacyLink(deps, parsed.data);
+    const parsed = PrivacyRequestInput.safeParse({ email: str(body.email), kind: str(body.kind) });
+    try {
+      withinLimit(c);
+      if (!parsed.success) return again(parsed.error.issues[0]?.message ?? "enter your email address", 400);
+      await requestPrivacyLink(deps, parsed.data);
+    } catch (e) {
+      if (!isAppError(e) || e.code === "internal") throw e;
+      if (typeof e.extra.retryAfter === "number")
+        c.header("retry-after", String(Math.ceil(e.extra.retryAfter)));
+      return again(e.detail ?? e.title, e.status);
+    }
     return c.html(deps.templates.render("pages/privacy", { title: "Check your email", sent: true }), 202);
   })
   .get("/privacy/:kind{export|erase}", async (c) => {

@@ -81,7 +81,7 @@ export async function requestPrivacyLink(
     await deps.db
       .insert(privacyRequests)
       .values({ id, kind: input.kind, emailNorm, createdAt: now, expiresAt });
-    const token = await signToken(deps.config.TOKEN_SECRET, {
+    const token = await signToken(deps.config, {
       purpose: PURPOSE[input.kind],
       subject: id,
       expiresAt,
@@ -106,12 +106,7 @@ export async function requestPrivacyLink(
 
 /** The request a link names (checks the token, the purpose and that the request still exists). */
 export async function privacyRequestFor(deps: Deps, input: { token: string; kind: "export" | "erase" }) {
-  const { subject } = await verifyToken(
-    deps.config.TOKEN_SECRET,
-    input.token,
-    PURPOSE[input.kind],
-    deps.clock.now(),
-  );
+  const { subject } = await verifyToken(deps.config, input.token, PURPOSE[input.kind], deps.clock.now());
   const [row] = await deps.db
     .select()
     .from(privacyRequests)

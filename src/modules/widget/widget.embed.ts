@@ -8,12 +8,18 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../http/types";
+import { attributionFor } from "./widget.attribution";
 import { EmbedTheme, PartnerKey } from "./widget.schemas";
 import { frameAncestors, getPartner, usableAccent } from "./widget.service";
 
 export type EmbedContext = {
   /** null: unknown or inactive key; the page explains and offers nothing else. */
   partner: { key: string; name: string } | null;
+  /**
+   * The partner this flow is credited to: set only when it started on one of the partner's pages
+   * (see widget.attribution.ts). The page still works, uncredited, when this is null.
+   */
+  attributed: string | null;
   /** Space-separated exact origins the frame may talk to (postMessage) and be framed by. */
   origins: string;
   /** CSP frame-ancestors source list. */
@@ -34,6 +40,7 @@ async function embedParams(c: Context<AppEnv>) {
     partner: c.req.query("partner"),
     accent: c.req.query("accent"),
     compact: c.req.query("compact"),
+    attr: c.req.query("attr"),
   };
   if (c.req.method !== "POST") return q;
   const body = await c.req.parseBody();
@@ -41,6 +48,7 @@ async function embedParams(c: Context<AppEnv>) {
     partner: q.partner ?? one(body.partner),
     accent: q.accent ?? (one(body.accent) || undefined),
     compact: q.compact ?? (one(body.compact) || undefined),
+    attr: q.attr ?? (one(body.attr) || undefined),
   };
 }
 
@@ -52,13 +60,16 @@ export const embedContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = PartnerKey.safeParse(raw.partner ?? "");
   const partner = key.success ? await getPartner(deps, { key: key.data }) : null;
   const accent = usableAccent(theme.accent);
+  const attribution = partner?.active ? await attributionFor(c, partner.key, raw.attr) : undefined;
   const fields = [
     ...(partner ? [{ name: "partner", value: partner.key }] : []),
     ...(accent ? [{ name: "accent", value: accent }] : []),
     ...(theme.compact ? [{ name: "compact", value: "1" }] : []),
+    ...(attribution ? [{ name: "attr", value: attribution.token }] : []),
   ];
   c.set("embed", {
     partner: partner?.active ? { key: partner.key, name: partner.name } : null,
+    attributed: attribution?.partner ?? null,
     origins: partner?.active ? partner.allowedOrigins.join(" ") : "",
     // The "unknown partner" page holds no form and no data: any site may frame it, so whoever
     // pasted a wrong key sees the explanation instead of a browser error.

@@ -28,6 +28,9 @@ export const WIDGET_LOADER = `(function () {
     var compact = s.getAttribute("data-compact");
     if (compact !== null && compact !== "false") q += "&compact=1";
     var f = document.createElement("iframe");
+    // The first request names the page that hosts the frame (its origin only): that is how the
+    // partner is credited. Set explicitly, so a page whose own policy sends no referrer still can.
+    f.referrerPolicy = "origin";
     f.src = origin + "/embed?" + q;
     f.title = s.getAttribute("data-title") || "Write to your MP: #SpeakUpForBabies";
     f.style.cssText = "display:block;width:100%;max-width:40rem;border:0;height:640px;overflow:hidden";
