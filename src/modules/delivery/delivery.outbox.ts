@@ -3,8 +3,9 @@
  * message, so sending is a pure function of the row (no template or letter lookups at send time)
  * and a retry sends byte-for-byte the same message with the same Message-ID.
  */
-import type { outbox } from "../../db/schema.letters";
-import type { Deps } from "../../deps";
+import { getTableColumns, is, SQL, sql } from "drizzle-orm";
+import { outbox } from "../../db/schema.letters";
+import type { Deps, Statement } from "../../deps";
 
 export type NewOutboxRow = typeof outbox.$inferInsert;
 
@@ -56,4 +57,21 @@ export function outboxRow(deps: Pick<Deps, "config" | "clock" | "ids">, m: Outbo
     createdAt: now,
     updatedAt: now,
   };
+}
+
+/**
+ * An INSERT of `row` that takes effect only if `condition` holds when it runs: `INSERT INTO outbox
+ * SELECT <row> WHERE <condition>`. For atomic batches where a mail must be queued exactly when
+ * another statement of the batch took effect (a conditional UPDATE that claimed the right to send
+ * it), with no read in between, so it works the same in a SQLite transaction and a D1 batch.
+ */
+export function insertOutboxWhere(deps: Pick<Deps, "db">, row: NewOutboxRow, condition: SQL): Statement {
+  const values = Object.entries(getTableColumns(outbox)).map(([key, column]) => {
+    const value = (row as Record<string, unknown>)[key];
+    if (value !== undefined) return sql.param(value, column);
+    const fallback = column.default;
+    if (fallback === undefined || fallback === null) return sql`null`;
+    return is(fallback, SQL) ? fallback : sql.param(fallback, column);
+  });
+  return deps.db.insert(outbox).select(sql`select ${sql.join(values, sql`, `)} where ${condition}`);
 }

@@ -8,12 +8,13 @@
  * recipient's own address: service mail is never redirected to anyone else (for a
  * representative there is no safe place to reflect to, so callers don't queue their link in
  * reflect mode at all). Erasure and retention remove these rows (their bodies carry links).
- * A failed insert is logged (without the address) and reported to the caller, who decides
- * whether the supporter may ask again.
+ * Callers put the row in the same atomic write as the change it announces (serviceMailRow), so a
+ * supporter is never told "check your email" when no mail was queued, and no mail goes out for
+ * a change that was not made.
  */
 import { outbox } from "../../db/schema.letters";
 import type { Deps } from "../../deps";
-import { outboxRow } from "../delivery/delivery.outbox";
+import { type NewOutboxRow, outboxRow } from "../delivery/delivery.outbox";
 
 export type ServiceMailTemplate =
   | "emails/pledge-confirm.txt"
@@ -30,37 +31,37 @@ export type ServiceMail = {
 
 export const SERVICE_FROM_NAME = "#SpeakUpForBabies";
 
-/** Queue the message in the outbox. True when queued; false (logged) when the insert failed. */
-export async function sendServiceMail(
-  deps: Pick<Deps, "db" | "templates" | "config" | "ids" | "clock" | "logger">,
+/** The outbox row for one service mail, rendered, for the caller's atomic write. */
+export function serviceMailRow(
+  deps: Pick<Deps, "templates" | "config" | "ids" | "clock">,
   mail: ServiceMail,
-): Promise<boolean> {
+): NewOutboxRow {
   const text = deps.templates.render(mail.template, {
     ...mail.data,
     publicUrl: deps.config.PUBLIC_URL,
     controller: deps.config.PRIVACY_CONTROLLER,
   });
-  try {
-    await deps.db.insert(outbox).values(
-      outboxRow(deps, {
-        kind: "service",
-        letterId: null,
-        state: "queued",
-        toName: mail.to.name ?? null,
-        toEmail: mail.to.address,
-        reflectTo: mail.to.address,
-        fromName: SERVICE_FROM_NAME,
-        subject: mail.subject,
-        bodyText: text,
-      }),
-    );
-    return true;
-  } catch (e) {
-    // The address stays out of the log; the template name says which flow failed.
-    deps.logger.error("service mail not queued", {
-      template: mail.template,
-      error: e instanceof Error ? e.message : String(e),
-    });
-    return false;
-  }
+  return outboxRow(deps, {
+    kind: "service",
+    letterId: null,
+    state: "queued",
+    toName: mail.to.name ?? null,
+    toEmail: mail.to.address,
+    reflectTo: mail.to.address,
+    fromName: SERVICE_FROM_NAME,
+    subject: mail.subject,
+    bodyText: text,
+  });
+}
+
+/**
+ * Queue one service mail on its own. A failure is thrown (a database fault is a 503), never
+ * swallowed: the caller must not tell anyone to check their email.
+ */
+export async function sendServiceMail(
+  deps: Pick<Deps, "db" | "templates" | "config" | "ids" | "clock" | "logger">,
+  mail: ServiceMail,
+): Promise<true> {
+  await deps.db.insert(outbox).values(serviceMailRow(deps, mail));
+  return true;
 }

@@ -10,13 +10,18 @@
  *   state change and the tally bump happen in one atomic write guarded by `counted`, so a
  *   replayed or parallel confirm never counts twice.
  * - A repeat submit resends the confirm email only after RESEND_PAUSE_MS (no mail bombing).
+ * - The pledge row (or its resend claim) and its confirmation mail are one atomic write: the mail
+ *   is inserted only if the same batch's pledge statement took effect (insertOutboxWhere, keyed
+ *   by confirm_mail_id). A disk-full or locked database fails both, and the supporter is told
+ *   to try again, never "check your email" with no mail queued.
+ * - Links name the pledge's random public id, never its sequential row id.
  * - MP/candidate pledges are verified by a signed link sent only to the official address we
  *   hold, or by a campaign lead with a note. The wall shows verified pledges only.
  * - Service mail (confirm and verification links) is queued in the outbox inside the request
  *   and sent by the outbox worker, with its retries (see pledges.mail.ts).
  * - Counts come from pledge_tallies, never from scanning pledges; the test seat is excluded.
  */
-import { and, asc, eq, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, eq, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import {
   candidates,
   constituencies,
@@ -27,10 +32,11 @@ import {
 } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
-import { signToken, verifyToken } from "../../lib/tokens";
+import { randomId, signToken, verifyToken } from "../../lib/tokens";
+import { insertOutboxWhere, type NewOutboxRow } from "../delivery/delivery.outbox";
 import { lookupPostcode } from "../lookup/lookup.service";
 import { emailFingerprint } from "./pledges.fingerprint";
-import { sendServiceMail } from "./pledges.mail";
+import { serviceMailRow } from "./pledges.mail";
 import type { AdminVerifyInput, CreatePledgeInput, RepRef } from "./pledges.schemas";
 
 const DAY_MS = 86_400_000;
@@ -48,86 +54,118 @@ export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export type PledgeAccepted = { status: "check_email" };
 
+async function confirmMail(deps: Deps, p: { publicId: string; name: string; email: string }) {
+  const token = await signToken(deps.config, {
+    purpose: PURPOSE.confirm,
+    subject: p.publicId,
+    expiresAt: deps.clock.now() + deps.config.PLEDGE_CONFIRM_TTL_DAYS * DAY_MS,
+  });
+  return serviceMailRow(deps, {
+    to: { name: p.name, address: p.email },
+    subject: "Please confirm your #SpeakUpForBabies pledge",
+    template: "emails/pledge-confirm.txt",
+    data: {
+      name: p.name,
+      confirmUrl: `${deps.config.PUBLIC_URL}/pledge/confirm?token=${encodeURIComponent(token)}`,
+      ttlDays: deps.config.PLEDGE_CONFIRM_TTL_DAYS,
+    },
+  });
+}
+
+/** The mail, inserted only if a pledge row now names it (this request's statement took effect). */
+const mailIfClaimed = (deps: Deps, mail: NewOutboxRow): Statement =>
+  insertOutboxWhere(
+    deps,
+    mail,
+    sql`exists (select 1 from ${supporterPledges} where ${supporterPledges.confirmMailId} = ${mail.id})`,
+  );
+
 export async function createPledge(deps: Deps, input: CreatePledgeInput): Promise<PledgeAccepted> {
   const seat = await lookupPostcode(deps, { postcode: input.postcode });
   const now = deps.clock.now();
   const campaignId = deps.config.CAMPAIGN_ID;
   const emailNorm = normaliseEmail(input.email);
-  const inserted = await deps.db
-    .insert(supporterPledges)
-    .values({
-      campaignId,
-      emailNorm,
-      emailHash: await emailFingerprint(deps.config.TOKEN_SECRET, emailNorm),
-      name: input.name,
-      postcode: seat.postcode,
-      constituencyCode: seat.constituency.code,
-      partnerKey: input.partner ?? null,
-      status: "unconfirmed",
-      pledgeConsentVersion: input.pledgeConsent,
-      pledgeConsentAt: now,
-      updatesConsentVersion: input.updatesConsent ?? null,
-      updatesConsentAt: input.updatesConsent ? now : null,
-      createdAt: now,
-      confirmSentAt: now,
+  const mine: SQL | undefined = and(
+    eq(supporterPledges.campaignId, campaignId),
+    eq(supporterPledges.emailNorm, emailNorm),
+  );
+  const [existing] = await deps.db
+    .select({
+      publicId: supporterPledges.publicId,
+      name: supporterPledges.name,
+      status: supporterPledges.status,
     })
-    .onConflictDoNothing()
-    .returning({ id: supporterPledges.id, name: supporterPledges.name });
+    .from(supporterPledges)
+    .where(mine);
 
-  let target = inserted[0];
-  if (!target) {
+  if (!existing) {
+    const publicId = randomId();
+    const mail = await confirmMail(deps, { publicId, name: input.name, email: emailNorm });
+    // If a parallel identical pledge got there first, neither statement does anything here: the
+    // winner's batch holds the row and its one confirmation mail.
+    await deps.atomic([
+      deps.db
+        .insert(supporterPledges)
+        .values({
+          publicId,
+          campaignId,
+          emailNorm,
+          emailHash: await emailFingerprint(deps.config.TOKEN_SECRET, emailNorm),
+          name: input.name,
+          postcode: seat.postcode,
+          constituencyCode: seat.constituency.code,
+          partnerKey: input.partner ?? null,
+          status: "unconfirmed",
+          pledgeConsentVersion: input.pledgeConsent,
+          pledgeConsentAt: now,
+          updatesConsentVersion: input.updatesConsent ?? null,
+          updatesConsentAt: input.updatesConsent ? now : null,
+          createdAt: now,
+          confirmSentAt: now,
+          confirmMailId: mail.id,
+        })
+        .onConflictDoNothing(),
+      mailIfClaimed(deps, mail),
+    ]);
+    deps.logger.info("pledge submitted", { new: true });
+  } else if (existing.status === "unconfirmed") {
     // Someone (perhaps this same person a moment ago) holds the row. Resend only to an
-    // unconfirmed pledge, and only after a pause: one conditional UPDATE decides.
-    const resend = await deps.db
-      .update(supporterPledges)
-      .set({ confirmSentAt: now })
-      .where(
-        and(
-          eq(supporterPledges.campaignId, campaignId),
-          eq(supporterPledges.emailNorm, emailNorm),
-          eq(supporterPledges.status, "unconfirmed"),
-          or(
-            isNull(supporterPledges.confirmSentAt),
-            lt(supporterPledges.confirmSentAt, now - RESEND_PAUSE_MS),
+    // unconfirmed pledge, and only after a pause: one conditional UPDATE decides, and the mail
+    // goes in the same batch only if it did.
+    const publicId = existing.publicId ?? randomId();
+    const mail = await confirmMail(deps, { publicId, name: existing.name, email: emailNorm });
+    await deps.atomic([
+      deps.db
+        .update(supporterPledges)
+        .set({ confirmSentAt: now, confirmMailId: mail.id, publicId })
+        .where(
+          and(
+            mine,
+            eq(supporterPledges.status, "unconfirmed"),
+            or(
+              isNull(supporterPledges.confirmSentAt),
+              lt(supporterPledges.confirmSentAt, now - RESEND_PAUSE_MS),
+            ),
           ),
         ),
-      )
-      .returning({ id: supporterPledges.id, name: supporterPledges.name });
-    target = resend[0];
+      mailIfClaimed(deps, mail),
+    ]);
+    deps.logger.info("pledge submitted", { new: false });
   }
-  if (target) {
-    const token = await signToken(deps.config, {
-      purpose: PURPOSE.confirm,
-      subject: String(target.id),
-      expiresAt: now + deps.config.PLEDGE_CONFIRM_TTL_DAYS * DAY_MS,
-    });
-    const queued = await sendServiceMail(deps, {
-      to: { name: target.name, address: emailNorm },
-      subject: "Please confirm your #SpeakUpForBabies pledge",
-      template: "emails/pledge-confirm.txt",
-      data: {
-        name: target.name,
-        confirmUrl: `${deps.config.PUBLIC_URL}/pledge/confirm?token=${encodeURIComponent(token)}`,
-        ttlDays: deps.config.PLEDGE_CONFIRM_TTL_DAYS,
-      },
-    });
-    // Let the supporter try again straight away if the mail could not be queued. (Once queued,
-    // the outbox retries a relay failure itself.)
-    if (!queued)
-      await deps.db
-        .update(supporterPledges)
-        .set({ confirmSentAt: null })
-        .where(eq(supporterPledges.id, target.id));
-  }
-  deps.logger.info("pledge submitted", { new: inserted.length === 1, mailed: !!target });
+  // The same answer whether or not the address had pledged, or was mailed this time.
   return { status: "check_email" };
 }
 
+/** The row id of the pledge a confirm link names (links carry the random public id). */
 async function pledgeIdFromToken(deps: Deps, token: string): Promise<number> {
   const { subject } = await verifyToken(deps.config, token, PURPOSE.confirm, deps.clock.now());
-  const id = Number(subject);
-  if (!Number.isSafeInteger(id)) throw new AppError("token_invalid");
-  return id;
+  const [row] = await deps.db
+    .select({ id: supporterPledges.id })
+    .from(supporterPledges)
+    .where(eq(supporterPledges.publicId, subject));
+  if (!row)
+    throw new AppError("pledge_not_found", "This pledge is no longer on record. Please pledge again.");
+  return row.id;
 }
 
 /** What the confirm page shows before the button is pressed (GET must not change state). */
@@ -402,34 +440,43 @@ export async function requestRepPledgeLink(
       "We don't hold an official email address for this representative, so we can't send the pledge link.",
     );
   const now = deps.clock.now();
+  const mine = and(
+    eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
+    eq(repPledges.kind, target.kind),
+    eq(repPledges.personId, target.personId),
+  );
   await deps.db
     .insert(repPledges)
     .values({ ...repRow(deps, target, now), status: "requested" })
     .onConflictDoNothing();
-  const [claimed] = await deps.db
-    .update(repPledges)
-    .set({ linkSentAt: now })
-    .where(
-      and(
-        eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
-        eq(repPledges.kind, target.kind),
-        eq(repPledges.personId, target.personId),
-        eq(repPledges.status, "requested"),
-        or(isNull(repPledges.linkSentAt), lt(repPledges.linkSentAt, now - REP_LINK_PAUSE_MS)),
-      ),
-    )
-    .returning({ id: repPledges.id });
-  if (!claimed) return { status: "recently_sent" };
+  const [row] = await deps.db.select({ id: repPledges.id }).from(repPledges).where(mine);
+  if (!row) throw new AppError("representative_not_found", "We have no such MP or candidate on record.");
+  // One conditional UPDATE claims the right to send (once an hour at most); the mail is queued in
+  // the same batch, only if this request's claim took effect (link_mail_id names it).
+  const claim = (mailId: string | null) =>
+    deps.db
+      .update(repPledges)
+      .set({ linkSentAt: now, linkMailId: mailId })
+      .where(
+        and(
+          mine,
+          eq(repPledges.status, "requested"),
+          or(isNull(repPledges.linkSentAt), lt(repPledges.linkSentAt, now - REP_LINK_PAUSE_MS)),
+        ),
+      );
   if (deps.config.MAIL_MODE === "reflect") {
+    // No safe place to send it: record the claim, queue nothing.
+    const claimed = await claim(null).returning({ id: repPledges.id });
+    if (!claimed.length) return { status: "recently_sent" };
     deps.logger.warn("representative pledge link not sent in reflect mode", { kind: target.kind });
     return { status: "sent" };
   }
   const token = await signToken(deps.config, {
     purpose: PURPOSE.repVerify,
-    subject: claimed.id,
+    subject: row.id,
     expiresAt: now + deps.config.REP_PLEDGE_LINK_DAYS * DAY_MS,
   });
-  await sendServiceMail(deps, {
+  const mail = serviceMailRow(deps, {
     to: { name: target.name, address: target.email },
     subject: "Sign the #SpeakUpForBabies pledge",
     template: "emails/pledge-rep-verify.txt",
@@ -441,7 +488,16 @@ export async function requestRepPledgeLink(
       ttlDays: deps.config.REP_PLEDGE_LINK_DAYS,
     },
   });
-  return { status: "sent" };
+  await deps.atomic([
+    claim(mail.id),
+    insertOutboxWhere(
+      deps,
+      mail,
+      sql`exists (select 1 from ${repPledges} where ${repPledges.linkMailId} = ${mail.id})`,
+    ),
+  ]);
+  const [after] = await deps.db.select({ mailId: repPledges.linkMailId }).from(repPledges).where(mine);
+  return { status: after?.mailId === mail.id ? "sent" : "recently_sent" };
 }
 
 async function repPledgeFromToken(deps: Deps, token: string) {

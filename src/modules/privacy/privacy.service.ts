@@ -32,7 +32,7 @@ import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { signToken, verifyToken } from "../../lib/tokens";
 import { emailFingerprint } from "../pledges/pledges.fingerprint";
-import { sendServiceMail } from "../pledges/pledges.mail";
+import { serviceMailRow } from "../pledges/pledges.mail";
 import { normaliseEmail } from "../pledges/pledges.service";
 
 const DAY_MS = 86_400_000;
@@ -78,15 +78,12 @@ export async function requestPrivacyLink(
     const now = deps.clock.now();
     const id = deps.ids.uuid();
     const expiresAt = now + deps.config.PRIVACY_LINK_HOURS * 3_600_000;
-    await deps.db
-      .insert(privacyRequests)
-      .values({ id, kind: input.kind, emailNorm, createdAt: now, expiresAt });
     const token = await signToken(deps.config, {
       purpose: PURPOSE[input.kind],
       subject: id,
       expiresAt,
     });
-    await sendServiceMail(deps, {
+    const mail = serviceMailRow(deps, {
       to: { address: emailNorm },
       subject:
         input.kind === "export"
@@ -99,6 +96,11 @@ export async function requestPrivacyLink(
         ttlHours: deps.config.PRIVACY_LINK_HOURS,
       },
     });
+    // The request and its mail together, or neither (then the supporter is told to try again).
+    await deps.atomic([
+      deps.db.insert(privacyRequests).values({ id, kind: input.kind, emailNorm, createdAt: now, expiresAt }),
+      deps.db.insert(outbox).values(mail),
+    ]);
   }
   deps.logger.info("privacy request", { kind: input.kind });
   return { status: "check_email" };
