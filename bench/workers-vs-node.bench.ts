@@ -24,7 +24,7 @@ import { parseArgs } from "node:util";
 import autocannon, { type Result } from "autocannon";
 import { seedSql } from "../scripts/d1-seed-sql";
 import { updateReport } from "./support/report";
-import { startServer } from "./support/server";
+import { BENCH_LIMITS, startServer } from "./support/server";
 
 const ROOT_DIR = resolve(import.meta.dirname, "..");
 const WRANGLER = resolve(ROOT_DIR, "node_modules/.bin/wrangler");
@@ -118,6 +118,7 @@ async function startWranglerDev(stateDir: string, port: number) {
     WRANGLER,
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", stateDir]
       .concat(["--var", "REMOTE_LOOKUP:off", "--var", "LOG_LEVEL:warn", "--log-level", "warn"])
+      .concat(Object.entries(BENCH_LIMITS).flatMap(([k, v]) => ["--var", `${k}:${v}`]))
       .concat(["--show-interactive-dev-session=false"]),
     { cwd: ROOT_DIR, env: wranglerEnv, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );

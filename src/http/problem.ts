@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
+import { dbFault, unavailable } from "../db/guard";
 import { AppError, ERROR_CODES, type ErrorCode } from "../lib/errors";
 import type { AppEnv } from "./types";
 
@@ -70,14 +71,34 @@ function render(c: Context<AppEnv>, err: AppError): Response {
   return problemResponse(c, err);
 }
 
+/**
+ * An error for the log without personal data: drizzle's "Failed query: <sql>\nparams: <values>"
+ * carries what supporters typed (emails, letters), so its first line is replaced by the SQL
+ * error underneath; the stack frames stay.
+ */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const stack = err.stack ?? `${err.name}: ${err.message}`;
+  if (!err.message.startsWith("Failed query:")) return stack;
+  const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : "unknown cause";
+  const frames = stack.split("\n").filter((l) => /^\s+at /.test(l));
+  return [`${err.name}: query failed (parameters withheld): ${cause}`, ...frames].join("\n");
+}
+
 export function onError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof AppError) return render(c, err);
   if (err instanceof HTTPException) return render(c, fromHttpException(err));
   const deps = c.get("deps");
+  // Lock exhausted, disk full, read-only, I/O: 503 with Retry-After, never a 500.
+  const fault = dbFault(err);
+  if (fault) {
+    deps?.logger.warn("database unavailable", { requestId: c.get("requestId"), path: c.req.path, fault });
+    return render(c, unavailable(fault));
+  }
   deps?.logger.error("unhandled error", {
     requestId: c.get("requestId"),
     path: c.req.path,
-    error: err.stack ?? String(err),
+    error: describeError(err),
   });
   return render(c, new AppError("internal", "An unexpected error occurred. Please try again."));
 }

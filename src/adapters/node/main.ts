@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { createApp } from "../../app";
 import { ConfigError, parseEnv } from "../../env";
+import { describeError } from "../../http/problem";
 import { drainOnce } from "../../modules/delivery/delivery.service";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { buildNodeDeps, ROOT_DIR, readCampaignFiles } from "./deps";
@@ -40,16 +41,13 @@ async function main() {
       ? startOutboxWorker(() => drainOnce(deps), {
           pollMs: config.OUTBOX_POLL_MS,
           batch: config.OUTBOX_BATCH,
-          onError: (e) =>
-            deps.logger.error("outbox pass failed", { error: e instanceof Error ? e.stack : String(e) }),
+          onError: (e) => deps.logger.error("outbox pass failed", { error: describeError(e) }),
         })
       : undefined;
   // Retention (privacy): scrub old letter text and addresses, drop unconfirmed pledges. Once at
   // start, then every RETENTION_INTERVAL_MINUTES.
   const retentionPass = () =>
-    runRetention(deps).catch((e) =>
-      deps.logger.error("retention pass failed", { error: e instanceof Error ? e.stack : String(e) }),
-    );
+    runRetention(deps).catch((e) => deps.logger.error("retention pass failed", { error: describeError(e) }));
   const retention =
     config.RETENTION_INTERVAL_MINUTES > 0
       ? setInterval(retentionPass, config.RETENTION_INTERVAL_MINUTES * 60_000)
@@ -90,6 +88,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stderr.write(e instanceof ConfigError ? `${e.message}\n` : `${e instanceof Error ? e.stack : e}\n`);
+  process.stderr.write(e instanceof ConfigError ? `${e.message}\n` : `${describeError(e)}\n`);
   process.exit(1);
 });

@@ -84,11 +84,25 @@ export function renderText<N extends TemplateName>(
   return tidy(deps.templates.render(name, data));
 }
 
-/** Normalise line endings and collapse runs of blank lines left by optional sections. */
+/**
+ * Normalise line endings, drop spaces and tabs at line ends, collapse runs of blank lines (left
+ * by optional sections, or typed) to one, and trim. One pass over the text: supporters' text
+ * reaches this, and a backtracking pattern like /[ \t]+\n/ takes quadratic time on a long run of
+ * spaces (40,000 of them cost a second of the event loop).
+ */
 export function tidy(text: string): string {
-  return text
-    .replace(/\r\n?/g, "\n")
-    .replace(/[ \t]+\n/g, "\n")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
+  const lines = text.replace(/\r\n?/g, "\n").split("\n");
+  const out: string[] = [];
+  for (const line of lines) {
+    let end = line.length;
+    while (end > 0) {
+      const ch = line.charCodeAt(end - 1);
+      if (ch !== 0x20 && ch !== 0x09) break;
+      end--;
+    }
+    const trimmed = end === line.length ? line : line.slice(0, end);
+    if (trimmed === "" && out.length > 0 && out[out.length - 1] === "") continue;
+    out.push(trimmed);
+  }
+  return out.join("\n").trim();
 }
