@@ -281,6 +281,14 @@ export function parseEnv(
   const modeProblems: string[] = [];
   if (env.MAIL_MODE !== "capture" && !env.SMTP_URL && !env.MAIL_API_URL)
     modeProblems.push(`  SMTP_URL (or MAIL_API_URL on Workers): required when MAIL_MODE=${env.MAIL_MODE}`);
+  if (env.SMTP_URL) {
+    // A user without a password is a half-pasted setting: the relay would refuse every message
+    // (535) and the outbox would fill up. Say so now.
+    const url = URL.canParse(env.SMTP_URL) ? new URL(env.SMTP_URL) : undefined;
+    if (!url?.hostname) modeProblems.push("  SMTP_URL: not a URL such as smtp://user:password@smtp.example.org:587");
+    else if (url.username && !url.password)
+      modeProblems.push("  SMTP_URL: names a user but no password (smtp://user:password@host:port)");
+  }
   if (isPlaceholderSecret(env.TOKEN_SECRET)) {
     if (env.MAIL_MODE !== "capture")
       modeProblems.push(

@@ -14,6 +14,7 @@
  *   (drizzle runs a query when it is awaited), so domain code keeps writing plain drizzle.
  */
 import { entityKind } from "drizzle-orm";
+import type { Logger } from "../deps";
 import { AppError } from "../lib/errors";
 
 export type DbFault = "busy" | "full" | "readonly" | "io" | "overloaded";
@@ -65,8 +66,16 @@ export function unavailable(fault: DbFault): AppError {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+export type GuardOptions = {
+  /** How long a busy database is waited out (0: not at all). */
+  busyWaitMs: number;
+  /** Told about every fault that reaches a user (an operator must hear that the disk is full). */
+  logger?: Pick<Logger, "warn">;
+};
+
 /** Run `op`, waiting out a busy database for up to `busyWaitMs`; faults become AppErrors. */
-export async function withDbRetry<T>(op: () => Promise<T> | T, busyWaitMs: number): Promise<T> {
+export async function withDbRetry<T>(op: () => Promise<T> | T, opts: GuardOptions): Promise<T> {
+  const { busyWaitMs } = opts;
   const started = Date.now();
   let pause = 5;
   for (;;) {
@@ -81,6 +90,11 @@ export async function withDbRetry<T>(op: () => Promise<T> | T, busyWaitMs: numbe
         pause = Math.min(pause * 2, 200);
         continue;
       }
+      opts.logger?.warn("database unavailable", {
+        fault,
+        code: (e as { code?: unknown }).code ?? (e as { cause?: { code?: unknown } }).cause?.code,
+        waitedMs: waited,
+      });
       throw unavailable(fault);
     }
   }
@@ -101,13 +115,13 @@ function isBuilder(v: unknown): v is object {
  * The same database, with every awaited query run through withDbRetry. Statements handed to
  * `atomic` are used unawaited (their sync `.run()` inside a transaction), so they pass through.
  */
-export function guardDb<T extends object>(db: T, busyWaitMs: number): T {
+export function guardDb<T extends object>(db: T, opts: GuardOptions): T {
   const wrap = <V extends object>(target: V): V =>
     new Proxy(target, {
       get(t, prop) {
         if (prop === "then" && isQuery(t)) {
           return (onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) =>
-            withDbRetry(() => t.execute(), busyWaitMs).then(onFulfilled, onRejected);
+            withDbRetry(() => t.execute(), opts).then(onFulfilled, onRejected);
         }
         const value = Reflect.get(t, prop, t);
         if (typeof value !== "function") return value;

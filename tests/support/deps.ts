@@ -68,9 +68,9 @@ export function testDeps(env: Record<string, string> = {}) {
     ...TEST_ARGON2,
     ...env,
   });
-  const { sqlite, db, atomic } = openDb(config.DATABASE_PATH, { busyWaitMs: config.DB_BUSY_WAIT_MS });
   const clock = testClock();
   const logger = captureLogger();
+  const { sqlite, db, atomic } = openDb(config.DATABASE_PATH, { busyWaitMs: config.DB_BUSY_WAIT_MS, logger });
   const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES };
   const breaker = breakerOptions(config, clock, logger);
   const rateLimiter = sqliteRateLimiter(sqlite, logger);

@@ -19,7 +19,7 @@ import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { dbFault, guardDb, withDbRetry } from "../../db/guard";
 import * as schema from "../../db/schema";
-import type { Db, Statement } from "../../deps";
+import type { Db, Logger, Statement } from "../../deps";
 import { ConfigError } from "../../env";
 import { projectRoot } from "./root";
 
@@ -54,7 +54,7 @@ function assertWritable(sqlite: Database.Database, path: string) {
   }
 }
 
-export function openDb(path: string, opts: { busyWaitMs?: number } = {}) {
+export function openDb(path: string, opts: { busyWaitMs?: number; logger?: Logger } = {}) {
   let sqlite: Database.Database;
   try {
     if (path !== ":memory:") mkdirSync(dirname(resolve(path)), { recursive: true });
@@ -72,8 +72,8 @@ export function openDb(path: string, opts: { busyWaitMs?: number } = {}) {
   const raw = drizzle(sqlite, { schema });
   migrate(raw, { migrationsFolder: MIGRATIONS_DIR });
   sqlite.pragma(`busy_timeout = ${RUNTIME_BUSY_TIMEOUT_MS}`);
-  const busyWaitMs = opts.busyWaitMs ?? 5000;
-  const db = guardDb(raw as unknown as Db, busyWaitMs);
+  const guard = { busyWaitMs: opts.busyWaitMs ?? 5000, logger: opts.logger };
+  const db = guardDb(raw as unknown as Db, guard);
   const atomic = (statements: Statement[]) =>
     withDbRetry(() => {
       sqlite
@@ -81,6 +81,6 @@ export function openDb(path: string, opts: { busyWaitMs?: number } = {}) {
           for (const s of statements) (s as unknown as { run(): unknown }).run();
         })
         .immediate();
-    }, busyWaitMs);
+    }, guard);
   return { sqlite, db, atomic };
 }

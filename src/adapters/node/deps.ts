@@ -57,8 +57,8 @@ function nodeMailer(config: Config, db: Deps["db"]): Deps["mailer"] {
 }
 
 export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetch?: typeof fetch } = {}) {
-  const { sqlite, db, atomic } = openDb(config.DATABASE_PATH, { busyWaitMs: config.DB_BUSY_WAIT_MS });
   const logger = overrides.logger ?? jsonLogger(config.LOG_LEVEL);
+  const { sqlite, db, atomic } = openDb(config.DATABASE_PATH, { busyWaitMs: config.DB_BUSY_WAIT_MS, logger });
   const clock = { now: () => Date.now() };
   const upstream = {
     timeoutMs: config.UPSTREAM_TIMEOUT_MS,

@@ -66,12 +66,13 @@ function buildWorkerDeps(env: Bindings): Deps {
   const logger = consoleLogger(config.LOG_LEVEL);
   const breaker = breakerOptions(config, clock, logger);
   // D1 queues writers itself: no retrying here, but its faults still become 503s, not 500s.
-  const db = guardDb(d1 as unknown as Db, 0);
+  const guard = { busyWaitMs: 0, logger };
+  const db = guardDb(d1 as unknown as Db, guard);
   const deps: Deps = {
     db,
     async atomic(statements: Statement[]) {
       const [first, ...rest] = statements;
-      if (first) await withDbRetry(() => d1.batch([first, ...rest]), 0);
+      if (first) await withDbRetry(() => d1.batch([first, ...rest]), guard);
     },
     clock,
     ids: { uuid: () => crypto.randomUUID() },
