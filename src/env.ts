@@ -285,7 +285,8 @@ export function parseEnv(
     // A user without a password is a half-pasted setting: the relay would refuse every message
     // (535) and the outbox would fill up. Say so now.
     const url = URL.canParse(env.SMTP_URL) ? new URL(env.SMTP_URL) : undefined;
-    if (!url?.hostname) modeProblems.push("  SMTP_URL: not a URL such as smtp://user:password@smtp.example.org:587");
+    if (!url?.hostname)
+      modeProblems.push("  SMTP_URL: not a URL such as smtp://user:password@smtp.example.org:587");
     else if (url.username && !url.password)
       modeProblems.push("  SMTP_URL: names a user but no password (smtp://user:password@host:port)");
   }

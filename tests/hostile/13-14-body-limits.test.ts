@@ -26,7 +26,10 @@ describe("13: a body over the limit with a Content-Length", () => {
     for (const { path } of routes) {
       const res = await t.request(path, {
         method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded", "content-length": String(body.length) },
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "content-length": String(body.length),
+        },
         body,
       });
       const problem = await expectStatus(res, 413);

@@ -51,33 +51,39 @@ describe("15: hostile text", () => {
     expect(tidy(`a${" ".repeat(40_000)}\n\n\n\nb  \r\n`)).toBe("a\n\nb");
   });
 
-  it.each(Object.entries(HOSTILE_TEXT))("%s: previewed, sent and received as valid MIME, sanitised", async (_name, text) => {
-    const sink: SmtpSink = await startSmtp();
-    const t = await lettersApp({ MAIL_MODE: "reflect", SMTP_URL: sink.url });
-    const mailer = smtpMailer({ url: sink.url, poolSize: 1, timeoutMs: 5000 });
-    t.deps.mailer = mailer;
-    // The pool's connection first, or the server waits for it before closing.
-    cleanups.push(() => mailer.close?.(), () => sink.close());
+  it.each(Object.entries(HOSTILE_TEXT))(
+    "%s: previewed, sent and received as valid MIME, sanitised",
+    async (_name, text) => {
+      const sink: SmtpSink = await startSmtp();
+      const t = await lettersApp({ MAIL_MODE: "reflect", SMTP_URL: sink.url });
+      const mailer = smtpMailer({ url: sink.url, poolSize: 1, timeoutMs: 5000 });
+      t.deps.mailer = mailer;
+      // The pool's connection first, or the server waits for it before closing.
+      cleanups.push(
+        () => mailer.close?.(),
+        () => sink.close(),
+      );
 
-    const body = LetterDraftInput.shape.body.safeParse(text);
-    expect(body.success).toBe(true);
-    const story = `${" ".repeat(4990)}${text.slice(0, 8)}`;
-    const preview = await t.post("/api/letters/preview", letterInput({ body: text, story }));
-    const shown = (await expectStatus(preview, 200)) as { text: string };
-    const { id } = await t.submit(letterInput({ body: text }));
-    await t.confirm(await t.confirmToken(id));
-    await drainOutbox(t.deps);
+      const body = LetterDraftInput.shape.body.safeParse(text);
+      expect(body.success).toBe(true);
+      const story = `${" ".repeat(4990)}${text.slice(0, 8)}`;
+      const preview = await t.post("/api/letters/preview", letterInput({ body: text, story }));
+      const shown = (await expectStatus(preview, 200)) as { text: string };
+      const { id } = await t.submit(letterInput({ body: text }));
+      await t.confirm(await t.confirmToken(id));
+      await drainOutbox(t.deps);
 
-    const toMp = sink.messages.find((m) => m.subject?.includes("babies"));
-    expect(toMp, "the letter reached the relay").toBeTruthy();
-    const received = toMp?.text ?? "";
-    for (const sent of [shown.text, received]) {
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: the point of the check
-      expect(sent).not.toMatch(/[\u0000\r]/);
-      expect(sent).not.toMatch(/\n\n\n/);
-      expect(sent).not.toMatch(/[ \t]\n/);
-    }
-    expect(received).toContain("1 Test Street");
-    expect(toMp?.headers.get("message-id")).toMatch(/^<.+@speakup\.invalid>$/);
-  });
+      const toMp = sink.messages.find((m) => m.subject?.includes("babies"));
+      expect(toMp, "the letter reached the relay").toBeTruthy();
+      const received = toMp?.text ?? "";
+      for (const sent of [shown.text, received]) {
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the point of the check
+        expect(sent).not.toMatch(/[\u0000\r]/);
+        expect(sent).not.toMatch(/\n\n\n/);
+        expect(sent).not.toMatch(/[ \t]\n/);
+      }
+      expect(received).toContain("1 Test Street");
+      expect(toMp?.headers.get("message-id")).toMatch(/^<.+@speakup\.invalid>$/);
+    },
+  );
 });

@@ -17,36 +17,41 @@ const BAD_BODIES: { name: string; type: string; body: string }[] = [
     body: '--xyz\r\nContent-Disposition: form-data; name="email"\r\n\r\na@b.c',
   },
   { name: "multipart with no boundary parameter", type: "multipart/form-data", body: "--x\r\n\r\n" },
-  { name: "multipart with garbage", type: "multipart/form-data; boundary=----", body: "\u0000\u0001not multipart" },
+  {
+    name: "multipart with garbage",
+    type: "multipart/form-data; boundary=----",
+    body: "\u0000\u0001not multipart",
+  },
   { name: "truncated JSON", type: "application/json", body: '{"name":"Jane","email":"j@example.org' },
   { name: "JSON that is not JSON", type: "application/json", body: "name=Jane" },
 ];
 
 describe("28: malformed bodies on every POST route", () => {
-  it.each(BAD_BODIES)("$name: 400 problem+json (or the HTML error page), nothing stored, no error logged", async ({
-    type,
-    body,
-  }) => {
-    const t = testApp();
-    const routes = everyRoute(t.app, ["POST"]);
-    expect(routes.length).toBeGreaterThan(25);
-    for (const { path } of routes) {
-      for (const accept of ["application/json", "text/html"]) {
-        const res = await t.request(path, {
-          method: "POST",
-          headers: { "content-type": type, accept, origin: "http://localhost" },
-          body,
-        });
-        const text = await res.text();
-        expect(res.status, `${path} (${accept}): ${text.slice(0, 200)}`).toBe(400);
-        if (accept === "application/json") expect(JSON.parse(text)).toMatchObject({ code: "malformed_body" });
-        else expect(text).toContain("could not be read");
+  it.each(BAD_BODIES)(
+    "$name: 400 problem+json (or the HTML error page), nothing stored, no error logged",
+    async ({ type, body }) => {
+      const t = testApp();
+      const routes = everyRoute(t.app, ["POST"]);
+      expect(routes.length).toBeGreaterThan(25);
+      for (const { path } of routes) {
+        for (const accept of ["application/json", "text/html"]) {
+          const res = await t.request(path, {
+            method: "POST",
+            headers: { "content-type": type, accept, origin: "http://localhost" },
+            body,
+          });
+          const text = await res.text();
+          expect(res.status, `${path} (${accept}): ${text.slice(0, 200)}`).toBe(400);
+          if (accept === "application/json")
+            expect(JSON.parse(text)).toMatchObject({ code: "malformed_body" });
+          else expect(text).toContain("could not be read");
+        }
       }
-    }
-    expect(t.logger.lines.filter((l) => l.level === "error")).toEqual([]);
-    expect(await t.deps.db.select().from(supporterPledges)).toEqual([]);
-    expect(await t.deps.db.select().from(outbox)).toEqual([]);
-  });
+      expect(t.logger.lines.filter((l) => l.level === "error")).toEqual([]);
+      expect(await t.deps.db.select().from(supporterPledges)).toEqual([]);
+      expect(await t.deps.db.select().from(outbox)).toEqual([]);
+    },
+  );
 
   it("a wrong content type on the JSON API is a 400 with a code, not a 500", async () => {
     const t = testApp();

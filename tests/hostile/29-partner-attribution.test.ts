@@ -19,7 +19,12 @@ const ACME = "https://acme.example";
 async function app() {
   const t = await lettersApp();
   await savePartner(t.deps, { key: "acme", name: "Acme Parents", allowedOrigins: [ACME], active: true });
-  await savePartner(t.deps, { key: "other", name: "Other", allowedOrigins: ["https://other.example"], active: true });
+  await savePartner(t.deps, {
+    key: "other",
+    name: "Other",
+    allowedOrigins: ["https://other.example"],
+    active: true,
+  });
   const pledgeOf = async (email: string) =>
     (await t.deps.db.select().from(supporterPledges).where(eq(supporterPledges.emailNorm, email)))[0];
   const letterOf = async (email: string) =>
@@ -47,10 +52,16 @@ describe("29: JSON API", () => {
       ["e@example.org", ACME, "acme"],
     ];
     for (const [email, origin, credited] of cases) {
-      await expectStatus(await t.request("/api/pledges", json(PLEDGE(email, "acme"), origin ? { origin } : {})), 202);
+      await expectStatus(
+        await t.request("/api/pledges", json(PLEDGE(email, "acme"), origin ? { origin } : {})),
+        202,
+      );
       expect((await t.pledgeOf(email))?.partnerKey, email).toBe(credited);
     }
-    await expectStatus(await t.request("/api/pledges", json(PLEDGE("f@example.org", "nope"), { origin: ACME })), 202);
+    await expectStatus(
+      await t.request("/api/pledges", json(PLEDGE("f@example.org", "nope"), { origin: ACME })),
+      202,
+    );
     expect((await t.pledgeOf("f@example.org"))?.partnerKey).toBeNull();
 
     const letter = (email: string, origin?: string) =>
@@ -78,7 +89,10 @@ describe("29: the embed", () => {
     });
     const attr = attrIn(await fromPartner.text());
     expect(attr).toBeTruthy();
-    await expectStatus(await embedPledge(t, { email: "p1@example.org", partner: "acme", attr: attr as string }), 200);
+    await expectStatus(
+      await embedPledge(t, { email: "p1@example.org", partner: "acme", attr: attr as string }),
+      200,
+    );
     expect((await t.pledgeOf("p1@example.org"))?.partnerKey).toBe("acme");
 
     // From anywhere else (or nowhere): the page works but nothing is credited.
@@ -94,10 +108,15 @@ describe("29: the embed", () => {
 
   it("ignores an attribution token that was altered, expired, or minted for another partner", async () => {
     const t = await app();
-    const page = await t.request("/embed/pledge?partner=acme", { headers: { accept: "text/html", referer: ACME } });
+    const page = await t.request("/embed/pledge?partner=acme", {
+      headers: { accept: "text/html", referer: ACME },
+    });
     const attr = attrIn(await page.text()) as string;
     const altered = `${attr.slice(0, -3)}${attr.endsWith("A") ? "B" : "A"}${attr.slice(-2)}`;
-    await expectStatus(await embedPledge(t, { email: "q1@example.org", partner: "acme", attr: altered }), 200);
+    await expectStatus(
+      await embedPledge(t, { email: "q1@example.org", partner: "acme", attr: altered }),
+      200,
+    );
     expect((await t.pledgeOf("q1@example.org"))?.partnerKey).toBeNull();
 
     const forOther = await signToken(t.deps.config, {
@@ -105,7 +124,10 @@ describe("29: the embed", () => {
       subject: "other",
       expiresAt: t.clock.now() + 60_000,
     });
-    await expectStatus(await embedPledge(t, { email: "q2@example.org", partner: "acme", attr: forOther }), 200);
+    await expectStatus(
+      await embedPledge(t, { email: "q2@example.org", partner: "acme", attr: forOther }),
+      200,
+    );
     expect((await t.pledgeOf("q2@example.org"))?.partnerKey).toBeNull();
 
     t.clock.advance(13 * 3_600_000);
@@ -125,7 +147,9 @@ describe("29: the site's pledge page", () => {
     const forged = await t.request("/pledge?partner=acme", { headers: { accept: "text/html" } });
     expect(attrIn(await forged.text())).toBeUndefined();
 
-    const followed = await t.request("/pledge?partner=acme", { headers: { accept: "text/html", referer: `${ACME}/` } });
+    const followed = await t.request("/pledge?partner=acme", {
+      headers: { accept: "text/html", referer: `${ACME}/` },
+    });
     const attr = attrIn(await followed.text()) as string;
     await expectStatus(await post({ ...PLEDGE("s2@example.org"), attr }), 202);
     expect((await t.pledgeOf("s2@example.org"))?.partnerKey).toBe("acme");

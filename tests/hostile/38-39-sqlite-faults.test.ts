@@ -18,7 +18,12 @@ import { expectStatus, testApp } from "../support/deps";
 import { form, json } from "../support/pledges";
 
 const BETTER_SQLITE3 = createRequire(import.meta.url).resolve("better-sqlite3");
-const PLEDGE = { name: "Ada", email: "ada@example.org", postcode: "ZZ9 9ZZ", pledgeConsent: "pledge-2026-11" };
+const PLEDGE = {
+  name: "Ada",
+  email: "ada@example.org",
+  postcode: "ZZ9 9ZZ",
+  pledgeConsent: "pledge-2026-11",
+};
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 

@@ -74,10 +74,7 @@ describe("40: postcodes.io failing", () => {
   });
 
   it("the Members API has its own breaker: the lookup still answers from local data, without the MP", async () => {
-    server.use(
-      http.get(`${MEMBERS_API}/*`, failures["500"]),
-      http.get(`${POSTCODES_IO}/*`, failures["500"]),
-    );
+    server.use(http.get(`${MEMBERS_API}/*`, failures["500"]), http.get(`${POSTCODES_IO}/*`, failures["500"]));
     const t = await app({ UPSTREAM_BREAKER_FAILURES: "1" });
     // A seat we hold without an MP row asks the Members API; it fails, the answer still comes.
     const { SEATS } = await import("../support/lookup-data");
@@ -115,7 +112,9 @@ describe("40: postcodes.io failing", () => {
   it("the journey's postcode step keeps the postcode typed", async () => {
     server.use(http.get(`${POSTCODES_IO}/*`, failures["500"]));
     const t = await app();
-    const find = await t.request(`/find?postcode=${encodeURIComponent(REMOTE)}`, { headers: { accept: "text/html" } });
+    const find = await t.request(`/find?postcode=${encodeURIComponent(REMOTE)}`, {
+      headers: { accept: "text/html" },
+    });
     expect(find.status).toBe(503);
     expect(await find.text()).toContain(`value="${REMOTE}"`);
   });

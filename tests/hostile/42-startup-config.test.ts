@@ -35,8 +35,12 @@ describe("42: start-up refuses settings that can't work or aren't safe", () => {
     expect(message({ MAIL_MODE: mode, ...RELAY, TOKEN_SECRET: "please-change-me-before-launch" })).toMatch(
       /TOKEN_SECRET/,
     );
-    expect(message({ MAIL_MODE: mode, ...RELAY, TOKEN_SECRET: "short" })).toMatch(/TOKEN_SECRET: at least 16/);
-    expect(parseEnv({ MAIL_MODE: mode, ...RELAY, TOKEN_SECRET: "a-long-and-real-secret-4f9c" }).MAIL_MODE).toBe(mode);
+    expect(message({ MAIL_MODE: mode, ...RELAY, TOKEN_SECRET: "short" })).toMatch(
+      /TOKEN_SECRET: at least 16/,
+    );
+    expect(
+      parseEnv({ MAIL_MODE: mode, ...RELAY, TOKEN_SECRET: "a-long-and-real-secret-4f9c" }).MAIL_MODE,
+    ).toBe(mode);
   });
 
   it("the published TOKEN_SECRET on a listener other machines can reach, even capturing mail", () => {
@@ -49,7 +53,12 @@ describe("42: start-up refuses settings that can't work or aren't safe", () => {
 
   it("a placeholder From address in live mode", () => {
     expect(
-      message({ MAIL_MODE: "live", ...RELAY, TOKEN_SECRET: "a-long-and-real-secret-4f9c", MAIL_FROM: "x@speakup.invalid" }),
+      message({
+        MAIL_MODE: "live",
+        ...RELAY,
+        TOKEN_SECRET: "a-long-and-real-secret-4f9c",
+        MAIL_FROM: "x@speakup.invalid",
+      }),
     ).toMatch(/MAIL_FROM: set the campaign's real address/);
   });
 
@@ -58,14 +67,18 @@ describe("42: start-up refuses settings that can't work or aren't safe", () => {
       /CAMPAIGN_ID: no campaign file data\/campaigns\/no-such-campaign\.json/,
     );
     const raw = { ...parseEnv({}).campaign, id: "other-campaign" };
-    expect(() => parseEnv({}, { "manifesto-for-babies": raw })).toThrow(/the file name and its id must agree/);
+    expect(() => parseEnv({}, { "manifesto-for-babies": raw })).toThrow(
+      /the file name and its id must agree/,
+    );
     expect(() => parseEnv({}, { "manifesto-for-babies": { id: "manifesto-for-babies" } })).toThrow(
       /CAMPAIGN_ID: Invalid data\/campaigns\/manifesto-for-babies\.json/,
     );
   });
 
   it("untrusted proxy settings that aren't addresses", () => {
-    expect(message({ TRUSTED_PROXY: "10.0.0.0/8, my-proxy" })).toMatch(/TRUSTED_PROXY: "my-proxy" is not an IP/);
+    expect(message({ TRUSTED_PROXY: "10.0.0.0/8, my-proxy" })).toMatch(
+      /TRUSTED_PROXY: "my-proxy" is not an IP/,
+    );
     expect(parseEnv({ TRUSTED_PROXY: "10.0.0.0/8 ::1 loopback" }).TRUSTED_PROXY).toEqual([
       "10.0.0.0/8",
       "::1/128",
@@ -75,12 +88,16 @@ describe("42: start-up refuses settings that can't work or aren't safe", () => {
   });
 
   it("the real server exits 1 with the message, not a stack trace", () => {
-    const run = spawnSync(process.execPath, ["--import", "tsx", resolve(ROOT_DIR, "src/adapters/node/main.ts")], {
-      cwd: ROOT_DIR,
-      env: { PATH: process.env.PATH ?? "", HOST: "0.0.0.0", PORT: "0", DATABASE_PATH: ":memory:" },
-      encoding: "utf8",
-      timeout: 30_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      ["--import", "tsx", resolve(ROOT_DIR, "src/adapters/node/main.ts")],
+      {
+        cwd: ROOT_DIR,
+        env: { PATH: process.env.PATH ?? "", HOST: "0.0.0.0", PORT: "0", DATABASE_PATH: ":memory:" },
+        encoding: "utf8",
+        timeout: 30_000,
+      },
+    );
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/TOKEN_SECRET: set a real secret when HOST=0\.0\.0\.0/);
     expect(run.stderr).not.toContain("    at ");

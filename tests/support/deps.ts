@@ -18,7 +18,7 @@ import { sqliteRateLimiter } from "../../src/adapters/node/rate-limiter";
 import { loadTemplates } from "../../src/adapters/node/templates";
 import { createApp } from "../../src/app";
 import type { Deps, Logger } from "../../src/deps";
-import { parseEnv } from "../../src/env";
+import { isLoopbackHost, parseEnv } from "../../src/env";
 import { socketPeer } from "../../src/http/client";
 import { argon2Params } from "../../src/lib/passwords";
 import { captureMailer } from "../../src/modules/delivery/delivery.mail";
@@ -86,7 +86,7 @@ export function testDeps(env: Record<string, string> = {}) {
     templates,
     // MAIL_MODE=capture: mail lands in captured_mail. SMTP tests swap in a real transport.
     mailer: captureMailer(db, clock),
-    network: { peerAddress: socketPeer, loopbackListener: true },
+    network: { peerAddress: socketPeer, loopbackListener: isLoopbackHost(config.HOST) },
     rateLimiter,
     passwords: argon2PasswordHasher(argon2Params(config)),
   };
