@@ -1,9 +1,10 @@
 /**
  * Abuse limits that must survive a restart.
  *
- * - `rate_limits`: per-key request counters of the Node rate limiter (rate-limiter-flexible's
- *   SQLite store, whose column layout this is). Keys are pseudonyms (lib/tokens.ts), never raw
- *   addresses; rows expire with their window.
+ * - `rate_limits`: fixed-window request counters of the Node rate limiter
+ *   (adapters/node/rate-limiter.ts; the column layout of rate-limiter-flexible's SQLite store).
+ *   Keys are "<rule>:<pseudonym>" (lib/tokens.ts), never raw addresses; rows expire with their
+ *   window.
  * - `signin_throttle`: campaign leads' sign-in attempts per account, per client address and per
  *   trusted browser, for the progressive delay in modules/admin/admin.auth.ts. One conditional
  *   UPSERT claims an attempt, so parallel guesses can't all slip past the count.

@@ -50,7 +50,7 @@ const WHAT: Record<LimitGroup, string> = {
 /** Count this request against the client's allowance for `group`; the refusal, if refused. */
 export async function checkLimit(c: Context<AppEnv>, group: LimitGroup): Promise<AppError | undefined> {
   const deps = c.var.deps;
-  const key = await pseudonym(deps.config.TOKEN_SECRET, clientOf(c).key);
+  const key = await limitKeyOf(deps.config.TOKEN_SECRET, clientOf(c).key);
   const decision = await deps.rateLimiter.consume(limitRule(deps.config, group), key);
   if (decision.allowed) return undefined;
   deps.logger.warn("rate limited", { group, requestId: c.get("requestId") });
@@ -59,6 +59,21 @@ export async function checkLimit(c: Context<AppEnv>, group: LimitGroup): Promise
     `Too many ${WHAT[group]} from your network in the last hour. Please try again in ${minutes(decision.retryAfterSeconds)}.`,
     { retryAfter: decision.retryAfterSeconds },
   );
+}
+
+/** Client key -> pseudonym, so the HMAC (~40 µs) runs once per client, not once per request. */
+const pseudonyms = new Map<string, string>();
+const PSEUDONYM_CACHE = 10_000;
+
+async function limitKeyOf(secret: string, clientKey: string): Promise<string> {
+  const cacheKey = `${secret.length}:${secret}\u0000${clientKey}`;
+  let key = pseudonyms.get(cacheKey);
+  if (!key) {
+    key = await pseudonym(secret, clientKey);
+    if (pseudonyms.size >= PSEUDONYM_CACHE) pseudonyms.clear();
+    pseudonyms.set(cacheKey, key);
+  }
+  return key;
 }
 
 const minutes = (s: number) => (s < 90 ? `${s} seconds` : `${Math.ceil(s / 60)} minutes`);

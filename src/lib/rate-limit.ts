@@ -1,7 +1,8 @@
 /**
- * The RateLimiter port over rate-limiter-flexible. Each runtime says which store backs a rule
- * (SQLite on Node, memory on Workers for now); this file turns the library's resolve/reject
- * protocol into a plain decision and keeps one limiter object per rule.
+ * The RateLimiter port over rate-limiter-flexible's limiters: the in-memory one on Workers (until
+ * the Rate Limiting binding replaces it) and as the Node limiter's fallback while its SQLite table
+ * can't be written. Turns the library's resolve/reject protocol into a plain decision and keeps
+ * one limiter object per rule.
  *
  * Fixed windows per key: a burst at a window's edge can reach twice the limit, which is fine for
  * what these guard (floods, not single requests). A refusal still counts, so hammering a refused

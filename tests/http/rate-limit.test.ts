@@ -170,6 +170,24 @@ describe("form routes over their limit", () => {
 });
 
 describe("limits in SQLite", () => {
+  it("are shared by two processes on one database, each seeing the other's counts after a flush", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "speakup-limits-"));
+    dirs.push(dir);
+    const env = { DATABASE_PATH: join(dir, "speakup.sqlite"), LOOKUP_LIMIT_PER_IP_HOUR: "4" };
+    const a = testApp(env);
+    await ensureTestSeat(a.deps);
+    const b = testApp(env);
+    const lookup = (t: typeof a) => t.app.request("/api/lookup?postcode=ZZ9+9ZZ", {}, PEER("198.51.100.7"));
+    await expectStatus(await lookup(a), 200);
+    await expectStatus(await lookup(a), 200);
+    a.limiter.flush();
+    await expectStatus(await lookup(b), 200);
+    await expectStatus(await lookup(b), 200);
+    await expectStatus(await lookup(b), 429);
+    a.sqlite.close();
+    b.sqlite.close();
+  });
+
   it("survive a restart", async () => {
     const dir = mkdtempSync(join(tmpdir(), "speakup-limits-"));
     dirs.push(dir);
@@ -179,6 +197,8 @@ describe("limits in SQLite", () => {
     const lookup = (t: typeof first) =>
       t.app.request("/api/lookup?postcode=ZZ9+9ZZ", {}, PEER("198.51.100.7"));
     for (let i = 0; i < 3; i++) await expectStatus(await lookup(first), 200);
+    // What a clean shutdown does (and the 1 s flush timer does while running).
+    first.limiter.stop();
     first.sqlite.close();
     const second = testApp(env);
     await expectStatus(await lookup(second), 429);

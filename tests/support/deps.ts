@@ -90,8 +90,7 @@ export function testDeps(env: Record<string, string> = {}) {
     rateLimiter,
     passwords: argon2PasswordHasher(argon2Params(config)),
   };
-  rateLimiter.stop();
-  return { deps, sqlite, clock, logger };
+  return { deps, sqlite, clock, logger, limiter: rateLimiter };
 }
 
 /** The real app over test deps; `request` is app.request. */

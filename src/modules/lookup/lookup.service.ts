@@ -234,10 +234,15 @@ async function remotePostcode(
   const answer = await deps.postcodeSource.lookup(pc);
   const ttl =
     answer.kind === "not_found" ? NEGATIVE_CACHE_MS : deps.config.LOOKUP_CACHE_TTL_HOURS * 3_600_000;
-  await deps.db
-    .insert(lookupCache)
-    .values({ key, value: answer, expiresAt: now + ttl })
-    .onConflictDoUpdate({ target: lookupCache.key, set: { value: answer, expiresAt: now + ttl } });
+  try {
+    await deps.db
+      .insert(lookupCache)
+      .values({ key, value: answer, expiresAt: now + ttl })
+      .onConflictDoUpdate({ target: lookupCache.key, set: { value: answer, expiresAt: now + ttl } });
+  } catch (e) {
+    // The answer is good even when caching it isn't possible (database locked or full).
+    if (!isAppError(e) || e.code !== "database_unavailable") throw e;
+  }
   return { answer, source: "postcodes.io" };
 }
 

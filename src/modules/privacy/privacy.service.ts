@@ -31,6 +31,7 @@ import {
 import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { signToken, verifyToken } from "../../lib/tokens";
+import { deleteStaleThrottles } from "../admin/admin.auth";
 import { emailFingerprint } from "../pledges/pledges.fingerprint";
 import { serviceMailRow } from "../pledges/pledges.mail";
 import { normaliseEmail } from "../pledges/pledges.service";
@@ -362,6 +363,8 @@ export async function runRetention(deps: Deps): Promise<RetentionReport> {
     .delete(adminSessions)
     .where(lt(adminSessions.expiresAt, now))
     .returning({ t: adminSessions.tokenHash });
+  // Sign-in counters nobody has touched for a day would start from zero anyway.
+  await deleteStaleThrottles(deps);
   const requests = await deps.db
     .delete(privacyRequests)
     .where(or(lt(privacyRequests.expiresAt, now), isNotNull(privacyRequests.completedAt)))
