@@ -101,8 +101,27 @@ function buildWorkerDeps(env: Bindings): Deps {
 
 const app = createApp((env) => buildWorkerDeps(env as Bindings));
 
+/**
+ * A Worker has no start-up to fail, so a bad setting fails every request instead: loudly in the
+ * log (naming the setting), and with a plain 500 that names nothing to the visitor.
+ */
+function misconfigured(env: Bindings): Response | undefined {
+  try {
+    buildWorkerDeps(env);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.error(e.message);
+    return new Response("This service is not configured correctly yet.\n", {
+      status: 500,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+}
+
 export default {
-  fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => app.fetch(request, env, ctx),
+  fetch: (request: Request, env: Bindings, ctx: ExecutionContext) =>
+    misconfigured(env) ?? app.fetch(request, env, ctx),
   /**
    * Cron triggers (wrangler.toml [triggers]): every minute the outbox is drained (leases make
    * overlapping runs safe); hourly, retention scrubs old letters (RETENTION_INTERVAL_MINUTES=0
