@@ -53,7 +53,7 @@ export async function checkLimit(c: Context<AppEnv>, group: LimitGroup): Promise
   const key = await limitKeyOf(deps.config.TOKEN_SECRET, clientOf(c).key);
   const decision = await deps.rateLimiter.consume(limitRule(deps.config, group), key);
   if (decision.allowed) return undefined;
-  deps.logger.warn("rate limited", { group, requestId: c.get("requestId") });
+  noteRefusal(deps.logger, group);
   return new AppError(
     "rate_limited",
     `Too many ${WHAT[group]} from your network in the last hour. Please try again in ${minutes(decision.retryAfterSeconds)}.`,
@@ -74,6 +74,23 @@ async function limitKeyOf(secret: string, clientKey: string): Promise<string> {
     pseudonyms.set(cacheKey, key);
   }
   return key;
+}
+
+/** Refusals are logged at most once a minute per group, with a count: a flood must not flood the log. */
+const refusals = new Map<LimitGroup, { since: number; count: number }>();
+function noteRefusal(
+  logger: { warn(msg: string, fields?: Record<string, unknown>): void },
+  group: LimitGroup,
+) {
+  const now = Date.now();
+  const r = refusals.get(group) ?? { since: 0, count: 0 };
+  r.count++;
+  if (now - r.since >= 60_000) {
+    logger.warn("rate limited", { group, refusedSinceLastLine: r.count });
+    r.since = now;
+    r.count = 0;
+  }
+  refusals.set(group, r);
 }
 
 const minutes = (s: number) => (s < 90 ? `${s} seconds` : `${Math.ceil(s / 60)} minutes`);
