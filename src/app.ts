@@ -13,6 +13,7 @@ import { limit } from "./http/rate-limit";
 import type { AppEnv } from "./http/types";
 import { AppError } from "./lib/errors";
 import { adminRoutes } from "./modules/admin/admin.routes";
+import { deliveryRoutes } from "./modules/delivery/delivery.routes";
 import { journeyPages } from "./modules/journey/journey.pages";
 import { letterPages } from "./modules/letters/letters.pages";
 import { letterRoutes } from "./modules/letters/letters.routes";
@@ -106,6 +107,7 @@ export function createApp(provideDeps: ProvideDeps) {
   app.route("/", pledgePages);
   app.route("/", adminRoutes);
   app.route("/", privacyRoutes);
+  app.route("/", deliveryRoutes);
 
   app.notFound((c) => onError(new AppError("not_found", "There is nothing at this address."), c));
   app.onError(onError);

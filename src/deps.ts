@@ -76,8 +76,12 @@ export interface MemberSource {
 
 export interface Deps {
   db: Db;
-  /** Run statements all-or-nothing: a transaction on better-sqlite3, a batch on D1. */
-  atomic(statements: Statement[]): Promise<void>;
+  /**
+   * Run statements all-or-nothing: a transaction on better-sqlite3, a batch on D1. Resolves to
+   * the number of rows each statement changed (in order), so a conditional UPDATE can tell
+   * whether it matched: that is how the outbox state machine knows a transition happened.
+   */
+  atomic(statements: Statement[]): Promise<number[]>;
   clock: Clock;
   ids: Ids;
   logger: Logger;
@@ -154,15 +158,24 @@ export interface MailMessage {
   text: string;
   /** Stable per outbox row (`<id@domain>`), so a retried send is recognisably the same message. */
   messageId: string;
+  /**
+   * The envelope sender (Return-Path) when it differs from From: the VERP address
+   * `local+<bounce token>@domain` that brings a bounce back to exactly this message.
+   */
+  envelopeFrom?: string;
+  /** The signed bounce token on its own, for providers that report bounces by tag (Resend). */
+  bounceToken?: string;
 }
 
 /**
  * Sends one message. Resolves on acceptance by the relay. Rejects with a MailError
- * (modules/delivery/delivery.mail.ts) whose `permanent` says whether retrying can help:
- * SMTP 4xx and connection failures are temporary, 5xx permanent.
+ * (modules/delivery/delivery.mail.ts) carrying the facts (SMTP code and command, HTTP status,
+ * error code); `classifyFailure` there turns them into a verdict the same way for every transport.
  */
 export interface Mailer {
   send(message: MailMessage): Promise<{ messageId: string; response?: string }>;
+  /** Check the relay answers and accepts our login, without sending (SMTP: connect + AUTH); rejects with a MailError. */
+  verify?(): Promise<void>;
   /** Release connections (pooled transports). */
   close?(): void;
 }

@@ -5,6 +5,7 @@
  */
 import ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { MAX_BOUNCE_LOCAL_PART } from "./modules/delivery/delivery.verp";
 import {
   BUNDLED_CAMPAIGNS,
   type Campaign,
@@ -87,6 +88,28 @@ export const EnvSchema = z.object({
   MAIL_API_KEY: z.string().min(1).optional(),
   /** The campaign's sending address; the supporter's name is shown as the display name. */
   MAIL_FROM: z.email().default("campaign@speakup.invalid"),
+  /**
+   * Base of the VERP return path: each message's envelope sender is `local+<signed token>@domain`
+   * of this address, so bounces name the message they are about. Default: MAIL_FROM (plus
+   * addressing brings them to that mailbox if nothing else listens). Local part at most 15
+   * characters (the token takes the rest of SMTP's 64).
+   */
+  BOUNCE_ADDRESS: z.email().optional(),
+  /**
+   * Node: port of the inbound SMTP listener that receives bounce reports (RFC 3464 DSNs) for
+   * the bounce address's domain, e.g. 2525 behind your MX. 0 (default): no listener.
+   */
+  BOUNCE_SMTP_PORT: int(0, 65535).default(0),
+  /** Interface the bounce listener binds; loopback unless your MX forwards from elsewhere. */
+  BOUNCE_SMTP_HOST: z.string().min(1).default("127.0.0.1"),
+  /**
+   * Signing secret of the Resend webhook (`whsec_...`, from Resend's dashboard) that reports
+   * bounces to POST /webhooks/resend. Unset: that route answers 404.
+   */
+  RESEND_WEBHOOK_SECRET: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, "the signing secret from Resend, starting whsec_")
+    .optional(),
   /** Appended to the supporter's name in From: "Jane Doe via #SpeakUpForBabies". */
   MAIL_FROM_SUFFIX: z.string().min(1).max(60).default("via #SpeakUpForBabies"),
   /**
@@ -304,6 +327,11 @@ export function parseEnv(
     modeProblems.push("  LINK_KEY_IDS_PREVIOUS: must not contain the current LINK_KEY_ID");
   if (env.MAIL_MODE === "live" && env.MAIL_FROM.endsWith(".invalid"))
     modeProblems.push("  MAIL_FROM: set the campaign's real address when MAIL_MODE=live");
+  const bounceLocal = (env.BOUNCE_ADDRESS ?? env.MAIL_FROM).split("@")[0] ?? "";
+  if (bounceLocal.length > MAX_BOUNCE_LOCAL_PART)
+    modeProblems.push(
+      `  BOUNCE_ADDRESS: the local part of ${env.BOUNCE_ADDRESS ? "BOUNCE_ADDRESS" : "MAIL_FROM"} must be at most ${MAX_BOUNCE_LOCAL_PART} characters to carry a bounce token; set BOUNCE_ADDRESS, e.g. bounces@your-domain`,
+    );
   let campaign: Campaign | undefined;
   const file = campaigns[env.CAMPAIGN_ID];
   if (file === undefined) {

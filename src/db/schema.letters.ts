@@ -73,6 +73,11 @@ export const letters = sqliteTable(
     createdAt: integer("created_at").notNull(),
     confirmedAt: integer("confirmed_at"),
     sentAt: integer("sent_at"),
+    /**
+     * Last time a confirmation link for this letter was queued: "send the link again" waits a
+     * short pause after it, so the button cannot be used to flood an inbox.
+     */
+    confirmSentAt: integer("confirm_sent_at"),
     /** Follow-up answer: did the representative reply? */
     replyAnswer: text("reply_answer", { enum: REPLY_ANSWERS }),
     replyAnsweredAt: integer("reply_answered_at"),
@@ -121,8 +126,18 @@ export type OutboxState = (typeof OUTBOX_STATES)[number];
 /**
  * `service`: pledge and privacy service mail (pledge confirm, MP/candidate pledge link, export
  * and erasure links). Not tied to a letter; sent, retried and marked dead like the rest.
+ * `bounce_notice`: telling the supporter their letter was returned by the representative's mail
+ * server, with a copy of it.
  */
-export const OUTBOX_KINDS = ["letter", "confirm", "reminder", "sent_notice", "followup", "service"] as const;
+export const OUTBOX_KINDS = [
+  "letter",
+  "confirm",
+  "reminder",
+  "sent_notice",
+  "followup",
+  "service",
+  "bounce_notice",
+] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 
 export const outbox = sqliteTable(
@@ -154,6 +169,18 @@ export const outbox = sqliteTable(
     nextAttemptAt: integer("next_attempt_at").notNull(),
     /** A row in `sending` belongs to its claimer until then; afterwards anyone may reclaim it. */
     leaseUntil: integer("lease_until"),
+    /**
+     * Set by each claim (one random value per claim pass): every outcome write names it, so a
+     * worker whose claim was taken over can never record anything on the newer claim.
+     */
+    claimToken: text("claim_token"),
+    /**
+     * Attempts after which the row is dead; null means OUTBOX_MAX_ATTEMPTS. A requeue from the
+     * dashboard or CLI raises it, so attempt numbers (and the delivery log) stay unique.
+     */
+    attemptLimit: integer("attempt_limit"),
+    /** Why a cancelled row was cancelled ("replaced", "erased", "rejected", "mp_left", ...). */
+    cancelReason: text("cancel_reason"),
     /** An awaiting_confirmation row expires then; a reminder goes out half-way. */
     expiresAt: integer("expires_at"),
     remindedAt: integer("reminded_at"),
@@ -166,22 +193,37 @@ export const outbox = sqliteTable(
     check("outbox_state_ck", sql`${t.state} in (${inList(OUTBOX_STATES)})`),
     check("outbox_kind_ck", sql`${t.kind} in (${inList(OUTBOX_KINDS)})`),
     check("outbox_sending_lease_ck", sql`${t.state} <> 'sending' or ${t.leaseUntil} is not null`),
+    check("outbox_attempts_ck", sql`${t.attempts} >= 0`),
     uniqueIndex("outbox_message_id_uq").on(t.messageId),
     // One letter mail, one "sent" notice and one follow-up per letter: however often a confirm
     // is replayed or a stale worker finishes a send late, nobody gets these twice.
     uniqueIndex("outbox_letter_kind_uq")
       .on(t.letterId, t.kind)
-      .where(sql`${t.kind} in ('letter', 'sent_notice', 'followup')`),
+      .where(sql`${t.kind} in ('letter', 'sent_notice', 'followup', 'bounce_notice')`),
     // The claim query: due rows by state and time.
     index("outbox_due_ix").on(t.state, t.nextAttemptAt),
     index("outbox_letter_ix").on(t.letterId, t.kind),
   ],
 );
 
-export const DELIVERY_OUTCOMES = ["sent", "temporary_failure", "permanent_failure", "reclaimed"] as const;
+/**
+ * `reclaimed`: the lease lapsed with the outcome unknown (the sender died). `lost`: the relay
+ * accepted the message but the row had already moved on (its claim was taken over), so the
+ * acceptance could not be recorded on it: an alarm, never a normal outcome.
+ */
+export const DELIVERY_OUTCOMES = [
+  "sent",
+  "temporary_failure",
+  "permanent_failure",
+  "reclaimed",
+  "lost",
+] as const;
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 
-/** One row per attempt. `detail` is the relay's short answer, never message content. */
+/**
+ * One row per attempt (UNIQUE): a relay-wide failure (which pauses the outbox) gives the attempt
+ * back instead of logging it. `detail` is the relay's short answer, never message content.
+ */
 export const deliveryLog = sqliteTable(
   "delivery_log",
   {
@@ -196,7 +238,7 @@ export const deliveryLog = sqliteTable(
     at: integer("at").notNull(),
   },
   (t) => [
-    index("delivery_log_outbox_ix").on(t.outboxId, t.attempt),
+    uniqueIndex("delivery_log_attempt_uq").on(t.outboxId, t.attempt),
     check("delivery_log_outcome_ck", sql`${t.outcome} in (${inList(DELIVERY_OUTCOMES)})`),
   ],
 );

@@ -61,12 +61,18 @@ export const supporterPledges = sqliteTable(
      */
     confirmMailId: text("confirm_mail_id"),
     confirmedAt: integer("confirmed_at"),
+    /**
+     * Ticked on a letter's details form: confirming that letter (one email, one click) confirms
+     * this pledge too, so no second confirmation email is sent.
+     */
+    letterId: text("letter_id"),
   },
   (t) => [
     uniqueIndex("supporter_pledges_email_uq").on(t.campaignId, t.emailNorm),
     uniqueIndex("supporter_pledges_public_id_uq").on(t.publicId),
     // Retention: unconfirmed rows by age.
     index("supporter_pledges_status_created_ix").on(t.status, t.createdAt),
+    index("supporter_pledges_letter_ix").on(t.letterId),
     check("supporter_pledges_status_ck", sql`${t.status} in ('unconfirmed','confirmed')`),
     check(
       "supporter_pledges_confirmed_ck",

@@ -119,6 +119,7 @@ export const lookupCache = sqliteTable(
   (t) => [index("lookup_cache_expires_ix").on(t.expiresAt)],
 );
 export * from "./schema.admin";
+export * from "./schema.delivery";
 export * from "./schema.letters";
 export * from "./schema.limits";
 export * from "./schema.members";

@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   letter_expired: { status: 410, title: "This letter was never confirmed and has expired" },
   letter_not_confirmable: { status: 409, title: "This letter can no longer be confirmed" },
   recipient_not_contactable: { status: 422, title: "We have no email address for this representative" },
+  recipient_address_bouncing: {
+    status: 422,
+    title: "Letters to this representative's email address are coming back undelivered",
+  },
   already_written: { status: 409, title: "You have already written to this representative recently" },
   recipient_daily_cap: { status: 429, title: "This representative has had many letters today" },
   // pledges, dashboard, privacy
@@ -35,6 +39,7 @@ export const ERROR_CODES = {
   unauthorized: { status: 401, title: "Please sign in" },
   csrf_failed: { status: 403, title: "This form has expired; please go back and try again" },
   sign_in_failed: { status: 401, title: "Email address or password not recognised" },
+  signature_invalid: { status: 401, title: "The request's signature is missing, stale or wrong" },
   internal: { status: 500, title: "Something went wrong on our side" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

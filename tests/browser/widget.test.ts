@@ -28,7 +28,7 @@ const hostPage = (appUrl: string, attrs: string) => `<!doctype html>
 <body style="font-family:sans-serif;margin:2rem;background:#f3f3f3">
 <h1>Acme Family Charity</h1>
 <p>Our supporters can write to their MP about the Manifesto for Babies right here.</p>
-<script>window.completions = []; window.addEventListener("speakup:complete", function (e) { window.completions.push(e.detail); });</script>
+<script>window.completions = []; window.addEventListener("speakup:submitted", function (e) { window.completions.push(e.detail); });</script>
 <script src="${appUrl}/widget.js" ${attrs} async></script>
 <p>Footer text after the widget.</p>
 </body></html>`;
@@ -125,13 +125,20 @@ describe("embeddable widget in Chromium", () => {
     );
     await frame.getByRole("button", { name: "Send for confirmation" }).click();
     await expect.poll(() => frame.locator("h1").textContent()).toBe("Check your email");
-    // The completion event reached the partner's page, with no personal data in it.
+    // "Submitted" reached the partner's page, with no personal data in it. (Confirming happens in
+    // the supporter's inbox: the host page is never told about it.)
     await expect
       .poll(() => page.evaluate(() => (window as unknown as { completions: unknown[] }).completions))
       .toEqual([{ partner: "acme", action: "letter" }]);
     await expectFitted(page, frame);
+    await expect
+      .poll(() => frame.locator("main").textContent())
+      .toContain("The same link confirms your pledge");
     await expectAccessible(frame, "embed check email");
     await shot(page, "widget-05-done");
+    // No email yet? The link can be sent again from inside the frame.
+    await frame.getByRole("button", { name: "Send the link again" }).click();
+    await expect.poll(() => frame.locator("main").textContent()).toContain("we've sent its link again");
 
     // Every action recorded the partner.
     const [letter] = await app.deps.db
@@ -145,6 +152,8 @@ describe("embeddable widget in Chromium", () => {
       .from(supporterPledges)
       .where(eq(supporterPledges.emailNorm, "priya.partner@example.org"));
     expect(pledge?.partnerKey).toBe("acme");
+    // Confirmed by the letter's own link: no second email to click.
+    expect(pledge?.letterId).toBe(letter?.id);
     await page.close();
   });
 

@@ -48,7 +48,7 @@ describe("dashboard letter figures", () => {
 });
 
 describe("outbox and moderation actions", () => {
-  it("retries a failed message and cancels a queued one", async () => {
+  it("retries a failed message, cancels one that has not gone, requeues a dead one, and leaves a sent one alone", async () => {
     const t = await adminApp();
     const l1 = insertLetter(t.sqlite, { status: "confirmed" });
     const l2 = insertLetter(t.sqlite, { status: "confirmed" });
@@ -57,6 +57,8 @@ describe("outbox and moderation actions", () => {
     const page = (await expectStatus(await t.get("/admin/outbox"), 200)) as string;
     expect(page).toContain('action="/admin/outbox/o-failed/retry"');
     expect(page).not.toContain('action="/admin/outbox/o-dead/retry"');
+    expect(page).toContain('action="/admin/outbox/o-dead/requeue"');
+    expect(page).not.toContain('action="/admin/outbox/o-failed/requeue"');
 
     expect((await t.post("/admin/outbox/o-failed/retry")).status).toBe(303);
     expect(
@@ -72,7 +74,19 @@ describe("outbox and moderation actions", () => {
     expect(t.sqlite.prepare("select status from letters where id = ?").get(l1)).toEqual({
       status: "cancelled",
     });
-    // Dead is final in the delivery state machine.
+    // A dead message can be sent again: queued with a fresh allowance of attempts, letter back to confirmed.
+    t.sqlite.prepare("update letters set status = 'undeliverable' where id = ?").run(l2);
+    expect((await t.post("/admin/outbox/o-dead/requeue")).status).toBe(303);
+    expect(t.sqlite.prepare("select state, attempt_limit l from outbox where id = 'o-dead'").get()).toEqual({
+      state: "queued",
+      l: 8 + 8,
+    });
+    expect(t.sqlite.prepare("select status from letters where id = ?").get(l2)).toEqual({
+      status: "confirmed",
+    });
+    expect((await t.post("/admin/outbox/o-dead/requeue")).status).toBe(404);
+    // Sent is sent: nothing to cancel.
+    t.sqlite.prepare("update outbox set state = 'sent' where id = 'o-dead'").run();
     expect((await t.post("/admin/outbox/o-dead/cancel")).status).toBe(404);
   });
 

@@ -149,16 +149,79 @@ describe("submit", () => {
     expect(sent).toBeLessThan(30);
   });
 
-  it("refuses a second letter to the same MP from the same person within the window", async () => {
+  it("one letter per person per MP in the window: a second submit looks exactly like a first, and only its confirmation says no", async () => {
     const t = await lettersApp();
-    await t.submit();
-    const res = await t.post(
-      "/api/letters",
-      letterInput({ story: "A different letter this time, entirely." }),
-    );
-    expect(await expectStatus(res, 409)).toMatchObject({ code: "already_written" });
+    const first = await t.submit();
+    await t.confirm(await t.confirmToken(first.id));
+    // Anyone can type this address: the answer must not reveal that it wrote to this MP.
+    const again = letterInput({ story: "A different letter this time, entirely." });
+    const res = await t.post("/api/letters", again);
+    const second = (await expectStatus(res, 201)) as { id: string; status: string };
+    expect(second.status).toBe("awaiting_confirmation");
+    const stranger = (await expectStatus(
+      await t.post(
+        "/api/letters",
+        letterInput({
+          story: "Someone else's words here.",
+          supporter: { ...letterInput().supporter, email: "nobody@example.org" },
+        }),
+      ),
+      201,
+    )) as Record<string, unknown>;
+    expect(Object.keys(second).sort()).toEqual(Object.keys(stranger).sort());
+    // Only the address's owner, following the emailed link, learns why it can't go.
+    const refused = await t.confirm(await t.confirmToken(second.id));
+    const problem = (await expectStatus(refused, 409)) as { code: string; detail: string };
+    expect(problem.code).toBe("already_written");
+    expect(problem.detail).toMatch(/you can write again from/i);
+    await drainOutbox(t.deps);
+    const toMp = (await t.deps.db.select().from(capturedMail)).filter((m) => m.subject.includes("babies"));
+    expect(toMp).toHaveLength(1);
     t.clock.advance(31 * DAY);
-    await t.submit(letterInput({ story: "A different letter this time, entirely." }));
+    const later = await t.submit(letterInput({ story: "A month on, writing again about the same asks." }));
+    expect(await expectStatus(await t.confirm(await t.confirmToken(later.id)), 200)).toMatchObject({
+      status: "confirmed",
+    });
+  });
+
+  it("writing again before confirming: the letter confirmed first is sent and replaces the other", async () => {
+    const t = await lettersApp();
+    const a = await t.submit();
+    const b = await t.submit(letterInput({ story: "On second thoughts, here is a better letter." }));
+    await expectStatus(await t.confirm(await t.confirmToken(b.id)), 200);
+    const status = async (id: string) =>
+      ((await expectStatus(await t.request(`/api/letters/${id}`), 200)) as { status: string }).status;
+    expect(await status(b.id)).toBe("confirmed");
+    expect(await status(a.id)).toBe("cancelled");
+    expect(await expectStatus(await t.confirm(await t.confirmToken(a.id)), 409)).toMatchObject({
+      code: "letter_not_confirmable",
+    });
+    await drainOutbox(t.deps);
+    const toMp = (await t.deps.db.select().from(capturedMail)).filter((m) => m.subject.includes("babies"));
+    expect(toMp.map((m) => m.text.includes("better letter"))).toEqual([true]);
+  });
+
+  it("sends the confirmation link again on request, after a short pause, saying the same whatever is held", async () => {
+    const t = await lettersApp();
+    const { id } = await t.submit();
+    const ask = (email: string) => t.post("/api/letters/resend-confirmation", { email });
+    expect(await expectStatus(await ask("jane@example.org"), 202)).toEqual({ status: "check_email" });
+    expect(await expectStatus(await ask("nobody@example.org"), 202)).toEqual({ status: "check_email" });
+    const confirms = async () =>
+      (await t.deps.db.select().from(outbox).where(eq(outbox.letterId, id))).filter(
+        (r) => r.kind === "confirm",
+      );
+    expect(await confirms()).toHaveLength(1); // too soon after the first
+    t.clock.advance(3 * 60_000);
+    await Promise.all([ask("Jane@Example.org"), ask("jane@example.org")]);
+    expect(await confirms()).toHaveLength(2);
+    // The new link works.
+    await drainOutbox(t.deps);
+    const latest = (await t.deps.db.select().from(capturedMail))
+      .filter((m) => m.subject.startsWith("Please confirm"))
+      .at(-1);
+    const token = /\/letters\/confirm\?token=([A-Za-z0-9_.-]+)/.exec(latest?.text ?? "")?.[1] ?? "";
+    expect(await expectStatus(await t.confirm(token), 200)).toMatchObject({ status: "confirmed" });
   });
 
   it("caps letters per MP per day", async () => {
@@ -199,6 +262,59 @@ describe("submit", () => {
 });
 
 describe("confirm", () => {
+  it("one confirmation confirms both the letter and the pledge ticked with it (one email, one click)", async () => {
+    const t = await lettersApp();
+    const { id } = await t.submit(
+      letterInput({ pledge: { pledgeConsent: "pledge-2026-11", updatesConsent: "updates-2026-11" } }),
+    );
+    const pledgeRow = () =>
+      t.sqlite
+        .prepare("select status, counted, letter_id, updates_consent_version u from supporter_pledges")
+        .get();
+    expect(pledgeRow()).toEqual({ status: "unconfirmed", counted: 0, letter_id: id, u: "updates-2026-11" });
+    // Only the letter's confirmation email: no separate pledge email.
+    expect((await t.deps.db.select().from(outbox)).map((r) => r.kind).sort()).toEqual(["confirm", "letter"]);
+    const token = await t.confirmToken(id);
+    await expectStatus(await t.confirm(token), 200);
+    await expectStatus(await t.confirm(token), 200);
+    expect(pledgeRow()).toEqual({ status: "confirmed", counted: 1, letter_id: id, u: "updates-2026-11" });
+    expect(
+      t.sqlite
+        .prepare("select n from pledge_tallies where dimension = 'constituency' and key = 'Z00000001'")
+        .get(),
+    ).toEqual({ n: 1 });
+  });
+
+  it("the letter form's pledge box says the same link confirms the pledge, and sends no second email", async () => {
+    const t = await lettersApp();
+    const form = new URLSearchParams({
+      postcode: "ZZ9 9ZZ",
+      to: "mp",
+      asks: "prevention",
+      subject: "Please speak up for babies",
+      body: "Dear Test MP,\n\nPlease back the Manifesto for Babies.",
+      idem: "journey-pledge-key-1",
+      recipientName: "Test MP",
+      name: "Jane Doe",
+      email: "jane@example.org",
+      line1: "1 Test Street",
+      town: "Testtown",
+      agree: "yes",
+      pledge: "yes",
+    });
+    const res = await t.request("/write/send", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: form.toString(),
+    });
+    const html = (await expectStatus(res, 200)) as string;
+    expect(html).toContain("The same link confirms your pledge");
+    expect(html).toContain('data-submitted="letter"');
+    expect(html).toContain('action="/write/resend"');
+    expect((await t.deps.db.select().from(outbox)).filter((r) => r.kind === "service")).toEqual([]);
+    expect(t.sqlite.prepare("select status from supporter_pledges").get()).toEqual({ status: "unconfirmed" });
+  });
+
   it("GET shows a page with a button and changes nothing; POST queues the letter", async () => {
     const t = await lettersApp();
     const { id } = await t.submit();

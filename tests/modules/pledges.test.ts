@@ -34,7 +34,7 @@ describe("supporter pledges", () => {
     expect(t.sent[0]?.text).toContain("/pledge/confirm?token=");
   });
 
-  it("keeps the confirm email through a relay failure: the row waits as failed and a later drain delivers it", async () => {
+  it("keeps the confirm email through a relay failure: the outbox pauses without using up the message, and a later drain delivers it", async () => {
     // A relay that is down for the first attempt, in reflect mode (which must not redirect a
     // supporter's own mail anywhere else).
     const t = pledgeTestApp({ MAIL_MODE: "reflect", SMTP_URL: "smtp://127.0.0.1:1" });
@@ -42,7 +42,8 @@ describe("supporter pledges", () => {
     let calls = 0;
     t.deps.mailer = {
       async send(m) {
-        if (calls++ === 0) throw new MailError("421 service not available", false, 421);
+        if (calls++ === 0)
+          throw new MailError("421 4.3.2 service not available", { smtpCode: 421, command: "CONN" });
         delivered.push(m);
         return { messageId: m.messageId, response: "250 OK" };
       },
@@ -55,19 +56,28 @@ describe("supporter pledges", () => {
         string,
         unknown
       >;
+    // The relay failed as a whole: the message is back in the queue with its attempt unused.
     expect(row()).toMatchObject({
       kind: "service",
-      state: "failed",
-      attempts: 1,
+      state: "queued",
+      attempts: 0,
       to_email: "ada@example.org",
     });
     expect(row().last_error).toContain("421");
+    expect(t.sqlite.prepare("select state, reason from relay_status").get()).toEqual({
+      state: "paused",
+      reason: "relay_unavailable",
+    });
     expect(delivered).toHaveLength(0);
-    // Not due before its backoff; delivered on the next pass after it.
-    expect(await drainOutbox(t.deps)).toMatchObject({ claimed: 0 });
+    // Nothing is tried while paused; after the back-off one message probes the relay and goes.
+    expect(await drainOutbox(t.deps)).toMatchObject({ claimed: 0, paused: true });
     t.clock.advance(31_000);
-    expect(await drainOutbox(t.deps)).toMatchObject({ claimed: 1, sent: 1 });
-    expect(row()).toMatchObject({ state: "sent", attempts: 2 });
+    expect(await drainOutbox(t.deps)).toMatchObject({ sent: 1, paused: false });
+    expect(row()).toMatchObject({ state: "sent", attempts: 1 });
+    expect(t.sqlite.prepare("select state, failures from relay_status").get()).toEqual({
+      state: "ok",
+      failures: 0,
+    });
     expect(delivered).toHaveLength(1);
     expect(delivered[0]?.to.address).toBe("ada@example.org");
     const token = tokenIn(delivered[0], "/pledge/confirm");

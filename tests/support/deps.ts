@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
+import { onTestFinished } from "vitest";
 import {
   breakerOptions,
   memberSourceBreaker,
@@ -90,6 +91,18 @@ export function testDeps(env: Record<string, string> = {}) {
     rateLimiter,
     passwords: argon2PasswordHasher(argon2Params(config)),
   };
+  // Capture mode "sends" into captured_mail: a second copy of any Message-ID there fails the test.
+  try {
+    onTestFinished(() => {
+      if (!sqlite.open) return;
+      const dup = sqlite
+        .prepare("select message_id m, count(*) n from captured_mail group by message_id having n > 1")
+        .all();
+      if (dup.length) throw new Error(`captured a second copy of a message: ${JSON.stringify(dup)}`);
+    });
+  } catch {
+    // Built outside a test (beforeAll): no automatic check.
+  }
   return { deps, sqlite, clock, logger, limiter: rateLimiter };
 }
 

@@ -3,10 +3,10 @@
  * sent from the outbox after every request (as the worker would) with the captured mail
  * collected in `sent`, and link extraction from that mail.
  */
-import { and, eq, gt, inArray, lte, sql } from "drizzle-orm";
-import { capturedMail, outbox } from "../../src/db/schema.letters";
+import { gt } from "drizzle-orm";
+import { capturedMail } from "../../src/db/schema.letters";
 import type { MailAddress, MailMessage } from "../../src/deps";
-import { CLAIMABLE } from "../../src/modules/delivery/delivery.machine";
+import { claimDue } from "../../src/modules/delivery/delivery.machine";
 import { activeMailer, sendClaimed } from "../../src/modules/delivery/delivery.service";
 import { testApp } from "./deps";
 
@@ -60,23 +60,7 @@ export function pledgeTestApp(env: Record<string, string> = {}) {
   const sent: SentMail[] = [];
   let seen = 0;
   const deliver = async () => {
-    const now = t.clock.now();
-    const due = await t.deps.db
-      .update(outbox)
-      .set({
-        state: "sending",
-        attempts: sql`${outbox.attempts} + 1`,
-        leaseUntil: now + t.deps.config.OUTBOX_LEASE_SECONDS * 1000,
-        updatedAt: now,
-      })
-      .where(
-        and(
-          eq(outbox.kind, "service"),
-          inArray(outbox.state, [...CLAIMABLE]),
-          lte(outbox.nextAttemptAt, now),
-        ),
-      )
-      .returning();
+    const due = await claimDue(t.deps, 100, { kinds: ["service"] });
     for (const row of due) await sendClaimed(t.deps, activeMailer(t.deps), row);
     const rows = await t.deps.db
       .select()

@@ -1,11 +1,15 @@
 /**
  * A real SMTP server for delivery tests: smtp-server on 127.0.0.1 (port 0 unless given), no TLS,
- * no auth, and every accepted message parsed with mailparser. `reply` lets a test answer a
- * message with an SMTP error (4xx temporary, 5xx permanent) at RCPT TO or DATA.
+ * and every accepted message parsed with mailparser. Hooks let a test answer like a real relay
+ * would fail: at AUTH (535), MAIL FROM, RCPT TO or DATA with any SMTP reply, or by dropping the
+ * connection after the message was received but before the 250 (the relay stored it; we never
+ * heard). Like the counting mailer, it FAILS THE TEST on a second copy of any Message-ID unless
+ * the test allows that message (the documented at-least-once window).
  */
 import type { AddressInfo } from "node:net";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import { onTestFinished } from "vitest";
 
 export type SmtpReply = { code: number; message: string } | null;
 
@@ -15,27 +19,52 @@ export type SmtpSink = {
   messages: ParsedMail[];
   /** Envelope recipients of accepted messages, in order. */
   recipients: string[][];
+  /** Envelope senders (MAIL FROM) of accepted messages, in order. */
+  senders: string[];
+  /** Messages received whose connection was then dropped before the 250 (stored, unanswered). */
+  stored: ParsedMail[];
+  /** Message-IDs the test allows to arrive twice. */
+  allowSecondCopy: Set<string>;
   close(): Promise<void>;
 };
 
 export async function startSmtp(
   opts: {
     port?: number;
+    /** Credentials the relay accepts (the URL then carries them); anything else gets 535. */
+    auth?: { user: string; pass: string };
+    /** Answer at MAIL FROM: null accepts. */
+    onMailFrom?: (address: string) => SmtpReply;
     /** Answer at RCPT TO: null accepts. */
     onRcpt?: (address: string) => SmtpReply;
-    /** Answer after DATA: `n` counts DATA commands from 0. null accepts. */
-    onData?: (n: number, parsed: ParsedMail) => SmtpReply;
+    /** Answer after DATA: `n` counts DATA commands from 0. null accepts; "drop" stores the
+     * message and closes the connection without answering. */
+    onData?: (n: number, parsed: ParsedMail) => SmtpReply | "drop";
   } = {},
 ): Promise<SmtpSink> {
   const messages: ParsedMail[] = [];
+  const stored: ParsedMail[] = [];
   const recipients: string[][] = [];
+  const senders: string[] = [];
+  const allowSecondCopy = new Set<string>();
+  const seen = new Map<string, number>();
   let dataCount = 0;
   const fail = (r: NonNullable<SmtpReply>) => Object.assign(new Error(r.message), { responseCode: r.code });
-  const server = new SMTPServer({
-    authOptional: true,
+  const server: SMTPServer = new SMTPServer({
+    authOptional: !opts.auth,
+    allowInsecureAuth: true,
     disabledCommands: ["STARTTLS"],
     logger: false,
     size: 1024 * 1024,
+    onAuth(auth, _session, cb) {
+      if (opts.auth && auth.username === opts.auth.user && auth.password === opts.auth.pass)
+        return cb(null, { user: auth.username });
+      cb(Object.assign(new Error("5.7.8 Authentication credentials invalid"), { responseCode: 535 }));
+    },
+    onMailFrom(address, _session, cb) {
+      const r = opts.onMailFrom?.(address.address) ?? null;
+      cb(r ? fail(r) : undefined);
+    },
     onRcptTo(address, _session, cb) {
       const r = opts.onRcpt?.(address.address) ?? null;
       cb(r ? fail(r) : undefined);
@@ -45,9 +74,25 @@ export async function startSmtp(
       simpleParser(stream).then(
         (parsed) => {
           const r = opts.onData?.(n, parsed) ?? null;
+          const count = () => {
+            const id = parsed.messageId ?? "";
+            seen.set(id, (seen.get(id) ?? 0) + 1);
+          };
+          if (r === "drop") {
+            // The relay has the message; the client never hears 250.
+            stored.push(parsed);
+            count();
+            for (const c of (
+              server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }
+            ).connections)
+              if (c.id === session.id) c._socket.destroy();
+            return;
+          }
           if (r) return cb(fail(r));
           messages.push(parsed);
+          count();
           recipients.push(session.envelope.rcptTo.map((a) => a.address));
+          senders.push(session.envelope.mailFrom ? session.envelope.mailFrom.address : "");
           cb();
         },
         (e) => cb(e),
@@ -58,12 +103,27 @@ export async function startSmtp(
     server.once("error", reject);
     server.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
   });
+  server.on("error", () => {});
+  try {
+    onTestFinished(() => {
+      const twice = [...seen].filter(([id, n]) => n > 1 && !allowSecondCopy.has(id)).map(([id]) => id);
+      if (twice.length) throw new Error(`the SMTP server received a second copy of: ${twice.join(", ")}`);
+    });
+  } catch {
+    // Started outside a test: no automatic check.
+  }
   const port = (server.server.address() as AddressInfo).port;
+  const cred = opts.auth
+    ? `${encodeURIComponent(opts.auth.user)}:${encodeURIComponent(opts.auth.pass)}@`
+    : "";
   return {
     port,
-    url: `smtp://127.0.0.1:${port}`,
+    url: `smtp://${cred}127.0.0.1:${port}`,
     messages,
+    stored,
     recipients,
+    senders,
+    allowSecondCopy,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -4,6 +4,7 @@
  * here at the HTTP boundary (MAIL_API_URL -> http://mail.test/emails); nothing else is reachable.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { svixSignature } from "../../src/modules/delivery/delivery.webhooks";
 import { expectStatus } from "../support/deps";
 import { LIVE_MAIL, mailApi, postJson, startWorker, type TestWorker } from "./support";
 
@@ -14,9 +15,9 @@ afterEach(async () => {
 });
 
 /** A Worker in live mode whose mail API answers `status()`. */
-async function lettersWorker(status?: () => number) {
+async function lettersWorker(status?: () => number, bindings: Record<string, string> = {}) {
   const api = mailApi(status);
-  w = await startWorker({ bindings: LIVE_MAIL, outbound: api.outbound });
+  w = await startWorker({ bindings: { ...LIVE_MAIL, ...bindings }, outbound: api.outbound });
   const worker = w;
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     postJson(worker, path, body, headers);
@@ -100,5 +101,75 @@ describe("letters on Workers + D1, mail through the HTTP mail API", () => {
     // The 503'd row waits out its backoff; the new row is refused for good.
     const rows = (await confirms()).map((r) => `${r.state}/${r.attempts}`).sort();
     expect(rows).toEqual(["dead/1", "failed/1"]);
+  });
+
+  it("pauses the outbox when the mail API refuses our key (401): nothing is used up, and it resumes once the key works", async () => {
+    let status = 401;
+    const { worker, mail, post, outbox } = await lettersWorker(() => status);
+    await expectStatus(await post("/api/letters", letterInput()), 201);
+    await worker.scheduled();
+    expect(mail).toHaveLength(1);
+    expect((await outbox()).filter((r) => r.kind === "confirm")).toEqual([
+      { kind: "confirm", state: "queued", attempts: 0 },
+    ]);
+    const relay = await worker.db.prepare("select state, reason from relay_status").first();
+    expect(relay).toEqual({ state: "paused", reason: "api_auth" });
+    // While paused, the next cron tries nothing.
+    await worker.scheduled();
+    expect(mail).toHaveLength(1);
+    // The key is fixed and the back-off has passed: one message probes the API, then all flows.
+    status = 200;
+    await worker.db.prepare("update relay_status set next_probe_at = 0").run();
+    await worker.scheduled();
+    expect((await outbox()).filter((r) => r.kind === "confirm")).toEqual([
+      { kind: "confirm", state: "sent", attempts: 1 },
+    ]);
+    expect(await worker.db.prepare("select state from relay_status").first()).toEqual({ state: "ok" });
+  });
+
+  it("tags each message with its signed bounce token, and takes Resend's signed bounce webhook", async () => {
+    const secret = `whsec_${btoa("workers-webhook-secret-32-bytes!")}`;
+    const { worker, mail, post } = await lettersWorker(undefined, { RESEND_WEBHOOK_SECRET: secret });
+    const created = (await expectStatus(await post("/api/letters", letterInput()), 201)) as { id: string };
+    await worker.scheduled();
+    const token = /\/letters\/confirm\?token=([A-Za-z0-9_.-]+)/.exec(mail[0]!.body.text)?.[1];
+    await expectStatus(await post("/api/letters/confirm", { token }), 200);
+    await worker.scheduled();
+    const letter = mail.find((m) => m.body.subject.toLowerCase().includes("babies"));
+    const tag = letter?.body.tags?.[0];
+    expect(tag?.name).toBe("speakup_bounce");
+    expect(tag?.value).toMatch(/^[0-9a-f]{48}$/);
+    const body = JSON.stringify({
+      type: "email.bounced",
+      created_at: new Date().toISOString(),
+      data: {
+        created_at: new Date().toISOString(),
+        email_id: "re_1",
+        from: letter?.body.from,
+        to: letter?.body.to,
+        subject: letter?.body.subject,
+        bounce: { message: "Mailbox does not exist", subType: "General", type: "Permanent" },
+        tags: { speakup_bounce: tag?.value },
+      },
+    });
+    const id = "msg_workers_1";
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = await svixSignature(secret, id, ts, body);
+    const headers = { "content-type": "application/json", "svix-id": id, "svix-timestamp": ts };
+    const bad = await worker.fetch("/webhooks/resend", {
+      method: "POST",
+      headers: { ...headers, "svix-signature": "v1,AAAA" },
+      body,
+    });
+    expect(await expectStatus(bad, 401)).toMatchObject({ code: "signature_invalid" });
+    const res = await worker.fetch("/webhooks/resend", {
+      method: "POST",
+      headers: { ...headers, "svix-signature": `v1,${sig}` },
+      body,
+    });
+    expect(await expectStatus(res, 200)).toEqual({ result: "bounced" });
+    const status = await expectStatus(await worker.fetch(`/api/letters/${created.id}`), 200);
+    expect(status).toMatchObject({ status: "undeliverable" });
+    expect(worker.unhandled).toEqual([]);
   });
 });

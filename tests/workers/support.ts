@@ -119,6 +119,7 @@ export type SentMail = {
   subject: string;
   text: string;
   headers: Record<string, string>;
+  tags?: { name: string; value: string }[];
 };
 
 /** A fake mail provider: records each message and answers `status()` (200 with an id by default). */

@@ -5,14 +5,18 @@
  *
  * Rules:
  * - The outbox row's Message-ID doubles as the provider's Idempotency-Key, so a retry after a
- *   lost response cannot send the letter twice.
- * - 400/422 mean the provider refuses this message: permanent (the row is bounced/dead).
- *   Anything else that fails (network, timeout, 401/403 misconfiguration, 429, 5xx) is
- *   temporary, so the outbox retries with backoff while someone fixes it.
+ *   lost response cannot send the letter twice (within the provider's idempotency window).
+ * - The message's signed bounce token travels as a tag (`speakup_bounce`), which Resend echoes
+ *   in its `email.bounced` webhook: the bounce comes back naming the message (see
+ *   delivery.bounces.ts). Providers have their own return path, so there is no VERP here.
+ * - What the API answered is reported as facts (HTTP status, Retry-After; "NETWORK" when no
+ *   answer came); the shared classifyFailure decides: 401/403/404/429 and no answer pause the
+ *   outbox (configuration or the provider itself), 400/422 refuse the message, 5xx retry it.
  * - Nothing personal is logged; errors carry the status and the provider's short message.
  */
 import type { Mailer, MailMessage } from "../../deps";
 import { formatAddress, MailError } from "../../modules/delivery/delivery.mail";
+import { BOUNCE_TAG } from "../../modules/delivery/delivery.webhooks";
 
 export type MailApiOptions = {
   url: string;
@@ -20,8 +24,6 @@ export type MailApiOptions = {
   timeoutMs: number;
   fetch?: typeof fetch;
 };
-
-const PERMANENT = new Set([400, 422]);
 
 export function mailApiMailer(opts: MailApiOptions): Mailer {
   const doFetch = opts.fetch ?? globalThis.fetch;
@@ -34,6 +36,7 @@ export function mailApiMailer(opts: MailApiOptions): Mailer {
         subject: m.subject,
         text: m.text,
         headers: { "Message-ID": m.messageId },
+        tags: m.bounceToken ? [{ name: BOUNCE_TAG, value: m.bounceToken }] : undefined,
       };
       let res: Response;
       try {
@@ -50,16 +53,15 @@ export function mailApiMailer(opts: MailApiOptions): Mailer {
         });
       } catch (e) {
         const what = e instanceof Error && e.name === "TimeoutError" ? "timed out" : "network error";
-        throw new MailError(`mail API ${what}`, false, undefined, "CONN");
+        throw new MailError(`mail API ${what}`, { errorCode: "NETWORK", command: "CONN" });
       }
       const text = await res.text();
       if (!res.ok) {
-        throw new MailError(
-          `mail API answered HTTP ${res.status}: ${text.slice(0, 200)}`,
-          PERMANENT.has(res.status),
-          res.status,
-          "API",
-        );
+        const retryAfter = Number(res.headers.get("retry-after"));
+        throw new MailError(`mail API answered HTTP ${res.status}: ${text.slice(0, 160)}`, {
+          httpStatus: res.status,
+          retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+        });
       }
       let id: string | undefined;
       try {

@@ -7,8 +7,15 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ConfigError, parseEnv } from "../../env";
 import { CreateUserInput, createUser } from "../../modules/admin/admin.auth";
+import { outboxHealth, relayAlert } from "../../modules/admin/admin.service";
 import { tallyLetters } from "../../modules/admin/admin.tallies";
-import { drainOutbox, outboxCounts } from "../../modules/delivery/delivery.service";
+import { probeRelayNow } from "../../modules/delivery/delivery.relay";
+import {
+  drainOutbox,
+  outboxCounts,
+  requeueAllDead,
+  requeueOutbox,
+} from "../../modules/delivery/delivery.service";
 import { syncMembers } from "../../modules/members/members.sync";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { buildNodeDeps, ROOT_DIR, readCampaignFiles } from "./deps";
@@ -37,7 +44,11 @@ const USAGE = `usage: npm run cli -- <command>
                                        --all-contacts: read every MP's address now, not MEMBERS_SYNC_CONTACTS
   import:candidates <file.csv> --election <id>
                                        Democracy Club candidates CSV for one election (e.g. parl.2029-05-03)
-  drain                                send everything due in the outbox once (MAIL_MODE applies), then exit
+  drain                                send everything due in the outbox once (MAIL_MODE applies), then exit;
+                                       stops early if the relay fails as a whole (the outbox pauses)
+  outbox                               outbox health: messages per state, relay pause, bounced addresses
+  outbox:requeue <id> | --dead         send a dead message again (a fresh allowance of attempts), or every dead one
+  outbox:resume                        check a paused relay at the next drain instead of waiting
   user:create --email <address>        create (or reset the password of) a campaign lead; the password is
                                        read from ADMIN_PASSWORD, else from the first line of stdin
   retention                            scrub old letters, delete unconfirmed pledges (also hourly in npm start)
@@ -67,6 +78,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       emails: { type: "boolean", default: false },
       "all-contacts": { type: "boolean", default: false },
       force: { type: "boolean", default: false },
+      dead: { type: "boolean", default: false },
       email: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -138,9 +150,33 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       case "drain": {
         const report = await drainOutbox(deps);
         deps.mailer.close?.();
-        out({ mode: config.MAIL_MODE, ...report, outbox: await outboxCounts(deps) });
+        out({
+          mode: config.MAIL_MODE,
+          ...report,
+          outbox: await outboxCounts(deps),
+          relay: await relayAlert(deps),
+        });
+        return report.paused ? 3 : 0;
+      }
+      case "outbox": {
+        const health = await outboxHealth(deps);
+        out({ counts: health.counts, relay: health.relay, bouncedAddresses: health.flagged });
         return 0;
       }
+      case "outbox:requeue": {
+        if (values.dead) {
+          out({ requeued: await requeueAllDead(deps) });
+          return 0;
+        }
+        if (!file) throw new ConfigError(`outbox:requeue needs a message id or --dead\n\n${USAGE}`);
+        const ok = await requeueOutbox(deps, { id: file });
+        out({ requeued: ok ? 1 : 0 });
+        if (!ok) process.stderr.write("that message is not dead (nothing to requeue)\n");
+        return ok ? 0 : 1;
+      }
+      case "outbox:resume":
+        out({ probing: await probeRelayNow(deps) });
+        return 0;
       case "user:create": {
         // Never from argv: command lines end up in shell history and `ps`.
         const password = env.ADMIN_PASSWORD ?? (await readFirstLine(process.stdin));

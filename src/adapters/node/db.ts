@@ -74,13 +74,16 @@ export function openDb(path: string, opts: { busyWaitMs?: number; logger?: Logge
   sqlite.pragma(`busy_timeout = ${RUNTIME_BUSY_TIMEOUT_MS}`);
   const guard = { busyWaitMs: opts.busyWaitMs ?? 5000, logger: opts.logger };
   const db = guardDb(raw as unknown as Db, guard);
-  const atomic = (statements: Statement[]) =>
-    withDbRetry(() => {
-      sqlite
-        .transaction(() => {
-          for (const s of statements) (s as unknown as { run(): unknown }).run();
-        })
-        .immediate();
-    }, guard);
+  // Resolves to the rows each statement changed: how a conditional UPDATE says it matched.
+  const atomic = (statements: Statement[]): Promise<number[]> =>
+    withDbRetry(
+      () =>
+        sqlite
+          .transaction(() =>
+            statements.map((s) => (s as unknown as { run(): { changes: number } }).run().changes),
+          )
+          .immediate(),
+      guard,
+    );
   return { sqlite, db, atomic };
 }

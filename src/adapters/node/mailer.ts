@@ -1,12 +1,15 @@
 /**
- * The Node mail transport: nodemailer over pooled SMTP. Maps nodemailer's errors onto MailError:
- * SMTP 4xx replies and connection/timeouts are temporary (retried with backoff), 5xx replies are
- * permanent. Headers are built by nodemailer, which encodes non-ASCII display names and
- * subjects (RFC 2047) and refuses raw CR/LF; our schemas reject CR/LF before it gets here.
+ * The Node mail transport: nodemailer over pooled SMTP. It reports what happened (SMTP code,
+ * enhanced status, command, nodemailer's error code) as a MailError; the shared
+ * `classifyFailure` (modules/delivery/delivery.mail.ts) decides what that means, exactly as it
+ * does for the Workers mail API. Headers are built by nodemailer, which encodes non-ASCII
+ * display names and subjects (RFC 2047) and refuses raw CR/LF; our schemas reject CR/LF before
+ * it gets here. The envelope sender is the message's VERP address when it has one, so a bounce
+ * comes back to us naming the message.
  */
 import nodemailer from "nodemailer";
 import type { Mailer, MailMessage } from "../../deps";
-import { MailError } from "../../modules/delivery/delivery.mail";
+import { enhancedStatus, MailError } from "../../modules/delivery/delivery.mail";
 
 export type SmtpOptions = {
   url: string;
@@ -20,12 +23,17 @@ type NodemailerError = Error & { code?: string; responseCode?: number; command?:
 export function toMailError(e: unknown): MailError {
   const err = e as NodemailerError;
   const code = typeof err?.responseCode === "number" ? err.responseCode : undefined;
-  const permanent = code !== undefined && code >= 500 && code < 600;
-  const message = (err?.response ?? err?.message ?? String(e)).replace(/\s+/g, " ").slice(0, 200);
-  return new MailError(message, permanent, code, err?.command);
+  const response = err?.response;
+  const message = (response ?? err?.message ?? String(e)).replace(/\s+/g, " ").slice(0, 200);
+  return new MailError(message, {
+    smtpCode: code,
+    enhanced: enhancedStatus(response?.replace(/^\d{3}[ -]/, "")),
+    command: err?.command,
+    errorCode: err?.code,
+  });
 }
 
-export function smtpMailer(opts: SmtpOptions): Mailer & { verify(): Promise<boolean> } {
+export function smtpMailer(opts: SmtpOptions): Mailer & { verify(): Promise<void> } {
   const timeout = opts.timeoutMs ?? 30_000;
   const transport = nodemailer.createTransport({
     url: opts.url,
@@ -50,11 +58,16 @@ export function smtpMailer(opts: SmtpOptions): Mailer & { verify(): Promise<bool
           subject: m.subject,
           text: m.text,
           messageId: m.messageId,
-          // The envelope sender is the campaign; bounces come to us, not to the supporter.
-          envelope: { from: m.from.address, to: [m.to.address] },
+          // The envelope sender is ours (the VERP address): bounces come to us, never to the
+          // supporter or the MP.
+          envelope: { from: m.envelopeFrom ?? m.from.address, to: [m.to.address] },
         });
         if (info.rejected?.length)
-          throw Object.assign(new Error(info.response), { responseCode: 550, command: "RCPT TO" });
+          throw Object.assign(new Error(info.response), {
+            responseCode: 550,
+            command: "RCPT TO",
+            response: info.response,
+          });
         return { messageId: m.messageId, response: info.response };
       } catch (e) {
         throw toMailError(e);
@@ -63,9 +76,8 @@ export function smtpMailer(opts: SmtpOptions): Mailer & { verify(): Promise<bool
     async verify() {
       try {
         await transport.verify();
-        return true;
-      } catch {
-        return false;
+      } catch (e) {
+        throw toMailError(e);
       }
     },
     close: () => transport.close(),

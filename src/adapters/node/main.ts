@@ -12,8 +12,10 @@ import { serve } from "@hono/node-server";
 import { createApp } from "../../app";
 import { ConfigError, parseEnv } from "../../env";
 import { describeError } from "../../http/problem";
+import { checkRelayAtStart } from "../../modules/delivery/delivery.relay";
 import { drainOnce } from "../../modules/delivery/delivery.service";
 import { runRetention } from "../../modules/privacy/privacy.service";
+import { startBounceListener } from "./bounce-listener";
 import { buildNodeDeps, ROOT_DIR, readCampaignFiles } from "./deps";
 import { startOutboxWorker } from "./mailer";
 import { startMemberSync } from "./member-sync";
@@ -29,13 +31,10 @@ async function main() {
   // Made now, so the first sign-in for an unknown address costs what every later one does.
   void deps.passwords.dummyHash();
   const app = createApp(() => deps);
-  // The outbox worker: in capture mode it "sends" into captured_mail; otherwise over SMTP. An
-  // unreachable relay is not fatal: rows wait in `failed` and go when it is back.
-  const mailer = deps.mailer as { verify?: () => Promise<boolean> };
-  if (config.MAIL_MODE !== "capture" && mailer.verify && !(await mailer.verify()))
-    deps.logger.warn("SMTP relay not reachable at start-up; mail will wait in the outbox", {
-      mode: config.MAIL_MODE,
-    });
+  // The outbox worker: in capture mode it "sends" into captured_mail; otherwise over SMTP. A
+  // failing relay is not fatal: the outbox pauses (nothing consumed) until it works again.
+  await checkRelayAtStart(deps);
+  const bounces = await startBounceListener(deps);
   const worker =
     config.OUTBOX_POLL_MS > 0
       ? startOutboxWorker(() => drainOnce(deps), {
@@ -76,7 +75,7 @@ async function main() {
     const closed = new Promise<void>((done) => server.close(() => done()));
     // Idle keep-alive connections would hold close() open; busy ones finish their request first.
     (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
-    await Promise.all([closed, memberSync.stop(), worker?.stop()]);
+    await Promise.all([closed, memberSync.stop(), worker?.stop(), bounces?.close()]);
     deps.mailer.close?.();
     stopDeps();
     sqlite.close();

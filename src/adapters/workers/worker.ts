@@ -72,7 +72,12 @@ function buildWorkerDeps(env: Bindings): Deps {
     db,
     async atomic(statements: Statement[]) {
       const [first, ...rest] = statements;
-      if (first) await withDbRetry(() => d1.batch([first, ...rest]), guard);
+      if (!first) return [];
+      const results = (await withDbRetry(() => d1.batch([first, ...rest]), guard)) as unknown[];
+      // A statement without RETURNING gives D1's result (meta.changes); one with RETURNING, rows.
+      return results.map((r) =>
+        Array.isArray(r) ? r.length : ((r as { meta?: { changes?: number } })?.meta?.changes ?? 0),
+      );
     },
     clock,
     ids: { uuid: () => crypto.randomUUID() },

@@ -17,6 +17,7 @@ import { clientOf } from "../../http/client";
 import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { AppError, isAppError } from "../../lib/errors";
+import { probeRelayNow } from "../delivery/delivery.relay";
 import { AdminVerifyInput } from "../pledges/pledges.schemas";
 import { adminVerifyRepPledge } from "../pledges/pledges.service";
 import {
@@ -34,11 +35,13 @@ import { constituenciesCsv, pledgesCsv, representativesCsv } from "./admin.expor
 import {
   byConstituency,
   cancelOutbox,
+  clearFlag,
   dashboard,
   moderateLetter,
   moderationQueue,
   outboxHealth,
   repPledgeList,
+  requeueDeadOutbox,
   retryOutbox,
 } from "./admin.service";
 import { dailyChart, hexMap } from "./admin.svg";
@@ -122,6 +125,7 @@ const csvResponse = (c: Context, name: string, body: ReadableStream<Uint8Array>)
   });
 
 const IdParam = z.object({ id: z.string().min(1).max(100) });
+const FlagInput = z.object({ address: z.string().trim().min(3).max(254) });
 const MapMetric = z.enum(["pledges", "letters"]).catch("pledges");
 
 export const adminRoutes = new Hono<AdminEnv>()
@@ -218,6 +222,20 @@ export const adminRoutes = new Hono<AdminEnv>()
   })
   .post("/admin/outbox/:id/cancel", async (c) => {
     await cancelOutbox(c.var.deps, IdParam.parse(c.req.param()));
+    return c.redirect("/admin/outbox", 303);
+  })
+  .post("/admin/outbox/:id/requeue", async (c) => {
+    await requeueDeadOutbox(c.var.deps, IdParam.parse(c.req.param()));
+    return c.redirect("/admin/outbox", 303);
+  })
+  .post("/admin/outbox/relay/probe", async (c) => {
+    await probeRelayNow(c.var.deps);
+    return c.redirect("/admin/outbox", 303);
+  })
+  .post("/admin/outbox/flags/clear", async (c) => {
+    const input = FlagInput.safeParse(await c.req.parseBody());
+    if (!input.success) throw new AppError("validation_failed", "Which address?");
+    await clearFlag(c.var.deps, input.data);
     return c.redirect("/admin/outbox", 303);
   })
   .get("/admin/moderation", async (c) =>

@@ -6,8 +6,8 @@
  * - Letter figures come from letter_tallies (admin.tallies.ts): a letter counts once its writer
  *   confirmed it. Letters of every campaign file are counted together.
  * - The test seat is left out of every figure.
- * - Outbox actions are single conditional UPDATEs whose WHERE lists the states the delivery
- *   state machine allows the move from (delivery.machine.ts).
+ * - Outbox and moderation actions are events of the delivery state machine (delivery.machine.ts):
+ *   it makes the change, only from the states its table allows, letter and outbox together.
  */
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import {
@@ -17,12 +17,15 @@ import {
   members,
   outbox,
   pledgeTallies,
+  recipientFlags,
   repPledges,
 } from "../../db/schema";
 import type { Deps } from "../../deps";
 import { AppError } from "../../lib/errors";
-import { fromStates } from "../delivery/delivery.machine";
-import { outboxCounts } from "../delivery/delivery.service";
+import { EVENTS, transition } from "../delivery/delivery.machine";
+import type { RelayReason } from "../delivery/delivery.mail";
+import { RELAY_REASONS, relayState } from "../delivery/delivery.relay";
+import { outboxCounts, requeueOutbox } from "../delivery/delivery.service";
 import { membersStatus } from "../members/members.service";
 import { countPublicRepPledges } from "../pledges/pledges.service";
 
@@ -205,45 +208,118 @@ export async function outboxHealth(deps: Deps) {
     .slice(0, PROBLEMS_SHOWN);
   return {
     counts,
+    relay: await relayAlert(deps),
+    flagged: await flaggedAddresses(deps),
     problems: problems.map((p) => ({
       ...p,
       updated: new Date(p.updatedAt).toISOString().slice(0, 16).replace("T", " "),
-      canRetry: p.state === "failed",
-      canCancel: fromStates("cancelled").includes(p.state),
+      canRetry: EVENTS.nudge.from.includes(p.state as "failed"),
+      canRequeue: (EVENTS.requeue.from as readonly string[]).includes(p.state),
+      canCancel: (EVENTS.cancel.from as readonly string[]).includes(p.state),
     })),
   };
 }
 
-/** Make a failed row due now (the next worker pass claims it); the machine needs no new state. */
+const utc = (ms: number | null | undefined) =>
+  ms ? new Date(ms).toISOString().slice(0, 16).replace("T", " ") : null;
+
+/** The relay-paused alert for the dashboard, or null while mail flows. */
+export async function relayAlert(deps: Deps) {
+  const row = await relayState(deps);
+  if (row?.state !== "paused") return null;
+  return {
+    reason: row.reason,
+    explanation: RELAY_REASONS[row.reason as RelayReason] ?? "The mail relay is failing.",
+    detail: row.detail,
+    since: utc(row.since),
+    nextProbe: utc(row.nextProbeAt),
+    failures: row.failures,
+  };
+}
+
+/** Representatives' addresses that hard-bounced, with who they belong to and what waits for them. */
+export async function flaggedAddresses(deps: Deps) {
+  const flags = await deps.db
+    .select()
+    .from(recipientFlags)
+    .orderBy(desc(recipientFlags.flaggedAt))
+    .limit(200);
+  if (!flags.length) return [];
+  const waiting = await deps.db
+    .select({ address: sql<string>`lower(${outbox.toEmail})`, n: sql<number>`count(*)` })
+    .from(outbox)
+    .where(
+      and(
+        eq(outbox.kind, "letter"),
+        inArray(outbox.state, ["queued", "failed"]),
+        inArray(
+          sql`lower(${outbox.toEmail})`,
+          flags.map((f) => f.address),
+        ),
+      ),
+    )
+    .groupBy(sql`lower(${outbox.toEmail})`);
+  const waitingBy = new Map(waiting.map((w) => [w.address, Number(w.n)]));
+  const who = await deps.db
+    .select({
+      address: sql<string>`lower(${members.email})`,
+      name: members.name,
+      constituency: constituencies.name,
+    })
+    .from(members)
+    .innerJoin(constituencies, eq(constituencies.onsCode, members.constituencyCode))
+    .where(
+      inArray(
+        sql`lower(${members.email})`,
+        flags.map((f) => f.address),
+      ),
+    );
+  const whoBy = new Map(who.map((w) => [w.address, w]));
+  return flags.map((f) => ({
+    address: f.address,
+    detail: f.detail,
+    source: f.source,
+    flagged: utc(f.flaggedAt),
+    name: whoBy.get(f.address)?.name ?? null,
+    constituency: whoBy.get(f.address)?.constituency ?? null,
+    /** The address we hold for them no longer matches: the data has changed since the bounce. */
+    stale: !whoBy.has(f.address),
+    waiting: waitingBy.get(f.address) ?? 0,
+  }));
+}
+
+/** A campaign lead checked the address (or fixed it): letters to it may go again. */
+export async function clearFlag(deps: Deps, input: { address: string }) {
+  const rows = await deps.db
+    .delete(recipientFlags)
+    .where(eq(recipientFlags.address, input.address.toLowerCase()))
+    .returning({ a: recipientFlags.address });
+  if (!rows.length) throw new AppError("not_found", "That address is not flagged.");
+  deps.logger.info("bounced address flag cleared");
+}
+
+/** Make a failed row due now (the next worker pass claims it). */
 export async function retryOutbox(deps: Deps, input: { id: string }) {
-  const [row] = await deps.db
-    .update(outbox)
-    .set({ nextAttemptAt: deps.clock.now(), updatedAt: deps.clock.now() })
-    .where(and(eq(outbox.id, input.id), eq(outbox.state, "failed")))
-    .returning({ id: outbox.id });
-  if (!row) throw new AppError("not_found", "That message is not waiting for a retry.");
+  const n = await transition(deps, "nudge", { id: input.id });
+  if (!n) throw new AppError("not_found", "That message is not waiting for a retry.");
   deps.logger.info("outbox retry requested", { outboxId: input.id });
+}
+
+/** Send a dead message again, with a fresh allowance of attempts. */
+export async function requeueDeadOutbox(deps: Deps, input: { id: string }) {
+  if (!(await requeueOutbox(deps, input)))
+    throw new AppError("not_found", "That message is not dead, so there is nothing to requeue.");
 }
 
 /** Cancel a message that has not gone yet; a cancelled letter mail cancels the letter too. */
 export async function cancelOutbox(deps: Deps, input: { id: string }) {
-  const now = deps.clock.now();
-  const [row] = await deps.db
-    .update(outbox)
-    .set({ state: "cancelled", updatedAt: now })
-    .where(and(eq(outbox.id, input.id), inArray(outbox.state, fromStates("cancelled"))))
-    .returning({ id: outbox.id, kind: outbox.kind, letterId: outbox.letterId });
-  if (!row) throw new AppError("not_found", "That message can no longer be cancelled.");
-  if (row.kind === "letter" && row.letterId)
-    await deps.db
-      .update(letters)
-      .set({ status: "cancelled" })
-      .where(
-        and(
-          eq(letters.id, row.letterId),
-          inArray(letters.status, ["awaiting_confirmation", "confirmed", "held"]),
-        ),
-      );
+  const n = await transition(
+    deps,
+    "cancel",
+    { id: input.id },
+    { set: { cancelReason: "cancelled by the campaign team" } },
+  );
+  if (!n) throw new AppError("not_found", "That message can no longer be cancelled.");
   deps.logger.info("outbox row cancelled", { outboxId: input.id });
 }
 
@@ -271,27 +347,16 @@ export async function moderationQueue(deps: Deps) {
 }
 
 /**
- * Release a held letter to the outbox or reject it. Both tables change in one atomic write and
- * each UPDATE names the state it moves from, so a double click does nothing the second time.
+ * Release a held letter to the outbox or reject it: one transition of its letter row (the letter's
+ * status follows in the same write), allowed only from `held`, so a double click does nothing the
+ * second time.
  */
 export async function moderateLetter(deps: Deps, input: { id: string; decision: "release" | "reject" }) {
-  const now = deps.clock.now();
-  const [held] = await deps.db
-    .select({ id: letters.id })
-    .from(letters)
-    .where(and(eq(letters.id, input.id), eq(letters.status, "held")));
-  if (!held) throw new AppError("not_found", "That letter is not waiting for moderation.");
-  const release = input.decision === "release";
-  await deps.atomic([
-    deps.db
-      .update(letters)
-      .set({ status: release ? "confirmed" : "cancelled" })
-      .where(and(eq(letters.id, input.id), eq(letters.status, "held"))),
-    deps.db
-      .update(outbox)
-      .set({ state: release ? "queued" : "cancelled", nextAttemptAt: now, updatedAt: now })
-      .where(and(eq(outbox.letterId, input.id), eq(outbox.kind, "letter"), eq(outbox.state, "held"))),
-  ]);
+  const n = await transition(deps, input.decision === "release" ? "release" : "reject", {
+    letterId: input.id,
+    kinds: ["letter"],
+  });
+  if (!n) throw new AppError("not_found", "That letter is not waiting for moderation.");
   deps.logger.info("letter moderated", { letterId: input.id, decision: input.decision });
 }
 
@@ -342,5 +407,7 @@ export async function dashboard(deps: Deps) {
     outbox: health.counts,
     members: mps,
     outboxProblems: (health.counts.failed ?? 0) + (health.counts.dead ?? 0) + (health.counts.bounced ?? 0),
+    relay: health.relay,
+    flaggedCount: health.flagged.length,
   };
 }

@@ -3,15 +3,32 @@
  * message, so sending is a pure function of the row (no template or letter lookups at send time)
  * and a retry sends byte-for-byte the same message with the same Message-ID.
  */
-import { getTableColumns, is, SQL, sql } from "drizzle-orm";
-import { outbox } from "../../db/schema.letters";
-import type { Deps, Statement } from "../../deps";
+import type { outbox } from "../../db/schema.letters";
+import type { Deps } from "../../deps";
+import { insertOutboxWhere, type NewOutboxRow } from "./delivery.machine";
 
-export type NewOutboxRow = typeof outbox.$inferInsert;
+export type { NewOutboxRow };
+/** Queueing a row on a condition lives with the state machine (the owner of outbox writes). */
+export { insertOutboxWhere };
+
+/** Who actually receives a row's message in the configured mode. */
+export function actualRecipient(
+  deps: Pick<Deps, "config">,
+  row: Pick<typeof outbox.$inferSelect, "alwaysReflect" | "toEmail" | "toName" | "reflectTo">,
+): { name?: string; address: string } {
+  const reflect =
+    row.alwaysReflect ||
+    deps.config.MAIL_MODE === "reflect" ||
+    /\.invalid$/i.test(row.toEmail) ||
+    row.toEmail === "";
+  if (reflect && row.reflectTo !== row.toEmail) return { address: row.reflectTo };
+  return { name: row.toName ?? undefined, address: row.toEmail };
+}
 
 export type OutboxMessage = {
   kind: NewOutboxRow["kind"];
   letterId: string | null;
+  /** A new row starts here (the state machine's INITIAL_STATES). */
   state: "awaiting_confirmation" | "queued";
   toName: string | null;
   toEmail: string;
@@ -57,21 +74,4 @@ export function outboxRow(deps: Pick<Deps, "config" | "clock" | "ids">, m: Outbo
     createdAt: now,
     updatedAt: now,
   };
-}
-
-/**
- * An INSERT of `row` that takes effect only if `condition` holds when it runs: `INSERT INTO outbox
- * SELECT <row> WHERE <condition>`. For atomic batches where a mail must be queued exactly when
- * another statement of the batch took effect (a conditional UPDATE that claimed the right to send
- * it), with no read in between, so it works the same in a SQLite transaction and a D1 batch.
- */
-export function insertOutboxWhere(deps: Pick<Deps, "db">, row: NewOutboxRow, condition: SQL): Statement {
-  const values = Object.entries(getTableColumns(outbox)).map(([key, column]) => {
-    const value = (row as Record<string, unknown>)[key];
-    if (value !== undefined) return sql.param(value, column);
-    const fallback = column.default;
-    if (fallback === undefined || fallback === null) return sql`null`;
-    return is(fallback, SQL) ? fallback : sql.param(fallback, column);
-  });
-  return deps.db.insert(outbox).select(sql`select ${sql.join(values, sql`, `)} where ${condition}`);
 }

@@ -1,30 +1,58 @@
 /**
- * Delivery: the outbox worker's verbs. Runtime-agnostic: the Node loop, the CLI `drain` and a
- * Workers cron all call `drainOutbox`.
+ * Delivery: the outbox worker's verbs. Runtime-agnostic: the Node loop, the CLI `drain` and the
+ * Workers cron all call `drainOnce` / `drainOutbox`. Every state change goes through the state
+ * machine (delivery.machine.ts).
  *
  * Rules:
- * - The outbox row is the source of truth; every change is one conditional UPDATE (see
- *   delivery.machine.ts for the allowed transitions).
- * - Claiming sets `sending`, a lease and attempts+1 in one UPDATE ... RETURNING, so two workers
- *   can never claim the same row. Outcomes are written with `WHERE state = 'sending' AND
- *   attempts = <claimed attempt>`: a worker whose lease lapsed and whose row was reclaimed
- *   cannot overwrite the newer attempt's result.
- * - A row left in `sending` past its lease (the process died mid-send) goes back to `failed`
- *   with a `reclaimed` log line and is claimed again: exactly one more attempt. If the relay had
- *   in fact accepted the first attempt, the resend carries the same Message-ID.
+ * - Claiming is one UPDATE ... RETURNING (attempts + 1, a lease, a claim token): two workers
+ *   never claim the same row. Right before each send the claimer checks its lease has not
+ *   lapsed and extends it (`extend`): a row whose lease ran out while it waited its turn in the
+ *   batch is not sent by this worker; whoever reclaims it sends it once.
+ * - Accepted means sent. The moment the relay accepts a message, `accept` is written on its own
+ *   (one conditional UPDATE, the letter's status and the attempt's log row in the same atomic
+ *   write), retried a few times if the database is busy, and if it still cannot be written the
+ *   acceptance is held in memory and written at the start of the next pass, before any lapsed
+ *   lease is reclaimed. Nothing that follows a send (the "sent" notice, the follow-up, a failure
+ *   elsewhere) can turn an accepted message back into one to retry: those rows are rendered
+ *   before the send and written after it, separately, and a failure there is logged and retried.
+ * - An outcome write that matches no row (the claim was taken over) is reported as `lost`
+ *   (error log, a `lost` line in the delivery log), never counted as sent.
+ * - Failures are classified by what failed (classifyFailure, shared with the Workers mail API):
+ *   per-message failures retry, give up or bounce the message; relay-wide failures give the
+ *   attempt back (`unclaim`), stop the pass and pause the outbox (delivery.relay.ts).
+ * - The remaining at-least-once window: the relay accepted the message and the process died
+ *   (or the relay dropped the connection after storing the message, before its 250) before the
+ *   acceptance was written. The row is reclaimed after its lease and sent once more, with the
+ *   same Message-ID, so the receiving server (or the MP's mail client) can recognise the copy.
  * - MAIL_MODE=capture always uses the capture mailer, whatever transport deps carry: the default
  *   configuration can never send mail. Mail to a recipient that reflects (the test MP) or to a
  *   reserved .invalid domain always goes back to the supporter.
  */
-import { and, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, lte, or, type SQL, sql } from "drizzle-orm";
+import { recipientFlags } from "../../db/schema.delivery";
 import { deliveryLog, letters, outbox } from "../../db/schema.letters";
 import type { Deps, Mailer, MailMessage, Statement } from "../../deps";
 import { followupEmail, letterForEmailColumns, sentNoticeEmail } from "../letters/letters.emails";
 import { sweepUnconfirmed } from "../letters/letters.service";
-import { backoffMs, CLAIMABLE, fromStates } from "./delivery.machine";
-import { captureMailer, isMailError } from "./delivery.mail";
+import { bounceStatements } from "./delivery.bounces";
+import {
+  backoffMs,
+  claimDue,
+  insertOutboxWhen,
+  MAILBOX_FULL_RETRY_MS,
+  type NewOutboxRow,
+  type OutboxEvent,
+  transition,
+  transitionStatements,
+} from "./delivery.machine";
+import { captureMailer, classifyFailure, type RelayReason } from "./delivery.mail";
+import { actualRecipient } from "./delivery.outbox";
+import { type Gate, pauseRelay, relayGate, relayHealthy, resumeRelay } from "./delivery.relay";
+import { bounceToken, verpAddress } from "./delivery.verp";
 
-type OutboxRow = typeof outbox.$inferSelect;
+export { actualRecipient };
+
+export type OutboxRow = typeof outbox.$inferSelect;
 
 export type DrainReport = {
   claimed: number;
@@ -35,6 +63,16 @@ export type DrainReport = {
   reclaimed: number;
   reminded: number;
   expired: number;
+  /** Given back untouched because the relay failed as a whole (the outbox paused). */
+  deferred: number;
+  /** Not sent by this worker: its lease had lapsed by the time the row's turn came. */
+  skipped: number;
+  /** Outcome writes that matched no row (the claim had been taken over): see the error log. */
+  lost: number;
+  /** Accepted by the relay, the write not yet done (database busy): held for the next pass. */
+  pending: number;
+  /** The outbox is paused (relay-wide failure); nothing more is claimed until a probe passes. */
+  paused: boolean;
 };
 
 const emptyReport = (): DrainReport => ({
@@ -46,6 +84,11 @@ const emptyReport = (): DrainReport => ({
   reclaimed: 0,
   reminded: 0,
   expired: 0,
+  deferred: 0,
+  skipped: 0,
+  lost: 0,
+  pending: 0,
+  paused: false,
 });
 
 /** The transport for the configured mode. */
@@ -53,21 +96,8 @@ export function activeMailer(deps: Pick<Deps, "config" | "mailer" | "db" | "cloc
   return deps.config.MAIL_MODE === "capture" ? captureMailer(deps.db, deps.clock) : deps.mailer;
 }
 
-/** Who actually receives this row's message in the configured mode. */
-export function actualRecipient(
-  deps: Pick<Deps, "config">,
-  row: OutboxRow,
-): { name?: string; address: string } {
-  const reflect =
-    row.alwaysReflect ||
-    deps.config.MAIL_MODE === "reflect" ||
-    /\.invalid$/i.test(row.toEmail) ||
-    row.toEmail === "";
-  if (reflect && row.reflectTo !== row.toEmail) return { address: row.reflectTo };
-  return { name: row.toName ?? undefined, address: row.toEmail };
-}
-
-export function messageFor(deps: Pick<Deps, "config">, row: OutboxRow): MailMessage {
+export async function messageFor(deps: Pick<Deps, "config">, row: OutboxRow): Promise<MailMessage> {
+  const token = await bounceToken(deps.config.TOKEN_SECRET, row.id);
   return {
     from: { name: row.fromName, address: deps.config.MAIL_FROM },
     to: actualRecipient(deps, row),
@@ -75,166 +105,400 @@ export function messageFor(deps: Pick<Deps, "config">, row: OutboxRow): MailMess
     subject: row.subject,
     text: row.bodyText,
     messageId: row.messageId,
+    envelopeFrom: token ? verpAddress(deps.config, token) : undefined,
+    bounceToken: token ?? undefined,
   };
 }
 
-/** `sending` rows whose lease has passed: their sender died. Back to failed (or dead), logged. */
-export async function recoverExpiredLeases(deps: Deps): Promise<number> {
-  const now = deps.clock.now();
-  const rows = await deps.db
-    .update(outbox)
-    .set({
-      state: sql`case when ${outbox.attempts} >= ${deps.config.OUTBOX_MAX_ATTEMPTS} then 'dead' else 'failed' end`,
-      leaseUntil: null,
-      nextAttemptAt: now,
-      lastError: "lease expired while sending",
-      updatedAt: now,
-    })
-    .where(and(eq(outbox.state, "sending"), lte(outbox.leaseUntil, now)))
-    .returning({ id: outbox.id, attempts: outbox.attempts, state: outbox.state, letterId: outbox.letterId });
-  for (const r of rows) {
-    await deps.db.insert(deliveryLog).values({
-      outboxId: r.id,
-      attempt: r.attempts,
-      outcome: "reclaimed",
-      detail: "lease expired while sending",
-      at: now,
-    });
-    if (r.state === "dead") await markLetterUndeliverable(deps, r.letterId);
-  }
-  return rows.length;
-}
+// --- accepted but not yet written -----------------------------------------------------------
 
-/** Claim up to `limit` due rows: one UPDATE ... RETURNING. */
-export async function claimDue(deps: Deps, limit: number): Promise<OutboxRow[]> {
-  const now = deps.clock.now();
-  const due = and(inArray(outbox.state, [...CLAIMABLE]), lte(outbox.nextAttemptAt, now));
-  const ids = deps.db
-    .select({ id: outbox.id })
-    .from(outbox)
-    .where(due)
-    .orderBy(outbox.nextAttemptAt)
-    .limit(limit);
+type Pending = {
+  row: OutboxRow;
+  response: string;
+  /** Whether `accept` is written (then only the follow-up rows wait). */
+  recorded: boolean;
+  /** Rows to write once `sent` is recorded. */
+  followups: NewOutboxRow[];
+};
+/**
+ * Acceptances (and follow-up rows) the database refused to record, per database: written first
+ * thing in the next pass, and their rows are never reclaimed meanwhile. Lost only if this
+ * process dies too: the documented at-least-once window.
+ */
+const pendingByDb = new WeakMap<object, Map<string, Pending>>();
+const pendingFor = (deps: Pick<Deps, "db">) => {
+  let m = pendingByDb.get(deps.db);
+  if (!m) {
+    m = new Map();
+    pendingByDb.set(deps.db, m);
+  }
+  return m;
+};
+
+/** Delays between attempts to record an acceptance while the database is busy. */
+const RECORD_RETRY_MS = [20, 100, 400, 1000];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const shortText = (s: string | undefined) => (s ?? "").replace(/\s+/g, " ").slice(0, 200);
+const replyCode = (s: string | undefined) => {
+  const n = Number.parseInt(s ?? "", 10);
+  return Number.isFinite(n) ? n : null;
+};
+
+/** The attempt's log line, written only if the row is (now) in `state` with this attempt. */
+function logWhen(
+  deps: Pick<Deps, "db">,
+  row: OutboxRow,
+  state: OutboxRow["state"],
+  line: {
+    outcome: (typeof deliveryLog.$inferInsert)["outcome"];
+    smtpCode: number | null;
+    detail: string | null;
+    at: number;
+  },
+): Statement {
   return deps.db
-    .update(outbox)
-    .set({
-      state: "sending",
-      attempts: sql`${outbox.attempts} + 1`,
-      leaseUntil: now + deps.config.OUTBOX_LEASE_SECONDS * 1000,
-      updatedAt: now,
-    })
-    .where(and(inArray(outbox.id, ids), due))
-    .returning();
-}
-
-const claimedBy = (row: OutboxRow) =>
-  and(eq(outbox.id, row.id), eq(outbox.state, "sending"), eq(outbox.attempts, row.attempts));
-
-async function markLetterUndeliverable(deps: Deps, letterId: string | null) {
-  if (!letterId) return;
-  await deps.db
-    .update(letters)
-    .set({ status: "undeliverable" })
-    .where(and(eq(letters.id, letterId), inArray(letters.status, ["confirmed", "held"])));
-}
-
-type Outcome = "sent" | "retrying" | "dead" | "bounced" | "lost";
-
-/** Send one claimed row and record the outcome. */
-export async function sendClaimed(deps: Deps, mailer: Mailer, row: OutboxRow): Promise<Outcome> {
-  let smtpCode: number | undefined;
-  let detail: string;
-  let permanent = false;
-  let command: string | undefined;
-  try {
-    const res = await mailer.send(messageFor(deps, row));
-    const now = deps.clock.now();
-    const code = Number.parseInt(res.response ?? "", 10);
-    const stmts: Statement[] = [
+    .insert(deliveryLog)
+    .select(
       deps.db
-        .update(outbox)
-        .set({ state: "sent", leaseUntil: null, sentAt: now, updatedAt: now, lastError: null })
-        .where(claimedBy(row)),
-      deps.db.insert(deliveryLog).values({
-        outboxId: row.id,
-        attempt: row.attempts,
-        outcome: "sent",
-        smtpCode: Number.isFinite(code) ? code : null,
-        detail: (res.response ?? "").slice(0, 200) || null,
-        at: now,
-      }),
-    ];
-    if (row.kind === "letter" && row.letterId) {
-      const [l] = await deps.db
-        .select(letterForEmailColumns)
-        .from(letters)
-        .where(eq(letters.id, row.letterId));
-      stmts.push(
-        deps.db
-          .update(letters)
-          .set({ status: "sent", sentAt: now })
-          .where(and(eq(letters.id, row.letterId), inArray(letters.status, ["confirmed", "held"]))),
-      );
-      if (l)
-        stmts.push(
-          deps.db
-            .insert(outbox)
-            .values([sentNoticeEmail(deps, l), await followupEmail(deps, l)])
-            // A stale worker whose lease was reclaimed may get here too: the unique index keeps
-            // the notices to one each.
-            .onConflictDoNothing(),
-        );
-    }
-    await deps.atomic(stmts);
-    return "sent";
-  } catch (e) {
-    if (!isMailError(e)) {
-      // A bug, not a delivery failure: log it and treat it as temporary so the row is retried.
-      deps.logger.error("outbox send crashed", {
-        outboxId: row.id,
-        error: e instanceof Error ? e.stack : String(e),
-      });
-    } else {
-      smtpCode = e.smtpCode;
-      permanent = e.permanent;
-      command = e.command;
-    }
-    detail = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, " ").slice(0, 200);
-  }
+        .select({
+          id: sql`null`.as("id"),
+          outboxId: outbox.id,
+          attempt: outbox.attempts,
+          outcome: sql`${line.outcome}`.as("outcome"),
+          smtpCode: sql`${line.smtpCode}`.as("smtp_code"),
+          detail: sql`${line.detail}`.as("detail"),
+          at: sql`${line.at}`.as("at"),
+        })
+        .from(outbox)
+        .where(and(eq(outbox.id, row.id), eq(outbox.state, state), eq(outbox.attempts, row.attempts))),
+    )
+    .onConflictDoUpdate({
+      // A lapsed attempt was logged `reclaimed`; a late acceptance of it replaces that line.
+      target: [deliveryLog.outboxId, deliveryLog.attempt],
+      set: { outcome: line.outcome, smtpCode: line.smtpCode, detail: line.detail, at: line.at },
+    });
+}
 
+/** This claim's rows: the claim token, or (for a late acceptance) the same attempt after a lapse. */
+const stillOurs = (row: OutboxRow) =>
+  and(
+    eq(outbox.attempts, row.attempts),
+    or(
+      and(eq(outbox.state, "sending"), eq(outbox.claimToken, row.claimToken ?? "")),
+      inArray(outbox.state, ["failed", "dead"]),
+    ),
+  );
+const ourClaim = (row: OutboxRow) => eq(outbox.claimToken, row.claimToken ?? "");
+
+/** Write `accept`; true when written, false when the row had moved on (lost). Throws on DB errors. */
+async function writeAccepted(deps: Deps, row: OutboxRow, response: string): Promise<boolean> {
   const now = deps.clock.now();
-  const exhausted = row.attempts >= deps.config.OUTBOX_MAX_ATTEMPTS;
-  const next: OutboxRow["state"] = permanent
-    ? command === "RCPT TO"
-      ? "bounced"
-      : "dead"
-    : exhausted
-      ? "dead"
-      : "failed";
-  if (!fromStates(next).includes("sending")) throw new Error(`outbox: sending -> ${next} not allowed`);
-  await deps.atomic([
-    deps.db
-      .update(outbox)
-      .set({
-        state: next,
-        leaseUntil: null,
-        lastError: detail,
-        nextAttemptAt: next === "failed" ? now + backoffMs(row.attempts) : now,
-        updatedAt: now,
-      })
-      .where(claimedBy(row)),
-    deps.db.insert(deliveryLog).values({
+  const { statements, index } = transitionStatements(
+    deps,
+    "accept",
+    { id: row.id },
+    {
+      guard: stillOurs(row),
+      after: [
+        logWhen(deps, row, "sent", {
+          outcome: "sent",
+          smtpCode: replyCode(response),
+          detail: shortText(response) || null,
+          at: now,
+        }),
+      ],
+    },
+  );
+  const changes = await deps.atomic(statements);
+  if ((changes[index] ?? 0) > 0) return true;
+  await deps.db
+    .insert(deliveryLog)
+    .values({
       outboxId: row.id,
       attempt: row.attempts,
-      outcome: permanent ? "permanent_failure" : "temporary_failure",
-      smtpCode: smtpCode ?? null,
+      outcome: "lost",
+      detail: shortText(response) || null,
+      at: now,
+    })
+    .onConflictDoUpdate({
+      target: [deliveryLog.outboxId, deliveryLog.attempt],
+      set: { outcome: "lost", detail: shortText(response) || null, at: now },
+    });
+  deps.logger.error(
+    "outbox: the relay accepted a message whose claim had been taken over (a send outlasted its lease); not recorded as sent",
+    {
+      outboxId: row.id,
+      attempt: row.attempts,
+    },
+  );
+  return false;
+}
+
+async function writeFollowups(deps: Deps, row: OutboxRow, followups: NewOutboxRow[]) {
+  if (!followups.length) return;
+  await deps.atomic(followups.map((r) => insertOutboxWhen(deps, r, { id: row.id, state: "sent" })));
+}
+
+type Outcome = "sent" | "retrying" | "dead" | "bounced" | "lost" | "skipped" | "deferred" | "pending";
+
+/** Record an acceptance; on a busy database keep trying briefly, then hold it for the next pass. */
+async function recordAccepted(deps: Deps, p: Pending): Promise<Outcome> {
+  let lastError: unknown;
+  for (let i = 0; i <= RECORD_RETRY_MS.length; i++) {
+    try {
+      const ok = await writeAccepted(deps, p.row, p.response);
+      if (!ok) return "lost";
+      lastError = undefined;
+      break;
+    } catch (e) {
+      lastError = e;
+      const wait = RECORD_RETRY_MS[i];
+      if (wait !== undefined) await sleep(wait);
+    }
+  }
+  if (lastError !== undefined) {
+    pendingFor(deps).set(p.row.id, p);
+    deps.logger.error("outbox: accepted message not yet recorded (database error); held for the next pass", {
+      outboxId: p.row.id,
+      error: lastError instanceof Error ? lastError.message : String(lastError),
+    });
+    return "pending";
+  }
+  if (p.followups.length) {
+    try {
+      await writeFollowups(deps, p.row, p.followups);
+    } catch (e) {
+      // The message is sent; only its notices wait. They are written next pass (never a resend).
+      pendingFor(deps).set(p.row.id, { ...p, recorded: true });
+      deps.logger.error("outbox: sent, but its notices could not be queued yet; retrying next pass", {
+        outboxId: p.row.id,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+  return "sent";
+}
+
+/** Write what earlier passes could not. Runs before leases are reclaimed. */
+async function flushPending(deps: Deps, report: DrainReport) {
+  const pending = pendingFor(deps);
+  for (const [id, p] of [...pending]) {
+    try {
+      if (!p.recorded) {
+        const ok = await writeAccepted(deps, p.row, p.response);
+        if (!ok) {
+          pending.delete(id);
+          report.lost++;
+          continue;
+        }
+        p.recorded = true;
+        report.sent++;
+      }
+      if (p.followups.length) await writeFollowups(deps, p.row, p.followups);
+      pending.delete(id);
+    } catch {
+      // Still failing: keep it for the next pass (the row stays ours: see recoverExpiredLeases).
+    }
+  }
+  report.pending = pending.size;
+}
+
+// --- failures ------------------------------------------------------------------------------
+
+/** Pass-wide state shared by the lanes of one drain pass. */
+type Pass = { relayDown?: { reason: RelayReason; detail: string; retryAfterMs?: number } };
+
+async function recordFailure(deps: Deps, row: OutboxRow, e: unknown, pass: Pass): Promise<Outcome> {
+  const detail = shortText(e instanceof Error ? e.message : String(e));
+  const verdict = classifyFailure(e);
+  if (verdict.scope === "relay") {
+    // Nothing is wrong with this message: give its attempt back, pause the outbox (once per
+    // pass, however many lanes saw it) and stop the pass.
+    const n = await transition(
+      deps,
+      "unclaim",
+      { id: row.id },
+      { guard: ourClaim(row), set: { lastError: detail } },
+    );
+    if (!pass.relayDown) {
+      pass.relayDown = { reason: verdict.reason, detail, retryAfterMs: verdict.retryAfterMs };
+      await pauseRelay(deps, pass.relayDown);
+    }
+    if (n === 0)
+      deps.logger.error("outbox: a deferral matched no row (claim taken over)", { outboxId: row.id });
+    return n === 0 ? "lost" : "deferred";
+  }
+  if (!(e instanceof Error && e.name === "MailError"))
+    // A bug, not a delivery failure: logged, and retried like a temporary failure.
+    deps.logger.error("outbox send crashed", {
+      outboxId: row.id,
+      error: e instanceof Error ? e.stack : String(e),
+    });
+  const now = deps.clock.now();
+  const exhausted = row.attempts >= (row.attemptLimit ?? deps.config.OUTBOX_MAX_ATTEMPTS);
+  let event: OutboxEvent;
+  let nextAttemptAt = now;
+  if (verdict.action === "refuse") event = "refuse";
+  else if (verdict.action === "give_up" || exhausted) event = "give_up";
+  else {
+    event = "retry";
+    const wait = backoffMs(row.attempts);
+    // A full mailbox (552, x.2.2) rarely empties in minutes: no sooner than two hours.
+    nextAttemptAt = now + (verdict.action === "retry_late" ? Math.max(MAILBOX_FULL_RETRY_MS, wait) : wait);
+  }
+  const to = event === "refuse" ? "bounced" : event === "give_up" ? "dead" : "failed";
+  const smtpCode = (e as { smtpCode?: number }).smtpCode ?? null;
+  const after: Statement[] = [
+    logWhen(deps, row, to, {
+      outcome: event === "retry" ? "temporary_failure" : "permanent_failure",
+      smtpCode,
       detail,
       at: now,
     }),
-  ]);
-  if (next !== "failed" && row.kind === "letter") await markLetterUndeliverable(deps, row.letterId);
-  deps.logger.warn("outbox send failed", { outboxId: row.id, attempt: row.attempts, smtpCode, next });
-  return next === "failed" ? "retrying" : next;
+  ];
+  if (event === "refuse") after.push(...(await bounceStatements(deps, row, { detail, source: "smtp" })));
+  const n = await transition(
+    deps,
+    event,
+    { id: row.id },
+    { guard: ourClaim(row), set: { lastError: detail, nextAttemptAt }, after },
+  );
+  if (n === 0) {
+    deps.logger.error("outbox: a failure outcome matched no row (claim taken over)", {
+      outboxId: row.id,
+      attempt: row.attempts,
+    });
+    return "lost";
+  }
+  deps.logger.warn("outbox send failed", {
+    outboxId: row.id,
+    kind: row.kind,
+    attempt: row.attempts,
+    smtpCode,
+    next: to,
+  });
+  return event === "retry" ? "retrying" : event === "refuse" ? "bounced" : "dead";
+}
+
+// --- one message ----------------------------------------------------------------------------
+
+/**
+ * Send one claimed row and record the outcome. `followups` are the rows to queue once it is sent
+ * (rendered beforehand); by default they are prepared here.
+ */
+export async function sendClaimed(
+  deps: Deps,
+  mailer: Mailer,
+  row: OutboxRow,
+  opts: { followups?: NewOutboxRow[]; pass?: Pass } = {},
+): Promise<Outcome> {
+  const pass = opts.pass ?? {};
+  const now = deps.clock.now();
+  // The lease is checked and extended right before sending: a claimer that has lost it (its
+  // lease lapsed while the row waited its turn) must not send what someone else may be sending.
+  const extended = await transition(
+    deps,
+    "extend",
+    { id: row.id },
+    {
+      guard: and(ourClaim(row), gt(outbox.leaseUntil, now)),
+    },
+  );
+  if (extended === 0) {
+    deps.logger.warn("outbox: lease lapsed before sending; left for reclaiming, not sent", {
+      outboxId: row.id,
+    });
+    return "skipped";
+  }
+  const followups = opts.followups ?? (await prepareFollowups(deps, [row])).get(row.id) ?? [];
+  let response: string;
+  try {
+    const res = await mailer.send(await messageFor(deps, row));
+    response = res.response ?? "250 accepted";
+  } catch (e) {
+    return recordFailure(deps, row, e, pass);
+  }
+  return recordAccepted(deps, { row, response, recorded: false, followups });
+}
+
+/** The "sent" notice and follow-up of each letter row, rendered before anything is sent. */
+async function prepareFollowups(deps: Deps, rows: OutboxRow[]): Promise<Map<string, NewOutboxRow[]>> {
+  const out = new Map<string, NewOutboxRow[]>();
+  const letterRows = rows.filter((r) => r.kind === "letter" && r.letterId);
+  for (let i = 0; i < letterRows.length; i += 90) {
+    const chunk = letterRows.slice(i, i + 90);
+    const found = await deps.db
+      .select(letterForEmailColumns)
+      .from(letters)
+      .where(
+        inArray(
+          letters.id,
+          chunk.map((r) => r.letterId as string),
+        ),
+      );
+    const byLetter = new Map(found.map((l) => [l.id, l]));
+    for (const r of chunk) {
+      const l = byLetter.get(r.letterId as string);
+      if (!l) continue;
+      try {
+        out.set(r.id, [sentNoticeEmail(deps, l), await followupEmail(deps, l)]);
+      } catch (e) {
+        // Sending the letter matters more than its notices: send it, and say what went wrong.
+        deps.logger.error("outbox: could not render a letter's notices; the letter is sent without them", {
+          outboxId: r.id,
+          error: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
+  }
+  return out;
+}
+
+// --- crash recovery -------------------------------------------------------------------------
+
+/** `sending` rows whose lease has passed: their sender died. One more attempt (or dead), logged. */
+export async function recoverExpiredLeases(deps: Deps): Promise<number> {
+  const now = deps.clock.now();
+  const pending = pendingFor(deps);
+  const rows = (
+    await deps.db
+      .select({ id: outbox.id, attempts: outbox.attempts, attemptLimit: outbox.attemptLimit })
+      .from(outbox)
+      .where(and(eq(outbox.state, "sending"), lte(outbox.leaseUntil, now)))
+      .limit(500)
+  ).filter((r) => !pending.has(r.id));
+  let n = 0;
+  for (let i = 0; i < rows.length; i += 90) {
+    const chunk = rows.slice(i, i + 90);
+    const lapsed = and(eq(outbox.state, "sending"), lte(outbox.leaseUntil, now)) as SQL;
+    for (const final of [false, true]) {
+      const ids = chunk
+        .filter((r) => r.attempts >= (r.attemptLimit ?? deps.config.OUTBOX_MAX_ATTEMPTS) === final)
+        .map((r) => r.id);
+      if (!ids.length) continue;
+      const log = deps.db
+        .insert(deliveryLog)
+        .select(
+          deps.db
+            .select({
+              id: sql`null`.as("id"),
+              outboxId: outbox.id,
+              attempt: outbox.attempts,
+              outcome: sql`'reclaimed'`.as("outcome"),
+              smtpCode: sql`null`.as("smtp_code"),
+              detail: sql`'lease expired while sending'`.as("detail"),
+              at: sql`${now}`.as("at"),
+            })
+            .from(outbox)
+            .where(and(inArray(outbox.id, ids), lapsed)),
+        )
+        .onConflictDoNothing();
+      n += await transition(deps, final ? "lapse_final" : "lapse", { ids }, { guard: lapsed, before: [log] });
+    }
+  }
+  if (n) deps.logger.warn("outbox: reclaimed rows whose sender stopped (lease lapsed)", { rows: n });
+  return n;
 }
 
 /** Run `fn` over `items` with at most `n` in flight (the SMTP pool's size). */
@@ -249,27 +513,72 @@ async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<vo
   await Promise.all(Array.from({ length: Math.min(n, items.length) }, lane));
 }
 
+/** Letters to a representative's address that hard-bounced wait (not claimed) until it changes. */
+const notToFlaggedAddress = sql`not (${outbox.kind} = 'letter' and ${outbox.alwaysReflect} = 0 and exists (select 1 from ${recipientFlags} f where f.address = lower(${outbox.toEmail})))`;
+
 /**
- * One pass: recover lapsed leases, remind/expire unconfirmed letters, then claim and send one
- * batch. Returns what happened; `claimed === batch` means there is probably more to do.
+ * One pass: write what an earlier pass could not, recover lapsed leases, remind/expire
+ * unconfirmed letters, then (unless the relay is paused) claim and send one batch.
+ * `claimed === batch` means there is probably more to do.
  */
-export async function drainOnce(deps: Deps, opts: { batch?: number; concurrency?: number } = {}) {
+export async function drainOnce(
+  deps: Deps,
+  opts: { batch?: number; concurrency?: number; kinds?: OutboxRow["kind"][] } = {},
+): Promise<DrainReport> {
   const report = emptyReport();
+  await flushPending(deps, report);
   report.reclaimed = await recoverExpiredLeases(deps);
   const swept = await sweepUnconfirmed(deps);
   report.reminded = swept.reminded;
   report.expired = swept.expired;
-  const rows = await claimDue(deps, opts.batch ?? deps.config.OUTBOX_BATCH);
-  report.claimed = rows.length;
   const mailer = activeMailer(deps);
+  const gate: Gate =
+    deps.config.MAIL_MODE === "capture" ? { mode: "open", row: undefined } : await relayGate(deps, mailer);
+  if (gate.mode === "paused") {
+    report.paused = true;
+    return report;
+  }
+  // While probing a paused relay by sending, one message is enough to know.
+  const batch = gate.mode === "probe" ? 1 : (opts.batch ?? deps.config.OUTBOX_BATCH);
+  const rows = await claimDue(deps, batch, { kinds: opts.kinds, skip: notToFlaggedAddress });
+  report.claimed = rows.length;
+  if (!rows.length) return report;
+  const followups = await prepareFollowups(deps, rows);
+  const pass: Pass = {};
   await eachLimited(rows, opts.concurrency ?? deps.config.SMTP_POOL_SIZE, async (row) => {
-    const outcome = await sendClaimed(deps, mailer, row);
-    if (outcome !== "lost") report[outcome]++;
+    let outcome: Outcome;
+    if (pass.relayDown) {
+      // The relay failed for another message of this pass: give this one back untried.
+      const n = await transition(deps, "unclaim", { id: row.id }, { guard: ourClaim(row) });
+      outcome = n ? "deferred" : "lost";
+    } else {
+      try {
+        outcome = await sendClaimed(deps, mailer, row, { followups: followups.get(row.id) ?? [], pass });
+      } catch (e) {
+        // A database error around the send (not after an acceptance): the lease brings it back.
+        deps.logger.error(
+          "outbox: could not record an outcome (database error); the lease will bring the row back",
+          {
+            outboxId: row.id,
+            error: e instanceof Error ? e.message : String(e),
+          },
+        );
+        outcome = "skipped";
+      }
+    }
+    report[outcome]++;
   });
+  if (pass.relayDown) report.paused = true;
+  else if (report.sent + report.bounced + report.dead + report.retrying > 0) {
+    // The relay answered about messages, so it works: a probe that got this far ends the pause,
+    // and an accepted message clears the count of past failures.
+    if (gate.mode === "probe") await resumeRelay(deps, "probe message");
+    if (report.sent > 0) await relayHealthy(deps, gate.row);
+  }
   return report;
 }
 
-/** Drain until nothing is due (CLI `drain`, tests, the bench). */
+/** Drain until nothing is due or the outbox pauses (CLI `drain`, tests, the bench, Workers cron). */
 export async function drainOutbox(
   deps: Deps,
   opts: { batch?: number; concurrency?: number; maxPasses?: number } = {},
@@ -277,17 +586,66 @@ export async function drainOutbox(
   const total = emptyReport();
   for (let pass = 0; pass < (opts.maxPasses ?? 10_000); pass++) {
     const r = await drainOnce(deps, opts);
-    for (const k of Object.keys(total) as (keyof DrainReport)[]) total[k] += r[k];
-    if (r.claimed === 0) break;
+    const { paused, pending, ...counts } = r;
+    for (const k of Object.keys(counts) as (keyof typeof counts)[]) total[k] += counts[k];
+    total.paused = paused;
+    total.pending = pending;
+    if (r.claimed === 0 || r.paused) break;
   }
   return total;
 }
 
+// --- operators' verbs -----------------------------------------------------------------------
+
 /** Outbox health for the dashboard and the CLI: rows per state. */
-export async function outboxCounts(deps: Deps): Promise<Record<string, number>> {
+export async function outboxCounts(deps: Pick<Deps, "db">): Promise<Record<string, number>> {
   const rows = await deps.db
     .select({ state: outbox.state, n: sql<number>`count(*)` })
     .from(outbox)
     .groupBy(outbox.state);
   return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+}
+
+/** Requeue a dead message with a fresh allowance of attempts. True if it moved. */
+export async function requeueOutbox(deps: Deps, input: { id: string }): Promise<boolean> {
+  const n = await transition(deps, "requeue", { id: input.id });
+  if (n) deps.logger.info("outbox row requeued", { outboxId: input.id });
+  return n > 0;
+}
+
+/** Requeue every dead message (CLI `outbox:requeue --dead`), in chunks. */
+export async function requeueAllDead(deps: Deps): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const ids = (
+      await deps.db.select({ id: outbox.id }).from(outbox).where(eq(outbox.state, "dead")).limit(90)
+    ).map((r) => r.id);
+    if (!ids.length) break;
+    const n = await transition(deps, "requeue", { ids });
+    total += n;
+    if (n === 0) break;
+  }
+  if (total) deps.logger.info("outbox dead rows requeued", { rows: total });
+  return total;
+}
+
+/**
+ * Unsent letters to a representative follow their new address (the address data changed, e.g.
+ * a sync of the Members API). Returns how many rows changed.
+ */
+export async function readdressUnsent(
+  deps: Deps,
+  input: { from: string; to: string; toName?: string },
+): Promise<number> {
+  return transition(
+    deps,
+    "readdress",
+    {
+      where: and(
+        eq(outbox.kind, "letter"),
+        sql`lower(${outbox.toEmail}) = ${input.from.toLowerCase()}`,
+      ) as SQL,
+    },
+    { set: { toEmail: input.to, ...(input.toName ? { toName: input.toName } : {}) } },
+  );
 }

@@ -18,8 +18,9 @@ import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { AppError, isAppError } from "../../lib/errors";
 import { parseOutcode, parsePostcode } from "../../lib/postcode";
-import { PreviewLetterInput, SubmitLetterInput } from "../letters/letters.schemas";
-import { previewLetter, submitLetter } from "../letters/letters.service";
+import { sameOriginOnly } from "../admin/admin.csrf";
+import { PreviewLetterInput, ResendConfirmationInput, SubmitLetterInput } from "../letters/letters.schemas";
+import { previewLetter, resendConfirmation, submitLetter } from "../letters/letters.service";
 import { lookupOutcode, lookupPostcode, searchConstituencies } from "../lookup/lookup.service";
 import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "../pledges/pledges.schemas";
 import { createPledge, pledgeCounter } from "../pledges/pledges.service";
@@ -439,6 +440,13 @@ export function journeyPages(mode: Mode) {
         seat: d.seat || undefined,
         partner: partnerOf(c),
         idempotencyKey: d.idem || undefined,
+        // The pledge box: confirmed by the letter's own confirmation link (one email, one click).
+        pledge: form.pledge
+          ? {
+              pledgeConsent: CURRENT_CONSENT.pledge,
+              updatesConsent: form.updates ? CURRENT_CONSENT.updates : undefined,
+            }
+          : undefined,
       });
       const errors = parsed.success ? [] : issues(parsed.error);
       if (!form.agree) errors.push({ field: "agree", message: FIELD_MESSAGES.agree as string });
@@ -452,32 +460,28 @@ export function journeyPages(mode: Mode) {
         retryHeader(c, e);
         return again([{ field: "form", message: e.detail ?? e.title }], e.status);
       }
-      // The optional pledge rides on the same details; a failure here must not lose the letter.
-      let pledged: boolean | undefined;
-      if (form.pledge) {
-        const p = CreatePledgeInput.safeParse({
-          name: form.name,
-          email: form.email,
-          postcode: d.postcode,
-          pledgeConsent: CURRENT_CONSENT.pledge,
-          updatesConsent: form.updates ? CURRENT_CONSENT.updates : undefined,
-          partner: partnerOf(c),
-        });
-        try {
-          if (p.success) await createPledge(deps, p.data);
-          pledged = p.success;
-        } catch (e) {
-          deps.logger.warn("pledge with letter failed", { code: isAppError(e) ? e.code : "internal" });
-          pledged = false;
-        }
-      }
       return render(c, "pages/journey/check-email", {
         title: "Check your email",
         kind: "letter",
-        complete: "letter",
+        submitted: "letter",
         email: parsed.data.supporter.email,
         recipientName: letter.recipient.name,
-        pledged,
+        pledged: !!parsed.data.pledge,
+        share: shareLinks(deps.config),
+      });
+    })
+    // "Send the link again", from the check-your-email page. Same answer whatever is held.
+    .post("/write/resend", sameOriginOnly(), async (c) => {
+      const deps = c.var.deps;
+      const f = await readForm(c);
+      const input = ResendConfirmationInput.safeParse({ email: one(f.email) });
+      if (input.success) await resendConfirmation(deps, input.data);
+      return render(c, "pages/journey/check-email", {
+        title: "Check your email",
+        kind: "letter",
+        resent: true,
+        email: input.success ? input.data.email : "",
+        recipientName: one(f.recipientName).slice(0, 200) || "your MP",
         share: shareLinks(deps.config),
       });
     })
@@ -537,7 +541,7 @@ export function journeyPages(mode: Mode) {
         return render(c, "pages/journey/check-email", {
           title: "Check your email",
           kind: "pledge",
-          complete: "pledge",
+          submitted: "pledge",
           email: parsed.data.email,
           share: shareLinks(deps.config),
         });

@@ -97,6 +97,37 @@ export function sentNoticeEmail(deps: EmailDeps, l: LetterForEmail): NewOutboxRo
   });
 }
 
+/** Why a letter came back, in the supporter's words, from the enhanced status code. */
+function bounceReason(detail: string): string {
+  const status = /([45]\.\d{1,3}\.\d{1,3})/.exec(detail)?.[1] ?? "";
+  if (status === "5.1.1" || status === "5.1.10") return "their mail server says the address does not exist";
+  if (status.startsWith("5.1.")) return "their mail server did not accept the address";
+  if (status.startsWith("5.2.")) return "the mailbox is not accepting mail";
+  if (status.startsWith("5.7.")) return "their mail server refused it under its rules";
+  return "their mail server refused it";
+}
+
+export type LetterForNotice = LetterForEmail & {
+  recipientKind: "mp" | "candidate";
+  subject: string;
+  body: string;
+};
+
+/** The letter came back: a copy of it and what the supporter can do instead. */
+export function bounceNoticeEmail(deps: EmailDeps, l: LetterForNotice, detail: string): NewOutboxRow {
+  const text = renderText(deps, "emails/bounced.txt", {
+    supporter: { name: l.supporterName },
+    recipient: { name: l.recipientName, isMp: l.recipientKind === "mp" },
+    campaign: campaignVars(deps),
+    reason: bounceReason(detail),
+    letter: { subject: l.subject, body: l.body },
+  });
+  return outboxRow(deps, {
+    kind: "bounce_notice",
+    ...toSupporter(deps, l, `Your letter to ${l.recipientName} could not be delivered`, text),
+  });
+}
+
 /** The "did they reply?" email, queued now to go out LETTER_FOLLOWUP_DAYS later. */
 export async function followupEmail(deps: EmailDeps, l: LetterForEmail): Promise<NewOutboxRow> {
   const sendAt = deps.clock.now() + deps.config.LETTER_FOLLOWUP_DAYS * 24 * 60 * 60 * 1000;

@@ -19,20 +19,21 @@
  *   but their letters can still be claimed. The email to the supporter needs a rendered
  *   template, so it follows in a second step (`notifyStoppedLetters`), keyed by
  *   `letter_stops.notified_at`; a crash in between is picked up by the next sync.
- * - Each state change below is ONE conditional statement whose WHERE names the states it moves
- *   from, so the delivery state machine's single transition function can take them over
- *   unchanged: outbox letter row {awaiting_confirmation, held, queued, failed} -> cancelled, and
- *   the letter {awaiting_confirmation, confirmed, held} -> cancelled in the same write.
+ * - Every state change goes through the delivery state machine (delivery.machine.ts): the stop
+ *   is its `cancel` event (reason: the sync's marker) on the letter rows, which also derives the
+ *   letters' status and cancels their unsent reminders and follow-ups in the same write; the
+ *   address change is its `readdress` event on unsent rows.
  */
-import { and, eq, inArray, isNull, notExists, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, notExists, or, type SQL, sql } from "drizzle-orm";
 import { constituencies, letterStops, letters, members, outbox } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
 import { sha256Hex } from "../../lib/tokens";
+import { insertOutbox, transitionStatements, UNSENT } from "../delivery/delivery.machine";
 import { messageIdFor, outboxRow } from "../delivery/delivery.outbox";
 import { renderText } from "./letters.templates";
 
-/** Outbox states of a letter row that has not reached the relay (the machine's -> cancelled, minus sending). */
-export const STOPPABLE_STATES = ["awaiting_confirmation", "held", "queued", "failed"] as const;
+/** Outbox states of a letter row that has not reached the relay (the machine's UNSENT). */
+export const STOPPABLE_STATES = UNSENT;
 /** Letter statuses that go with those outbox states. */
 export const PENDING_LETTER_STATUSES = ["awaiting_confirmation", "confirmed", "held"] as const;
 
@@ -82,34 +83,23 @@ function lettersToFormerMembers(deps: Pick<Deps, "db">) {
  * rows are written. Idempotent: a second run finds nothing pending for them.
  */
 export function stopLettersToFormerMembers(
-  deps: Pick<Deps, "db">,
+  deps: Pick<Deps, "db" | "config" | "clock">,
   input: { syncId: string; now: number },
 ): Statement[] {
   const marker = stopMarker(input.syncId);
-  const stoppedHere = deps.db
-    .select({ letterId: outbox.letterId })
-    .from(outbox)
-    .where(and(eq(outbox.kind, "letter"), eq(outbox.state, "cancelled"), eq(outbox.lastError, marker)));
+  // The machine's `cancel` on the letter rows of letters whose recipient is no longer their
+  // seat's MP: {awaiting_confirmation, held, queued, failed} -> cancelled (with the letter's
+  // status, in the same write). `sending` is not touched: that attempt is with the relay already.
+  const stop = transitionStatements(
+    deps,
+    "cancel",
+    {
+      where: and(eq(outbox.kind, "letter"), inArray(outbox.letterId, lettersToFormerMembers(deps))) as SQL,
+    },
+    { guard: inArray(outbox.state, [...STOPPABLE_STATES]), set: { cancelReason: marker } },
+  );
   return [
-    // Transition (outbox): letter row {awaiting_confirmation, held, queued, failed} -> cancelled,
-    // for letters whose recipient is no longer their seat's MP. `sending` is not touched: that
-    // attempt is with the relay already.
-    deps.db
-      .update(outbox)
-      .set({ state: "cancelled", lastError: marker, updatedAt: input.now })
-      .where(
-        and(
-          eq(outbox.kind, "letter"),
-          inArray(outbox.state, [...STOPPABLE_STATES]),
-          inArray(outbox.letterId, lettersToFormerMembers(deps)),
-        ),
-      ),
-    // Transition (letter): {awaiting_confirmation, confirmed, held} -> cancelled, exactly for the
-    // outbox rows the statement above moved (same write, so the two never disagree).
-    deps.db
-      .update(letters)
-      .set({ status: "cancelled" })
-      .where(and(inArray(letters.id, stoppedHere), inArray(letters.status, [...PENDING_LETTER_STATUSES]))),
+    ...stop.statements,
     // Why, and who holds the seat now: read by the supporter's email and the letter's status.
     deps.db
       .insert(letterStops)
@@ -129,7 +119,9 @@ export function stopLettersToFormerMembers(
           .from(outbox)
           .innerJoin(letters, eq(letters.id, outbox.letterId))
           .leftJoin(members, eq(members.constituencyCode, letters.constituencyCode))
-          .where(and(eq(outbox.kind, "letter"), eq(outbox.state, "cancelled"), eq(outbox.lastError, marker))),
+          .where(
+            and(eq(outbox.kind, "letter"), eq(outbox.state, "cancelled"), eq(outbox.cancelReason, marker)),
+          ),
       )
       .onConflictDoNothing(),
   ];
@@ -137,20 +129,18 @@ export function stopLettersToFormerMembers(
 
 /**
  * The MP kept their seat but their address changed: letters not yet with the relay go to the
- * new address. One statement (not a state change: only the recipient address of rows that
- * have not gone).
+ * new address (the machine's `readdress` event on unsent rows; not a state change).
  */
 export function redirectLettersToNewAddress(
-  deps: Pick<Deps, "db">,
+  deps: Pick<Deps, "db" | "config" | "clock">,
   input: { parliamentId: number; from: string; to: string; now: number },
 ): Statement {
-  return deps.db
-    .update(outbox)
-    .set({ toEmail: input.to, updatedAt: input.now })
-    .where(
-      and(
+  const { statements } = transitionStatements(
+    deps,
+    "readdress",
+    {
+      where: and(
         eq(outbox.kind, "letter"),
-        inArray(outbox.state, [...STOPPABLE_STATES]),
         eq(outbox.toEmail, input.from),
         inArray(
           outbox.letterId,
@@ -159,8 +149,11 @@ export function redirectLettersToNewAddress(
             .from(letters)
             .where(and(eq(letters.recipientKind, "mp"), eq(letters.recipientPersonId, input.parliamentId))),
         ),
-      ),
-    );
+      ) as SQL,
+    },
+    { set: { toEmail: input.to } },
+  );
+  return statements[0] as Statement;
 }
 
 /** How many letters `redirectLettersToNewAddress` would move (for the sync's report). */
@@ -256,7 +249,7 @@ export async function notifyStoppedLetters(deps: Deps): Promise<{ notified: numb
       id,
       messageId: messageIdFor(deps, id),
     };
-    await deps.atomic([markTold, deps.db.insert(outbox).values(row).onConflictDoNothing()]);
+    await deps.atomic([markTold, insertOutbox(deps, [row]).onConflictDoNothing()]);
     notified++;
   }
   if (notified) deps.logger.info("supporters told their letter was stopped", { notified });

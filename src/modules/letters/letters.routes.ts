@@ -12,6 +12,7 @@ import {
   IdempotencyKeyHeader,
   LetterIdParam,
   PreviewLetterInput,
+  ResendConfirmationInput,
   SubmitLetterInput,
   TokenInput,
 } from "./letters.schemas";
@@ -20,6 +21,7 @@ import {
   confirmLetter,
   getLetterStatus,
   previewLetter,
+  resendConfirmation,
   submitLetter,
 } from "./letters.service";
 
@@ -41,6 +43,10 @@ export const letterRoutes = new Hono<AppEnv>()
     );
     return c.json(letter, created ? 201 : 200, { location: `/api/letters/${letter.id}` });
   })
+  // "Send the link again". 202 whatever is held: the answer never says whether this address wrote.
+  .post("/api/letters/resend-confirmation", validate("json", ResendConfirmationInput), async (c) =>
+    c.json(await resendConfirmation(c.var.deps, c.req.valid("json")), 202),
+  )
   .post("/api/letters/confirm", validate("json", TokenInput), async (c) =>
     c.json(await confirmLetter(c.var.deps, c.req.valid("json"))),
   )

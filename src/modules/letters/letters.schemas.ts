@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { REPLY_ANSWERS } from "../../db/schema.letters";
+import { CreatePledgeInput } from "../pledges/pledges.schemas";
 
 /**
  * One-line fields (names, address lines, subject): no control characters at all, so no CR/LF can
@@ -95,8 +96,15 @@ export const PreviewLetterInput = LetterDraftInput.extend({
 });
 export type PreviewLetterInput = z.infer<typeof PreviewLetterInput>;
 
+/**
+ * "I pledge too", ticked on the letter's details form: the consent versions, as the pledge form
+ * takes them. The letter's confirmation link confirms the pledge as well.
+ */
+export const PledgeWithLetter = CreatePledgeInput.pick({ pledgeConsent: true, updatesConsent: true });
+
 export const SubmitLetterInput = LetterDraftInput.extend({
   supporter: Supporter,
+  pledge: PledgeWithLetter.optional(),
   /** Alternative to the Idempotency-Key header (plain HTML forms can't set headers). */
   idempotencyKey: z
     .string()
@@ -117,3 +125,6 @@ export const FollowupInput = z.object({
 });
 
 export const LetterIdParam = z.object({ id: z.uuid() });
+
+/** "Send the link again": the address the letter was written from. */
+export const ResendConfirmationInput = z.object({ email: Email });

@@ -11,26 +11,58 @@
  *   the first letter and writes nothing.
  * - Nothing is sent until the supporter confirms from the email link (GET shows a button, POST
  *   confirms; replays are harmless). Unconfirmed letters get one reminder half-way, then expire.
+ *   "Send the link again" queues a fresh confirmation (after a short pause), and the same
+ *   confirmation confirms a pledge ticked on the letter's form.
+ * - One letter per person per representative per LETTER_SAME_RECIPIENT_DAYS, enforced when the
+ *   letter is confirmed, not when it is submitted: a submit answers the same whether or not the
+ *   address has written before, so the form can't be used to find out who wrote to their MP.
+ *   Only the owner of the address, following their own link, hears "already written". Writing
+ *   again while a letter is unconfirmed is simply a new letter: whichever is confirmed first is
+ *   sent and replaces the others.
  * - Abuse limits: per email per day (deps.rateLimiter, keyed by a pseudonym of the address; the
- *   per-client-address limit is middleware, src/http/rate-limit.ts), one letter per person per
- *   recipient per window and a per-recipient daily cap (database), and a near-duplicate check
- *   that holds a letter for moderation instead of sending it.
- * - The letter row and its outbox rows are written in one deps.atomic call.
+ *   per-client-address limit is middleware, src/http/rate-limit.ts), a per-recipient daily cap
+ *   (database), and a near-duplicate check that holds a letter for moderation instead of sending
+ *   it. No letter is accepted for an address that hard-bounced.
+ * - Every change of a letter's status goes through the delivery state machine
+ *   (delivery.machine.ts), in the same atomic write as its outbox row's.
  */
-import { and, eq, gte, inArray, isNull, lte, ne, notInArray, sql } from "drizzle-orm";
-import { candidates, letterStops, members } from "../../db/schema";
+import {
+  and,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  isNull,
+  lte,
+  ne,
+  notExists,
+  notInArray,
+  or,
+  type SQL,
+  sql,
+} from "drizzle-orm";
+import { candidates, letterStops, members, recipientFlags } from "../../db/schema";
 import { letterBands, letters, outbox } from "../../db/schema.letters";
 import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { pseudonym, sha256Hex, verifyToken } from "../../lib/tokens";
 import { letterTallyStatements } from "../admin/admin.tallies";
+import {
+  initialLetterStatus,
+  insertOutbox,
+  transition,
+  transitionStatements,
+} from "../delivery/delivery.machine";
 import { outboxRow } from "../delivery/delivery.outbox";
 import { lookupPostcode } from "../lookup/lookup.service";
+import { confirmPledgesWithLetterStatements, pledgeWithLetterStatement } from "../pledges/pledges.service";
 import type { Campaign } from "./letters.campaign";
 import {
   CONFIRM_PURPOSE,
   confirmEmail,
   FOLLOWUP_PURPOSE,
+  humanDate,
   type LetterForEmail,
   letterForEmailColumns,
 } from "./letters.emails";
@@ -39,6 +71,8 @@ import { bands, ownWords, signature, similarity } from "./letters.similarity";
 import { renderText, tidy } from "./letters.templates";
 
 const DAY = 24 * 60 * 60 * 1000;
+/** "Send the link again" waits this long after the last confirmation email for a letter. */
+export const RESEND_CONFIRM_PAUSE_MS = 2 * 60_000;
 
 type ResolvedRecipient = {
   kind: Recipient["kind"];
@@ -198,37 +232,38 @@ async function consumeEmailAllowance(deps: Deps, email: string) {
 
 const LIVE_LETTER_STATUSES = ["awaiting_confirmation", "confirmed", "held", "sent"] as const;
 
-async function checkRecipientLimits(deps: Deps, r: ResolvedRecipient, email: string) {
-  const now = deps.clock.now();
-  const sameRecipient = and(
-    eq(letters.constituencyCode, r.constituency.code),
-    eq(letters.recipientKind, r.kind),
+/** The letters to the same representative as `r` (or as letter `l`). */
+const sameRecipientAs = (r: { code: string; kind: string; personId: number | null }) =>
+  and(
+    eq(letters.constituencyCode, r.code),
+    eq(letters.recipientKind, r.kind as ResolvedRecipient["kind"]),
     r.personId === null ? isNull(letters.recipientPersonId) : eq(letters.recipientPersonId, r.personId),
-    inArray(letters.status, [...LIVE_LETTER_STATUSES]),
   );
-  if (deps.config.LETTER_SAME_RECIPIENT_DAYS > 0) {
-    const [dup] = await deps.db
-      .select({ id: letters.id })
-      .from(letters)
-      .where(
-        and(
-          sameRecipient,
-          eq(letters.supporterEmail, email),
-          gte(letters.createdAt, now - deps.config.LETTER_SAME_RECIPIENT_DAYS * DAY),
-        ),
-      )
-      .limit(1);
-    if (dup)
+
+async function checkRecipientLimits(deps: Deps, r: ResolvedRecipient) {
+  const now = deps.clock.now();
+  if (r.email) {
+    const [flag] = await deps.db
+      .select({ address: recipientFlags.address })
+      .from(recipientFlags)
+      .where(eq(recipientFlags.address, r.email.toLowerCase()));
+    if (flag)
       throw new AppError(
-        "already_written",
-        `You wrote to ${r.name} in the last ${deps.config.LETTER_SAME_RECIPIENT_DAYS} days.`,
+        "recipient_address_bouncing",
+        `Letters to ${r.name}'s email address are coming back undelivered, so we can't send yours just now. The campaign team has been told; please try again in a few days.`,
       );
   }
   const dayStart = now - (now % DAY);
   const [count] = await deps.db
     .select({ n: sql<number>`count(*)` })
     .from(letters)
-    .where(and(sameRecipient, gte(letters.createdAt, dayStart)));
+    .where(
+      and(
+        sameRecipientAs({ code: r.constituency.code, kind: r.kind, personId: r.personId }),
+        inArray(letters.status, [...LIVE_LETTER_STATUSES]),
+        gte(letters.createdAt, dayStart),
+      ),
+    );
   if (Number(count?.n ?? 0) >= deps.config.LETTER_RECIPIENT_DAILY_CAP)
     throw new AppError(
       "recipient_daily_cap",
@@ -336,7 +371,7 @@ export async function submitLetter(
       "recipient_not_contactable",
       `We have no email address for ${r.name}, so we can't send this.`,
     );
-  await checkRecipientLimits(deps, r, email);
+  await checkRecipientLimits(deps, r);
 
   const c = compose(deps, r, input);
   const defaultText = renderDraft(deps, r, campaign.asks, null);
@@ -376,7 +411,8 @@ export async function submitLetter(
       recipientPersonId: r.personId,
       recipientName: r.name,
       partnerKey: input.partner ?? null,
-      status: "awaiting_confirmation",
+      status: initialLetterStatus(letterMail),
+      confirmSentAt: now,
       asks: c.asks.map((a) => a.id),
       subject: c.subject,
       body: c.body,
@@ -390,10 +426,24 @@ export async function submitLetter(
       similarTo: dup?.id ?? null,
       createdAt: now,
     }),
-    deps.db.insert(outbox).values([letterMail, await confirmEmail(deps, forEmail, expiresAt, "confirm")]),
+    insertOutbox(deps, [letterMail, await confirmEmail(deps, forEmail, expiresAt, "confirm")]),
   ];
   if (sig)
     statements.push(deps.db.insert(letterBands).values(bands(sig).map((band) => ({ band, letterId: id }))));
+  // A pledge ticked on the letter's form is confirmed by the letter's own confirmation link.
+  if (input.pledge)
+    statements.push(
+      ...(await pledgeWithLetterStatement(deps, {
+        letterId: id,
+        name: input.supporter.name,
+        email,
+        postcode: r.postcode,
+        constituencyCode: r.constituency.code,
+        partner: input.partner,
+        pledgeConsent: input.pledge.pledgeConsent,
+        updatesConsent: input.pledge.updatesConsent,
+      })),
+    );
   try {
     await deps.atomic(statements);
   } catch (e) {
@@ -451,32 +501,73 @@ async function stoppedBecauseMpLeft(deps: Deps, letterId: string, recipientName:
 /**
  * Confirm a letter from its emailed link. Idempotent: a second confirm (double click, replayed
  * link) reports `alreadyConfirmed` and changes nothing. A near-duplicate goes to `held`.
+ *
+ * One atomic write, each part conditional: the letter row moves only if no other letter from
+ * this address to this representative was confirmed within LETTER_SAME_RECIPIENT_DAYS (checked
+ * in the UPDATE itself, so two confirms racing cannot both pass); the supporter's other
+ * unconfirmed letters to the same representative are cancelled as replaced; the dashboard
+ * counts move; a pledge ticked with the letter is confirmed.
  */
 export async function confirmLetter(deps: Deps, input: { token: string }) {
   const now = deps.clock.now();
   const { subject: id } = await verifyToken(deps.config, input.token, CONFIRM_PURPOSE, now);
   const [l] = await deps.db
-    .select({ status: letters.status, similarity: letters.similarity, recipientName: letters.recipientName })
+    .select({
+      status: letters.status,
+      similarity: letters.similarity,
+      recipientName: letters.recipientName,
+      email: letters.supporterEmail,
+      code: letters.constituencyCode,
+      kind: letters.recipientKind,
+      personId: letters.recipientPersonId,
+    })
     .from(letters)
     .where(eq(letters.id, id));
   if (!l) throw new AppError("not_found", "This letter no longer exists.");
   const held = (l.similarity ?? 0) >= deps.config.LETTER_SIMILARITY_HOLD;
-  const to = held ? "held" : "queued";
-  // Both updates are conditional on the unconfirmed state, in one transaction: exactly one
-  // confirm wins, and a replay matches no rows.
-  await deps.atomic([
-    deps.db
-      .update(outbox)
-      .set({ state: to, nextAttemptAt: now, updatedAt: now })
-      .where(
-        and(eq(outbox.letterId, id), eq(outbox.kind, "letter"), eq(outbox.state, "awaiting_confirmation")),
+  const windowDays = deps.config.LETTER_SAME_RECIPIENT_DAYS;
+  const same = and(sameRecipientAs(l), eq(letters.supporterEmail, l.email), ne(letters.id, id));
+  const earlier = deps.db
+    .select({ x: sql`1` })
+    .from(letters)
+    .where(
+      and(
+        same,
+        inArray(letters.status, ["confirmed", "held", "sent"]),
+        gte(letters.createdAt, now - windowDays * DAY),
       ),
-    deps.db
-      .update(letters)
-      .set({ status: held ? "held" : "confirmed", confirmedAt: now })
-      .where(and(eq(letters.id, id), eq(letters.status, "awaiting_confirmation"))),
+    );
+  const confirm = transitionStatements(
+    deps,
+    held ? "hold" : "confirm",
+    { letterId: id, kinds: ["letter"] },
+    {
+      guard: windowDays > 0 ? notExists(earlier) : undefined,
+    },
+  );
+  // Replaced: this address's other unconfirmed letters to the same representative, once this
+  // one is confirmed (the subquery sees the confirm above, in the same write).
+  const others = deps.db
+    .select({ id: letters.id })
+    .from(letters)
+    .where(and(same, eq(letters.status, "awaiting_confirmation")));
+  const replaced = transitionStatements(
+    deps,
+    "cancel",
+    {
+      where: and(
+        inArray(outbox.letterId, others),
+        sql`exists (select 1 from ${letters} c where c.id = ${id} and c.status in ('confirmed','held'))`,
+      ) as SQL,
+    },
+    { set: { cancelReason: "replaced by a later letter" } },
+  );
+  await deps.atomic([
+    ...confirm.statements,
+    ...replaced.statements,
     // Dashboard counts move in the same write; they are guarded, so a replay counts nothing.
     ...letterTallyStatements(deps, id),
+    ...confirmPledgesWithLetterStatements(deps, id, now),
   ]);
   const [after] = await deps.db
     .select({ status: letters.status, confirmedAt: letters.confirmedAt })
@@ -484,6 +575,25 @@ export async function confirmLetter(deps: Deps, input: { token: string }) {
     .where(eq(letters.id, id));
   if (!after) throw new AppError("not_found", "This letter no longer exists.");
   if (after.status === "expired") throw new AppError("letter_expired");
+  if (after.status === "awaiting_confirmation") {
+    const [prev] = await deps.db
+      .select({ createdAt: letters.createdAt })
+      .from(letters)
+      .where(
+        and(
+          same,
+          inArray(letters.status, ["confirmed", "held", "sent"]),
+          gte(letters.createdAt, now - windowDays * DAY),
+        ),
+      )
+      .orderBy(desc(letters.createdAt))
+      .limit(1);
+    if (prev)
+      throw new AppError(
+        "already_written",
+        `You wrote to ${l.recipientName} on ${humanDate(prev.createdAt)}. To keep every letter counting, we send one letter from each person to the same representative every ${windowDays} days: you can write again from ${humanDate(prev.createdAt + windowDays * DAY)}.`,
+      );
+  }
   if (after.status === "cancelled")
     throw (
       (await stoppedBecauseMpLeft(deps, id, l.recipientName)) ??
@@ -501,20 +611,48 @@ export async function confirmLetter(deps: Deps, input: { token: string }) {
   };
 }
 
-/** A moderator's decision on a held letter. */
-export async function moderateLetter(deps: Deps, input: { id: string; release: boolean }) {
+/**
+ * "Send the link again": a fresh confirmation email for each unconfirmed letter from this
+ * address, at most once per RESEND_CONFIRM_PAUSE_MS per letter (one conditional UPDATE decides,
+ * so parallel clicks send one). The answer is the same whether or not there is anything to send.
+ */
+export async function resendConfirmation(
+  deps: Deps,
+  input: { email: string },
+): Promise<{ status: "check_email" }> {
   const now = deps.clock.now();
-  await deps.atomic([
-    deps.db
-      .update(outbox)
-      .set({ state: input.release ? "queued" : "cancelled", nextAttemptAt: now, updatedAt: now })
-      .where(and(eq(outbox.letterId, input.id), eq(outbox.kind, "letter"), eq(outbox.state, "held"))),
-    deps.db
+  const email = input.email.trim().toLowerCase();
+  const waiting = await deps.db
+    .select({ ...letterForEmailColumns, expiresAt: outbox.expiresAt })
+    .from(letters)
+    .innerJoin(outbox, and(eq(outbox.letterId, letters.id), eq(outbox.kind, "letter")))
+    .where(
+      and(
+        eq(letters.supporterEmail, email),
+        eq(letters.status, "awaiting_confirmation"),
+        eq(outbox.state, "awaiting_confirmation"),
+        gt(outbox.expiresAt, now),
+      ),
+    )
+    .limit(5);
+  let queued = 0;
+  for (const l of waiting) {
+    const [due] = await deps.db
       .update(letters)
-      .set({ status: input.release ? "confirmed" : "cancelled" })
-      .where(and(eq(letters.id, input.id), eq(letters.status, "held"))),
-  ]);
-  return getLetterStatus(deps, input);
+      .set({ confirmSentAt: now })
+      .where(
+        and(
+          eq(letters.id, l.id),
+          or(isNull(letters.confirmSentAt), lte(letters.confirmSentAt, now - RESEND_CONFIRM_PAUSE_MS)),
+        ),
+      )
+      .returning({ id: letters.id });
+    if (!due || !l.expiresAt) continue;
+    await deps.atomic([insertOutbox(deps, [await confirmEmail(deps, l, l.expiresAt, "confirm")])]);
+    queued++;
+  }
+  deps.logger.info("letter confirmation resend asked", { queued });
+  return { status: "check_email" };
 }
 
 // --- follow-up ----------------------------------------------------------------------------------
@@ -548,19 +686,9 @@ export async function answerFollowup(deps: Deps, input: { token: string; answer:
 export async function sweepUnconfirmed(deps: Deps): Promise<{ reminded: number; expired: number }> {
   const now = deps.clock.now();
   const halfTtl = (deps.config.LETTER_CONFIRM_TTL_DAYS * DAY) / 2;
-  const expired = await deps.db
-    .update(outbox)
-    .set({ state: "expired", updatedAt: now })
-    .where(
-      and(eq(outbox.kind, "letter"), eq(outbox.state, "awaiting_confirmation"), lte(outbox.expiresAt, now)),
-    )
-    .returning({ letterId: outbox.letterId });
-  const expiredIds = expired.map((r) => r.letterId).filter((x): x is string => !!x);
-  if (expiredIds.length)
-    await deps.db
-      .update(letters)
-      .set({ status: "expired" })
-      .where(and(inArray(letters.id, expiredIds), eq(letters.status, "awaiting_confirmation")));
+  const expired = await transition(deps, "expire", {
+    where: and(eq(outbox.kind, "letter"), lte(outbox.expiresAt, now)) as SQL,
+  });
 
   const due = await deps.db
     .update(outbox)
@@ -580,7 +708,7 @@ export async function sweepUnconfirmed(deps: Deps): Promise<{ reminded: number; 
       .select(letterForEmailColumns)
       .from(letters)
       .where(and(eq(letters.id, row.letterId), notInArray(letters.status, ["expired", "cancelled"])));
-    if (l) await deps.db.insert(outbox).values(await confirmEmail(deps, l, row.expiresAt, "reminder"));
+    if (l) await deps.atomic([insertOutbox(deps, [await confirmEmail(deps, l, row.expiresAt, "reminder")])]);
   }
-  return { reminded: due.length, expired: expired.length };
+  return { reminded: due.length, expired };
 }

@@ -63,6 +63,18 @@ export const LetterStoppedEmailVars = z.object({
   nextUrl: z.url(),
 });
 
+const LetterCopy = z.object({ subject: z.string(), body: z.string() });
+const RecipientRole = z.object({ name: z.string().min(1), isMp: z.boolean() });
+
+export const BouncedEmailVars = z.object({
+  supporter: Named,
+  recipient: RecipientRole,
+  campaign: CampaignVars,
+  /** Why it came back, in plain words ("their mail server says the address does not exist"). */
+  reason: z.string().min(1),
+  letter: LetterCopy,
+});
+
 export const TEMPLATE_CONTRACTS = {
   "letters/mp.txt": LetterVars,
   "letters/candidate.txt": LetterVars,
@@ -72,6 +84,7 @@ export const TEMPLATE_CONTRACTS = {
   "emails/sent.txt": SentEmailVars,
   "emails/followup.txt": FollowupEmailVars,
   "emails/letter-stopped.txt": LetterStoppedEmailVars,
+  "emails/bounced.txt": BouncedEmailVars,
 } as const;
 export type TemplateName = keyof typeof TEMPLATE_CONTRACTS;
 

@@ -12,8 +12,8 @@
  * supporter is never told "check your email" when no mail was queued, and no mail goes out for
  * a change that was not made.
  */
-import { outbox } from "../../db/schema.letters";
 import type { Deps } from "../../deps";
+import { insertOutbox } from "../delivery/delivery.machine";
 import { type NewOutboxRow, outboxRow } from "../delivery/delivery.outbox";
 
 export type ServiceMailTemplate =
@@ -62,6 +62,6 @@ export async function sendServiceMail(
   deps: Pick<Deps, "db" | "templates" | "config" | "ids" | "clock" | "logger">,
   mail: ServiceMail,
 ): Promise<true> {
-  await deps.db.insert(outbox).values(serviceMailRow(deps, mail));
+  await insertOutbox(deps, [serviceMailRow(deps, mail)]);
   return true;
 }

@@ -182,12 +182,13 @@ export async function pledgeForToken(deps: Deps, input: { token: string }) {
 
 /** Statements that add one confirmed, not-yet-counted pledge to the tallies, then mark it counted. */
 function tallyStatements(deps: Deps, id: number): Statement[] {
+  return tallyWhere(deps, eq(supporterPledges.id, id));
+}
+
+/** The same for every pledge matching `which`. */
+function tallyWhere(deps: Pick<Deps, "db">, which: SQL): Statement[] {
   const db = deps.db;
-  const uncounted = and(
-    eq(supporterPledges.id, id),
-    eq(supporterPledges.status, "confirmed"),
-    eq(supporterPledges.counted, false),
-  );
+  const uncounted = and(which, eq(supporterPledges.status, "confirmed"), eq(supporterPledges.counted, false));
   const bump = (dimension: "day" | "constituency" | "partner", key: ReturnType<typeof sql>) =>
     db
       .insert(pledgeTallies)
@@ -235,6 +236,77 @@ export async function confirmPledge(
   const alreadyConfirmed = before.status === "confirmed";
   if (!alreadyConfirmed) deps.logger.info("pledge confirmed", {});
   return { status: "confirmed", alreadyConfirmed };
+}
+
+// --- pledging with a letter ---------------------------------------------------------------------
+
+/**
+ * "I pledge too" on a letter's form: the pledge row (unconfirmed, linked to the letter), written
+ * in the letter's own atomic write. No confirmation email of its own: confirming the letter
+ * confirms it (confirmPledgesWithLetterStatements). An address that already pledged keeps its
+ * pledge; an unconfirmed one is linked to this letter.
+ */
+export async function pledgeWithLetterStatement(
+  deps: Pick<Deps, "db" | "config" | "clock">,
+  p: {
+    letterId: string;
+    name: string;
+    email: string;
+    postcode: string;
+    constituencyCode: string;
+    partner?: string;
+    pledgeConsent: string;
+    updatesConsent?: string;
+  },
+): Promise<[Statement]> {
+  const now = deps.clock.now();
+  const emailNorm = normaliseEmail(p.email);
+  // In a tuple: an async function must never resolve to a query builder (it is thenable, so it
+  // would be run then and there instead of in the caller's atomic write).
+  const emailHash = await emailFingerprint(deps.config.TOKEN_SECRET, emailNorm);
+  const statement = deps.db
+    .insert(supporterPledges)
+    .values({
+      // The pledge has no link of its own (the letter's confirms it), but every row gets its id.
+      publicId: randomId(),
+      campaignId: deps.config.CAMPAIGN_ID,
+      emailNorm,
+      emailHash,
+      name: p.name,
+      postcode: p.postcode,
+      constituencyCode: p.constituencyCode,
+      partnerKey: p.partner ?? null,
+      status: "unconfirmed",
+      pledgeConsentVersion: p.pledgeConsent,
+      pledgeConsentAt: now,
+      updatesConsentVersion: p.updatesConsent ?? null,
+      updatesConsentAt: p.updatesConsent ? now : null,
+      createdAt: now,
+      confirmSentAt: now,
+      letterId: p.letterId,
+    })
+    .onConflictDoUpdate({
+      target: [supporterPledges.campaignId, supporterPledges.emailNorm],
+      set: { letterId: p.letterId },
+      setWhere: eq(supporterPledges.status, "unconfirmed"),
+    });
+  return [statement];
+}
+
+/** Confirming letter `letterId` confirms (and counts) the pledges ticked with it. Idempotent. */
+export function confirmPledgesWithLetterStatements(
+  deps: Pick<Deps, "db">,
+  letterId: string,
+  now: number,
+): Statement[] {
+  const withLetter = eq(supporterPledges.letterId, letterId);
+  return [
+    deps.db
+      .update(supporterPledges)
+      .set({ status: "confirmed", confirmedAt: now })
+      .where(and(withLetter, eq(supporterPledges.status, "unconfirmed"))),
+    ...tallyWhere(deps, withLetter),
+  ];
 }
 
 // --- public counts -----------------------------------------------------------------------------

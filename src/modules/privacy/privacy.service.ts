@@ -32,6 +32,7 @@ import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { signToken, verifyToken } from "../../lib/tokens";
 import { deleteStaleThrottles } from "../admin/admin.auth";
+import { insertOutbox, transitionStatements } from "../delivery/delivery.machine";
 import { emailFingerprint } from "../pledges/pledges.fingerprint";
 import { serviceMailRow } from "../pledges/pledges.mail";
 import { normaliseEmail } from "../pledges/pledges.service";
@@ -100,7 +101,7 @@ export async function requestPrivacyLink(
     // The request and its mail together, or neither (then the supporter is told to try again).
     await deps.atomic([
       deps.db.insert(privacyRequests).values({ id, kind: input.kind, emailNorm, createdAt: now, expiresAt }),
-      deps.db.insert(outbox).values(mail),
+      insertOutbox(deps, [mail]),
     ]);
   }
   deps.logger.info("privacy request", { kind: input.kind });
@@ -185,6 +186,23 @@ function deleteServiceMailStatements(deps: Deps, where: SQL | undefined): Statem
   ];
 }
 
+/** Cancel everything unsent about these letters (in chunks: D1 binds at most 100 variables). */
+function cancelLetterStatements(deps: Deps, letterIds: string[]): Statement[] {
+  const out: Statement[] = [];
+  for (let i = 0; i < letterIds.length; i += 90)
+    out.push(
+      ...transitionStatements(
+        deps,
+        "cancel",
+        { letterIds: letterIds.slice(i, i + 90) },
+        {
+          set: { cancelReason: "erased at the supporter's request" },
+        },
+      ).statements,
+    );
+  return out;
+}
+
 /** Statements that scrub personal data from the given letters and their outbox copies. */
 function scrubLetterStatements(deps: Deps, letterIds: string[]): Statement[] {
   if (letterIds.length === 0) return [];
@@ -222,26 +240,9 @@ export async function erasePersonalData(deps: Deps, input: { token: string }) {
   const erasedEmail = `erased-${req.id}@erased.invalid`;
   const statements: Statement[] = [
     deps.db.delete(supporterPledges).where(eq(supporterPledges.emailNorm, email)),
-    // Letters that have not gone yet will not go: cancelling keeps the outbox consistent.
-    ...(letterIds.length
-      ? [
-          deps.db
-            .update(outbox)
-            .set({ state: "cancelled", updatedAt: now })
-            .where(
-              and(
-                inArray(outbox.letterId, letterIds),
-                inArray(outbox.state, ["awaiting_confirmation", "held", "queued", "failed"]),
-              ),
-            ),
-          deps.db
-            .update(letters)
-            .set({ status: "cancelled" })
-            .where(
-              and(inArray(letters.id, letterIds), inArray(letters.status, ["awaiting_confirmation", "held"])),
-            ),
-        ]
-      : []),
+    // Letters (and the mail about them) that have not gone yet will not go: cancelled through
+    // the delivery state machine, letter and outbox in step.
+    ...cancelLetterStatements(deps, letterIds),
     ...scrubLetterStatements(deps, letterIds),
     ...deleteServiceMailStatements(deps, or(eq(outbox.toEmail, email), eq(outbox.reflectTo, email))),
     deps.db

@@ -9,9 +9,12 @@
  * Messages: the loader only listens to messages whose origin is exactly ours and whose source is
  * its own frame, and it addresses its "hello" to our exact origin. The frame only answers a
  * hello from one of the partner's allowed origins, and then posts only to that origin.
- * On completion it dispatches `speakup:complete` (detail: { partner, action }) on the iframe
- * element; it bubbles to document and window, for the partner's own analytics. No personal
- * data is ever in a message.
+ * When the supporter reaches "check your email" (a letter or pledge submitted) it dispatches
+ * `speakup:submitted` (detail: { partner, action: "letter" | "pledge" }) on the iframe element;
+ * it bubbles to document and window, for the partner's own analytics. That is the last thing
+ * the host page can know: confirming happens from the supporter's inbox, outside the frame,
+ * so the host is never told whether the letter was confirmed or sent. No personal data is ever
+ * in a message.
  */
 export const WIDGET_LOADER = `(function () {
   "use strict";
@@ -52,10 +55,10 @@ export const WIDGET_LOADER = `(function () {
       if (d.type === "speakup:resize") {
         var h = Number(d.height);
         if (h > 0 && h < 20000) f.style.height = Math.ceil(h) + "px";
-      } else if (d.type === "speakup:complete") {
+      } else if (d.type === "speakup:submitted") {
         var detail = { partner: key, action: String(d.action).slice(0, 20) };
         // Bubbles from the iframe through document to window: listen on either.
-        f.dispatchEvent(new CustomEvent("speakup:complete", { detail: detail, bubbles: true }));
+        f.dispatchEvent(new CustomEvent("speakup:submitted", { detail: detail, bubbles: true }));
       }
     });
   }
@@ -65,7 +68,8 @@ export const WIDGET_LOADER = `(function () {
 /**
  * Our own pages' script (/static/app.js): progressive enhancement only, every page works without
  * it. Moves focus to an error summary; inside an embed, answers the loader's hello (only from an
- * allowed origin), then reports height changes and completion to that exact origin.
+ * allowed origin), then reports height changes and a submitted letter or pledge to that exact
+ * origin.
  */
 export const APP_SCRIPT = `(function () {
   "use strict";
@@ -99,8 +103,8 @@ export const APP_SCRIPT = `(function () {
     parentOrigin = e.origin;
     last = 0;
     size();
-    var done = root.getAttribute("data-complete");
-    if (done) send({ type: "speakup:complete", action: done });
+    var done = root.getAttribute("data-submitted");
+    if (done) send({ type: "speakup:submitted", action: done });
   });
   if (window.ResizeObserver) new ResizeObserver(size).observe(document.body);
   else window.addEventListener("resize", size);
