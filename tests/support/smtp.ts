@@ -23,6 +23,8 @@ export type SmtpSink = {
   senders: string[];
   /** Messages received whose connection was then dropped before the 250 (stored, unanswered). */
   stored: ParsedMail[];
+  /** Message-IDs of every message whose data arrived, at the moment it arrived (before any reply). */
+  received: string[];
   /** Message-IDs the test allows to arrive twice. */
   allowSecondCopy: Set<string>;
   close(): Promise<void>;
@@ -40,10 +42,13 @@ export async function startSmtp(
     /** Answer after DATA: `n` counts DATA commands from 0. null accepts; "drop" stores the
      * message and closes the connection without answering. */
     onData?: (n: number, parsed: ParsedMail) => SmtpReply | "drop";
+    /** Wait this long before answering each message (a slow relay). */
+    delayMs?: number;
   } = {},
 ): Promise<SmtpSink> {
   const messages: ParsedMail[] = [];
   const stored: ParsedMail[] = [];
+  const received: string[] = [];
   const recipients: string[][] = [];
   const senders: string[] = [];
   const allowSecondCopy = new Set<string>();
@@ -71,32 +76,38 @@ export async function startSmtp(
     },
     onData(stream, session, cb) {
       const n = dataCount++;
-      simpleParser(stream).then(
-        (parsed) => {
-          const r = opts.onData?.(n, parsed) ?? null;
-          const count = () => {
-            const id = parsed.messageId ?? "";
-            seen.set(id, (seen.get(id) ?? 0) + 1);
-          };
-          if (r === "drop") {
-            // The relay has the message; the client never hears 250.
-            stored.push(parsed);
+      simpleParser(stream)
+        .then(async (parsed) => {
+          received.push(parsed.messageId ?? "");
+          if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
+          return parsed;
+        })
+        .then(
+          (parsed) => {
+            const r = opts.onData?.(n, parsed) ?? null;
+            const count = () => {
+              const id = parsed.messageId ?? "";
+              seen.set(id, (seen.get(id) ?? 0) + 1);
+            };
+            if (r === "drop") {
+              // The relay has the message; the client never hears 250.
+              stored.push(parsed);
+              count();
+              for (const c of (
+                server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }
+              ).connections)
+                if (c.id === session.id) c._socket.destroy();
+              return;
+            }
+            if (r) return cb(fail(r));
+            messages.push(parsed);
             count();
-            for (const c of (
-              server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }
-            ).connections)
-              if (c.id === session.id) c._socket.destroy();
-            return;
-          }
-          if (r) return cb(fail(r));
-          messages.push(parsed);
-          count();
-          recipients.push(session.envelope.rcptTo.map((a) => a.address));
-          senders.push(session.envelope.mailFrom ? session.envelope.mailFrom.address : "");
-          cb();
-        },
-        (e) => cb(e),
-      );
+            recipients.push(session.envelope.rcptTo.map((a) => a.address));
+            senders.push(session.envelope.mailFrom ? session.envelope.mailFrom.address : "");
+            cb();
+          },
+          (e) => cb(e),
+        );
     },
   });
   await new Promise<void>((resolve, reject) => {
@@ -121,6 +132,7 @@ export async function startSmtp(
     url: `smtp://${cred}127.0.0.1:${port}`,
     messages,
     stored,
+    received,
     recipients,
     senders,
     allowSecondCopy,
