@@ -24,6 +24,7 @@ import { buildNodeDeps, ROOT_DIR } from "../src/adapters/node/deps";
 import { smtpMailer } from "../src/adapters/node/mailer";
 import { letters, outbox } from "../src/db/schema.letters";
 import { parseEnv } from "../src/env";
+import { insertOutbox } from "../src/modules/delivery/delivery.machine";
 import { outboxRow } from "../src/modules/delivery/delivery.outbox";
 import { drainOutbox, outboxCounts } from "../src/modules/delivery/delivery.service";
 import { renderText } from "../src/modules/letters/letters.templates";
@@ -175,7 +176,7 @@ async function main() {
           }),
         );
       }
-      await deps.atomic([deps.db.insert(letters).values(ls), deps.db.insert(outbox).values(os)]);
+      await deps.atomic([deps.db.insert(letters).values(ls), insertOutbox(deps, os)]);
     }
     const queueSecs = (performance.now() - q0) / 1000;
 

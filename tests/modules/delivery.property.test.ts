@@ -1,7 +1,8 @@
 /**
  * Property: whatever happens, in whatever order (submit, confirm, send, temporary and permanent
  * failures, a relay that fails as a whole, lease expiry, crashes before and after the relay
- * accepted, cancel, moderation, bounces, erasure, time passing), against the real database:
+ * accepted, cancel, moderation, bounces, requeues, erasure, the MP leaving the seat or changing
+ * address (members sync), time passing), against the real database:
  * - every letter's status is what its outbox row's state says (LETTER_STATUS_OF);
  * - every change of an outbox row's state was one the state machine's table allows, and every
  *   new row started in an initial state (SQLite triggers record each change as it is written);
@@ -12,7 +13,7 @@
 import { eq } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { privacyRequests } from "../../src/db/schema";
+import { memberSyncs, privacyRequests } from "../../src/db/schema";
 import type { OutboxState } from "../../src/db/schema.letters";
 import { letters, outbox } from "../../src/db/schema.letters";
 import { signToken } from "../../src/lib/tokens";
@@ -26,6 +27,11 @@ import {
 } from "../../src/modules/delivery/delivery.machine";
 import { drainOnce, messageFor, requeueOutbox } from "../../src/modules/delivery/delivery.service";
 import { bounceToken } from "../../src/modules/delivery/delivery.verp";
+import {
+  notifyStoppedLetters,
+  redirectLettersToNewAddress,
+  stopLettersToFormerMembers,
+} from "../../src/modules/letters/letters.reroute";
 import { TEST_SEAT } from "../../src/modules/lookup/lookup.import";
 import { erasePersonalData } from "../../src/modules/privacy/privacy.service";
 import { letterInput, lettersApp } from "../support/letters";
@@ -45,12 +51,24 @@ const event = fc.oneof(
     weight: 4,
     arbitrary: fc.record({ type: fc.constant("submit" as const), who: fc.nat(2), story: fc.nat(2) }),
   },
-  { weight: 4, arbitrary: fc.record({ type: fc.constant("confirm" as const), pick: fc.nat() }) },
+  { weight: 6, arbitrary: fc.record({ type: fc.constant("confirm" as const), pick: fc.nat() }) },
   {
-    weight: 6,
+    weight: 9,
     arbitrary: fc.record({
       type: fc.constant("drain" as const),
-      outcome: fc.constantFrom<Outcome>("ok", "ok", "ok", "451", "554", "550", "535", "drop"),
+      outcome: fc.constantFrom<Outcome>(
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "ok",
+        "451",
+        "554",
+        "550",
+        "535",
+        "drop",
+      ),
     }),
   },
   { weight: 2, arbitrary: fc.record({ type: fc.constant("crash" as const), afterAccept: fc.boolean() }) },
@@ -62,6 +80,10 @@ const event = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ type: fc.constant("cancel" as const), pick: fc.nat() }) },
+  // A members sync: the MP leaves the seat (pending letters stop, supporters told) or their
+  // address changes (unsent letters follow it).
+  { weight: 1, arbitrary: fc.record({ type: fc.constant("mpLeaves" as const) }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant("mpMoves" as const) }) },
   {
     weight: 1,
     arbitrary: fc.record({ type: fc.constant("moderate" as const), pick: fc.nat(), release: fc.boolean() }),
@@ -96,7 +118,7 @@ async function world() {
   `);
   let outcome: Outcome = "ok";
   const mailer = countingMailer((m) => {
-    const toMp = m.to.address === MP_EMAIL;
+    const toMp = !EMAILS.includes(m.to.address);
     switch (outcome) {
       case "451":
         return mailError("451 4.3.0 try again later", { smtpCode: 451, command: "DATA" });
@@ -131,7 +153,16 @@ async function world() {
       return res;
     },
   };
-  return { ...t, mailer, windows, inWindow, setOutcome: (o: Outcome) => (outcome = o) };
+  const w = {
+    ...t,
+    mailer,
+    windows,
+    inWindow,
+    setOutcome: (o: Outcome) => (outcome = o),
+    /** The seat's MP as the members table has it now. */
+    mp: { id: TEST_SEAT.parliamentId as number, name: TEST_SEAT.mpName as string, email: MP_EMAIL },
+  };
+  return w;
 }
 
 type World = Awaited<ReturnType<typeof world>>;
@@ -190,6 +221,37 @@ async function apply(w: World, e: Ev) {
     case "cancel": {
       const row = pickOf(await rows(), e.pick);
       if (row) await swallow(cancelOutbox(w.deps, { id: row.id }));
+      return;
+    }
+    case "mpLeaves":
+    case "mpMoves": {
+      const now = w.clock.now();
+      const syncId = crypto.randomUUID();
+      await w.deps.db.insert(memberSyncs).values({
+        id: syncId,
+        trigger: "cli",
+        source: "property test",
+        status: "applied",
+        startedAt: now,
+        finishedAt: now,
+      });
+      const mp = w.mp;
+      if (e.type === "mpLeaves") {
+        w.mp = { id: mp.id - 1, name: `MP number ${-mp.id}`, email: `mp${-mp.id}@example.net` };
+        w.sqlite
+          .prepare("update members set parliament_id = ?, name = ?, email = ? where constituency_code = ?")
+          .run(w.mp.id, w.mp.name, w.mp.email, TEST_SEAT.onsCode);
+        await w.deps.atomic(stopLettersToFormerMembers(w.deps, { syncId, now }));
+        await notifyStoppedLetters(w.deps);
+      } else {
+        w.mp = { ...mp, email: `moved.${mp.email}` };
+        w.sqlite
+          .prepare("update members set email = ? where constituency_code = ?")
+          .run(w.mp.email, TEST_SEAT.onsCode);
+        await w.deps.atomic([
+          redirectLettersToNewAddress(w.deps, { parliamentId: mp.id, from: mp.email, to: w.mp.email, now }),
+        ]);
+      }
       return;
     }
     case "moderate": {
@@ -282,7 +344,7 @@ function check(w: World, step: string) {
 describe("delivery state, under random sequences of events", () => {
   it("letter and outbox always agree, every transition is in the table, and nothing is sent twice outside the window", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(event, { minLength: 5, maxLength: 28 }), async (events) => {
+      fc.asyncProperty(fc.array(event, { minLength: 15, maxLength: 45 }), async (events) => {
         const w = await world();
         try {
           for (const [i, e] of events.entries()) {
@@ -290,6 +352,10 @@ describe("delivery state, under random sequences of events", () => {
             check(w, `step ${i} ${JSON.stringify(e)}`);
           }
         } finally {
+          if (process.env.FC_STATS)
+            process.stderr.write(
+              `${events.map((e) => (e.type === "drain" ? `drain:${e.outcome}` : e.type)).join(",")} ${JSON.stringify(w.sqlite.prepare("select (select count(*) from letter_stops) stops, (select count(*) from outbox where state='sent') sent, (select count(*) from outbox where state='bounced') bounced, (select count(*) from recipient_flags) flags, (select count(*) from outbox where state = 'dead') dead").get())}\n`,
+            );
           w.sqlite.close();
         }
       }),

@@ -628,24 +628,3 @@ export async function requeueAllDead(deps: Deps): Promise<number> {
   if (total) deps.logger.info("outbox dead rows requeued", { rows: total });
   return total;
 }
-
-/**
- * Unsent letters to a representative follow their new address (the address data changed, e.g.
- * a sync of the Members API). Returns how many rows changed.
- */
-export async function readdressUnsent(
-  deps: Deps,
-  input: { from: string; to: string; toName?: string },
-): Promise<number> {
-  return transition(
-    deps,
-    "readdress",
-    {
-      where: and(
-        eq(outbox.kind, "letter"),
-        sql`lower(${outbox.toEmail}) = ${input.from.toLowerCase()}`,
-      ) as SQL,
-    },
-    { set: { toEmail: input.to, ...(input.toName ? { toName: input.toName } : {}) } },
-  );
-}
