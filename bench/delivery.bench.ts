@@ -52,6 +52,7 @@ async function startSink() {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
+    disableReverseLookup: true,
     logger: false,
     onData(stream, _s, cb) {
       stream.on("data", (c: Buffer) => {

@@ -191,7 +191,8 @@ describe("sending over real SMTP", () => {
     expect(t.sqlite.prepare("select count(*) n from outbox where attempts > 0").get()).toEqual({ n: 0 });
     // The operator fixes SMTP_URL and restarts: the start-up check sees the relay works.
     const fixed = smtpMailer({ url: sink.url, poolSize: 2, timeoutMs: 2000 });
-    cleanups.push(() => fixed.close?.());
+    // Closed before the server (cleanups run in order), so the server need not wait for it.
+    cleanups.unshift(() => fixed.close?.());
     t.deps.mailer = fixed;
     await checkRelayAtStart(t.deps);
     expect(t.sqlite.prepare("select state from relay_status").get()).toEqual({ state: "ok" });

@@ -50,6 +50,8 @@ export function createBounceServer(deps: Deps): SMTPServer {
     banner: "bounce reports only",
     authOptional: true,
     disabledCommands: ["AUTH", "STARTTLS"],
+    // The reporting server's name is not used; a reverse lookup would only delay the greeting.
+    disableReverseLookup: true,
     logger: false,
     size: MAX_MESSAGE_BYTES,
     async onRcptTo(address, _session, cb) {
