@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { SMTPServer } from "smtp-server";
 import { buildNodeDeps, ROOT_DIR } from "../src/adapters/node/deps";
 import { smtpMailer } from "../src/adapters/node/mailer";
-import { letters, outbox } from "../src/db/schema.letters";
+import { letters, type outbox } from "../src/db/schema.letters";
 import { parseEnv } from "../src/env";
 import { insertOutbox } from "../src/modules/delivery/delivery.machine";
 import { outboxRow } from "../src/modules/delivery/delivery.outbox";
