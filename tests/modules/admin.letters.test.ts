@@ -111,4 +111,30 @@ describe("outbox and moderation actions", () => {
       state: "cancelled",
     });
   });
+
+  it("lists a bounced representative's address with its MP and the letters held for it, and clears the flag on request", async () => {
+    const t = await adminApp();
+    const l = insertLetter(t.sqlite, { status: "confirmed" });
+    insertOutbox(t, { id: "o-held-for-flag", letterId: l, state: "queued", attempts: 0 });
+    t.sqlite
+      .prepare(
+        "insert into recipient_flags (address, detail, outbox_id, source, flagged_at) values (?, ?, ?, ?, ?)",
+      )
+      .run("mp0@parliament.invalid", "5.1.1 user unknown", "o-x", "dsn", t.clock.now());
+    const dash = (await expectStatus(await t.get("/admin"), 200)) as string;
+    expect(dash).toContain("1 representative address bounced.");
+    const page = (await expectStatus(await t.get("/admin/outbox"), 200)) as string;
+    expect(page).toContain("<td>mp0@parliament.invalid</td>");
+    expect(page).toContain("MP Aldershot (Aldershot)");
+    expect(page).toMatch(
+      /<td class="n">1<\/td>\s*<td class="actions"><form method="post" action="\/admin\/outbox\/flags\/clear">/,
+    );
+    expect((await t.post("/admin/outbox/flags/clear", { address: "MP0@parliament.invalid" })).status).toBe(
+      303,
+    );
+    expect(t.sqlite.prepare("select count(*) n from recipient_flags").get()).toEqual({ n: 0 });
+    expect((await t.post("/admin/outbox/flags/clear", { address: "mp0@parliament.invalid" })).status).toBe(
+      404,
+    );
+  });
 });

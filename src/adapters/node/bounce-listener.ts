@@ -70,7 +70,14 @@ export function createBounceServer(deps: Deps): SMTPServer {
         stream,
         session.envelope.rcptTo.map((r) => r.address),
       ).then(
-        (busy) => cb(busy ? reply(451, "4.3.0 message in flight, try again shortly") : undefined),
+        (answer) =>
+          cb(
+            answer === "busy"
+              ? reply(451, "4.3.0 message in flight, try again shortly")
+              : answer === "too_big"
+                ? reply(552, "5.3.4 message too big for a bounce report")
+                : undefined,
+          ),
         (e) => {
           deps.logger.error("bounce listener: could not process a report", {
             error: e instanceof Error ? e.message : String(e),
@@ -84,11 +91,18 @@ export function createBounceServer(deps: Deps): SMTPServer {
   return server;
 }
 
-/** Judge one inbound message; true when a report must be retried later. */
-async function handle(deps: Deps, stream: NodeJS.ReadableStream, recipients: string[]): Promise<boolean> {
+/** Judge one inbound message: `busy` when the report must be retried later. */
+async function handle(
+  deps: Deps,
+  stream: NodeJS.ReadableStream,
+  recipients: string[],
+): Promise<"done" | "busy" | "too_big"> {
   const mail = await simpleParser(stream as never, { keepDeliveryStatus: true });
-  if ((stream as { sizeExceeded?: boolean }).sizeExceeded) return false;
-  const deliveryStatus = mail.attachments.find((a) => a.contentType === "message/delivery-status");
+  if ((stream as { sizeExceeded?: boolean }).sizeExceeded) return "too_big";
+  // RFC 3464, or RFC 6533's internationalised form.
+  const deliveryStatus = mail.attachments.find(
+    (a) => a.contentType === "message/delivery-status" || a.contentType === "message/global-delivery-status",
+  );
   const verdict = inboundVerdict({
     header: (name) => {
       const v = mail.headers.get(name);
@@ -99,7 +113,7 @@ async function handle(deps: Deps, stream: NodeJS.ReadableStream, recipients: str
   });
   if (verdict.kind !== "dsn") {
     deps.logger.info("bounce listener: not a delivery report, ignored", { kind: verdict.kind });
-    return false;
+    return "done";
   }
   const results: BounceResult[] = [];
   for (const address of recipients) {
@@ -115,5 +129,5 @@ async function handle(deps: Deps, stream: NodeJS.ReadableStream, recipients: str
       }),
     );
   }
-  return results.includes("busy");
+  return results.includes("busy") ? "busy" : "done";
 }
