@@ -11,6 +11,7 @@ import { runCli } from "../../src/adapters/node/cli";
 import { buildNodeDeps, ROOT_DIR } from "../../src/adapters/node/deps";
 import { createApp } from "../../src/app";
 import { parseEnv } from "../../src/env";
+import { pauseRelay } from "../../src/modules/delivery/delivery.relay";
 import { ADMIN, cookieFrom, signInForm } from "../support/admin";
 import { expectStatus } from "../support/deps";
 import { letterInput } from "../support/letters";
@@ -272,5 +273,47 @@ describe("npm run cli", () => {
       expect(await runCli([command], env)).toBe(0);
       expect(typeof printed()).toBe("object");
     }
+  });
+
+  it("outbox shows health; outbox:requeue sends a dead message again (one, or every dead one); outbox:resume asks for a relay check", async () => {
+    expect(await runCli(["seed", resolve(ROOT_DIR, "data")], env)).toBe(0);
+    const { deps, sqlite } = buildNodeDeps(parseEnv(env));
+    try {
+      const app = createApp(() => deps);
+      for (const email of ["a@example.org", "b@example.org"])
+        await expectStatus(
+          await app.request("/api/letters", {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(letterInput({ supporter: { ...letterInput().supporter, email } })),
+          }),
+          201,
+        );
+      // Both confirmation emails ran out of attempts (a fixture: what the worker leaves behind).
+      sqlite.prepare("update outbox set state = 'dead', attempts = 8 where kind = 'confirm'").run();
+      await pauseRelay(deps, { reason: "auth", detail: "535 5.7.8 bad credentials" });
+    } finally {
+      sqlite.close();
+    }
+    const dead = () => query<{ id: string }>("select id from outbox where state = 'dead' order by id");
+    const [first] = dead();
+    stdout = [];
+    expect(await runCli(["outbox"], env)).toBe(0);
+    expect(printed()).toMatchObject({ counts: { dead: 2 }, relay: { reason: "auth" }, bouncedAddresses: [] });
+    stdout = [];
+    expect(await runCli(["outbox:requeue", first!.id], env)).toBe(0);
+    expect(printed()).toEqual({ requeued: 1 });
+    expect(await runCli(["outbox:requeue", first!.id], env)).toBe(1); // not dead any more
+    stdout = [];
+    expect(await runCli(["outbox:requeue", "--dead"], env)).toBe(0);
+    expect(printed()).toEqual({ requeued: 1 });
+    expect(dead()).toEqual([]);
+    expect(query("select attempts, attempt_limit l from outbox where kind = 'confirm'")).toEqual([
+      { attempts: 8, l: 16 },
+      { attempts: 8, l: 16 },
+    ]);
+    stdout = [];
+    expect(await runCli(["outbox:resume"], env)).toBe(0);
+    expect(printed()).toEqual({ probing: true });
   });
 });
