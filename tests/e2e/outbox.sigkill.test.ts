@@ -75,6 +75,7 @@ describe("SIGKILL during a drain", () => {
       REMOTE_LOOKUP: "off",
       MAIL_MODE: "reflect",
       SMTP_URL: sink.url,
+      TOKEN_SECRET: "sigkill-test-secret-0123456789",
       SMTP_POOL_SIZE: "4",
       OUTBOX_BATCH: "10",
       OUTBOX_POLL_MS: "50",
