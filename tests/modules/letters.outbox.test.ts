@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { eq } from "drizzle-orm";
+import { and, eq, lte } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { ROOT_DIR } from "../../src/adapters/node/deps";
 import { deliveryLog, letters, OUTBOX_STATES, type OutboxState, outbox } from "../../src/db/schema.letters";
@@ -17,9 +17,11 @@ import {
   claimDue,
   EVENTS,
   fromStates,
+  ID_CHUNK,
   LETTER_STATUS_OF,
   MAILBOX_FULL_RETRY_MS,
   TRANSITIONS,
+  transitionStatements,
 } from "../../src/modules/delivery/delivery.machine";
 import {
   drainOnce,
@@ -144,6 +146,33 @@ describe("the outbox state machine", () => {
       )
       .map(({ f }) => f);
     expect(offenders).toEqual([]);
+  });
+
+  it("keeps every statement of a chunked transition within D1's 100 bound variables", async () => {
+    const t = await queuedLetters(0);
+    const ids = Array.from({ length: ID_CHUNK }, () => crypto.randomUUID());
+    const now = t.clock.now();
+    const cases = [
+      transitionStatements(
+        t.deps,
+        "lapse",
+        { ids },
+        { guard: and(eq(outbox.state, "sending"), lte(outbox.leaseUntil, now)) },
+      ),
+      transitionStatements(t.deps, "lapse_final", { ids }, { guard: lte(outbox.leaseUntil, now) }),
+      transitionStatements(
+        t.deps,
+        "cancel",
+        { letterIds: ids },
+        { set: { cancelReason: "erased at the supporter's request" } },
+      ),
+      transitionStatements(t.deps, "requeue", { ids }),
+    ];
+    for (const c of cases)
+      for (const st of c.statements)
+        expect(
+          (st as unknown as { toSQL(): { params: unknown[] } }).toSQL().params.length,
+        ).toBeLessThanOrEqual(100);
   });
 
   it("the database refuses a state outside the set", async () => {

@@ -174,7 +174,13 @@ const inStates = (column: SQL | AnySQLiteColumn, list: readonly string[]) =>
 // --- targets --------------------------------------------------------------------------------
 
 /**
- * Which rows an event applies to. D1 binds at most 100 variables: at most 90 ids per list. A
+ * Ids per `ids` / `letterIds` target. A transition binds each id list once per statement (the
+ * UPDATE, the letter sync, the cascade) plus up to a dozen values of its own, and D1 allows 100.
+ */
+export const ID_CHUNK = 80;
+
+/**
+ * Which rows an event applies to. D1 binds at most 100 variables: at most ID_CHUNK ids per list. A
  * `where` must not test the rows' state (put that in the options' `guard`): it is evaluated
  * again after the UPDATE, to find the letters whose status follows.
  */

@@ -38,6 +38,7 @@ import { bounceStatements } from "./delivery.bounces";
 import {
   backoffMs,
   claimDue,
+  ID_CHUNK,
   insertOutboxWhen,
   MAILBOX_FULL_RETRY_MS,
   type NewOutboxRow,
@@ -469,8 +470,8 @@ export async function recoverExpiredLeases(deps: Deps): Promise<number> {
       .limit(500)
   ).filter((r) => !pending.has(r.id));
   let n = 0;
-  for (let i = 0; i < rows.length; i += 90) {
-    const chunk = rows.slice(i, i + 90);
+  for (let i = 0; i < rows.length; i += ID_CHUNK) {
+    const chunk = rows.slice(i, i + ID_CHUNK);
     const lapsed = and(eq(outbox.state, "sending"), lte(outbox.leaseUntil, now)) as SQL;
     for (const final of [false, true]) {
       const ids = chunk
@@ -618,7 +619,7 @@ export async function requeueAllDead(deps: Deps): Promise<number> {
   let total = 0;
   for (;;) {
     const ids = (
-      await deps.db.select({ id: outbox.id }).from(outbox).where(eq(outbox.state, "dead")).limit(90)
+      await deps.db.select({ id: outbox.id }).from(outbox).where(eq(outbox.state, "dead")).limit(ID_CHUNK)
     ).map((r) => r.id);
     if (!ids.length) break;
     const n = await transition(deps, "requeue", { ids });

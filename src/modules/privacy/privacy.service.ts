@@ -32,7 +32,7 @@ import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { signToken, verifyToken } from "../../lib/tokens";
 import { deleteStaleThrottles } from "../admin/admin.auth";
-import { insertOutbox, transitionStatements } from "../delivery/delivery.machine";
+import { ID_CHUNK, insertOutbox, transitionStatements } from "../delivery/delivery.machine";
 import { emailFingerprint } from "../pledges/pledges.fingerprint";
 import { serviceMailRow } from "../pledges/pledges.mail";
 import { normaliseEmail } from "../pledges/pledges.service";
@@ -189,12 +189,12 @@ function deleteServiceMailStatements(deps: Deps, where: SQL | undefined): Statem
 /** Cancel everything unsent about these letters (in chunks: D1 binds at most 100 variables). */
 function cancelLetterStatements(deps: Deps, letterIds: string[]): Statement[] {
   const out: Statement[] = [];
-  for (let i = 0; i < letterIds.length; i += 90)
+  for (let i = 0; i < letterIds.length; i += ID_CHUNK)
     out.push(
       ...transitionStatements(
         deps,
         "cancel",
-        { letterIds: letterIds.slice(i, i + 90) },
+        { letterIds: letterIds.slice(i, i + ID_CHUNK) },
         {
           set: { cancelReason: "erased at the supporter's request" },
         },
