@@ -6,6 +6,7 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type * as schema from "./db/schema";
+import type { DevolvedBody } from "./db/schema.devolved";
 import type { Config } from "./env";
 
 /** drizzle over better-sqlite3 ("sync") or D1 ("async"); domain code always `await`s. */
@@ -35,13 +36,37 @@ export interface Logger {
 
 /** A postcode as an upstream service knows it, independent of which API answered. */
 export type RemotePostcode =
-  | { kind: "found"; postcode: string; constituencyCode: string | null; constituencyName: string | null }
+  | {
+      kind: "found";
+      postcode: string;
+      constituencyCode: string | null;
+      constituencyName: string | null;
+      /** The postcode's Senedd constituency (2026) by name, when the service says (Welsh postcodes). */
+      seneddName?: string | null;
+    }
   | { kind: "terminated"; postcode: string }
   | { kind: "not_found"; postcode: string };
+
+/**
+ * A Scottish postcode's Holyrood constituency and region of 2026, as the source gives them
+ * (codes when it has them, names always). `not_found`: the Scottish Postcode Directory doesn't
+ * hold it.
+ */
+export type RemoteHolyroodAreas =
+  | {
+      kind: "found";
+      constituencyCode: string | null;
+      constituencyName: string | null;
+      regionCode: string | null;
+      regionName: string | null;
+    }
+  | { kind: "not_found" };
 
 export interface PostcodeSource {
   /** Throws AppError('upstream_unavailable') when the service can't be reached in time. */
   lookup(postcode: string): Promise<RemotePostcode>;
+  /** The Scottish Parliament areas of a Scottish postcode. Throws as `lookup`. */
+  holyrood(postcode: string): Promise<RemoteHolyroodAreas>;
 }
 
 export type RemoteMember = {
@@ -74,6 +99,31 @@ export interface MemberSource {
   emailFor(parliamentId: number): Promise<string | null>;
 }
 
+/** A member of a devolved parliament as its official data describes them. */
+export type RemoteDevolvedMember = {
+  /** The member's id at the source (PersonID, Senedd member id, AIMS PersonId); null in files without ids. */
+  sourceId: number | null;
+  name: string;
+  party: string | null;
+  /** The constituency or region as the source names it (matched to ours by name). */
+  areaName: string;
+  areaKind: "constituency" | "region";
+  /** The area's GSS code, when the source carries it (our CSVs do; the parliaments' data does not). */
+  areaCode?: string | null;
+  /** Official address; undefined = not read this time (a known address is kept), null = none published. */
+  email?: string | null;
+  contactUrl?: string | null;
+  since?: string | null;
+};
+
+export interface DevolvedMemberSource {
+  /**
+   * Every current member. Throws AppError('upstream_unavailable') on a failed, malformed or empty
+   * answer; never returns part of the parliament knowingly.
+   */
+  allCurrent(): Promise<RemoteDevolvedMember[]>;
+}
+
 export interface Deps {
   db: Db;
   /**
@@ -88,6 +138,8 @@ export interface Deps {
   config: Config;
   postcodeSource: PostcodeSource;
   memberSource: MemberSource;
+  /** The devolved parliaments' official member data. */
+  devolvedSources: Record<DevolvedBody, DevolvedMemberSource>;
   templates: Templates;
   /** Outbound mail transport (nodemailer on Node, a mail API on Workers, the DB in capture mode). */
   mailer: Mailer;

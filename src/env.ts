@@ -187,17 +187,17 @@ export const EnvSchema = z.object({
   ADMIN_ARGON2_ITERATIONS: int(1, 20).default(2),
   ADMIN_ARGON2_PARALLELISM: int(1, 16).default(1),
 
-  // --- members sync (UK Parliament Members API) -----------------------------------------------
+  // --- members sync (every parliament: MPs, MSPs, MSs, MLAs) ---------------------------------
   /**
    * Hours between members syncs in the Node server (0 turns the timer off; use the CLI). On
    * Workers the daily cron runs the sync unless this is 0.
    */
   MEMBERS_SYNC_INTERVAL_HOURS: int(0, 24 * 30).default(24),
   /**
-   * The guard: a sync that would change more than this share of the seats (MP, party, name or
+   * The guard: a sync that would change more than this share of a parliament's seats (member, party, name or
    * address) is refused and nothing is written. A day of by-elections changes a handful of 650;
    * a broken or partial answer changes hundreds. After a general election, apply it with
-   * `npm run cli -- sync:members --force`.
+   * `npm run cli -- sync:members --body uk_parliament --force` (or `--body scottish_parliament`, …).
    */
   MEMBERS_SYNC_MAX_CHANGED_SHARE: z.coerce.number().min(0.001).max(1).default(0.1),
   /**
@@ -206,6 +206,31 @@ export const EnvSchema = z.object({
    * number covers it over several runs (Workers caps the requests one cron run may make).
    */
   MEMBERS_SYNC_CONTACTS: int(0, 5000).default(700),
+  /**
+   * Whose members the scheduled sync keeps current (comma-separated): uk_parliament (the Members
+   * API), scottish_parliament (data.parliament.scot), senedd (the Senedd's members web service),
+   * ni_assembly (data.niassembly.gov.uk). A body left out keeps the data it has.
+   */
+  MEMBERS_SYNC_BODIES: z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.enum(["uk_parliament", "scottish_parliament", "senedd", "ni_assembly"]))
+        .transform((list) => [...new Set(list)]),
+    )
+    .default(["uk_parliament", "scottish_parliament", "senedd", "ni_assembly"]),
+  /** The Scottish Parliament's open data API (members, constituencies, regions, email addresses). */
+  SCOTTISH_PARLIAMENT_API_URL: z.url().default("https://data.parliament.scot/api"),
+  /** The Senedd's members web service (Modern.gov: GetCouncillorsByWard). */
+  SENEDD_API_URL: z.url().default("https://business.senedd.wales"),
+  /** The Northern Ireland Assembly's open data (AIMS members and contact details). */
+  NI_ASSEMBLY_API_URL: z.url().default("https://data.niassembly.gov.uk"),
 
   // --- network, abuse limits, secrets, faults ---------------------------------------------------
   /**

@@ -13,8 +13,10 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { constituencies } from "./schema";
+import { devolvedAreas } from "./schema.devolved";
 
-export const RECIPIENT_KINDS = ["mp", "candidate"] as const;
+/** mp, candidate: Westminster. msp, ms, mla: a member of the Scottish Parliament, the Senedd, the NI Assembly. */
+export const RECIPIENT_KINDS = ["mp", "candidate", "msp", "ms", "mla"] as const;
 export type RecipientKind = (typeof RECIPIENT_KINDS)[number];
 
 /**
@@ -42,12 +44,23 @@ export const letters = sqliteTable(
   {
     id: text("id").primaryKey(),
     campaignId: text("campaign_id").notNull(),
+    /** The supporter's Westminster seat (every letter has one: counts by seat and nation use it). */
     constituencyCode: text("constituency_code")
       .notNull()
       .references(() => constituencies.onsCode),
     recipientKind: text("recipient_kind", { enum: RECIPIENT_KINDS }).notNull(),
-    /** Parliament member id (MP) or Democracy Club person id (candidate), when known. */
+    /**
+     * Parliament member id (MP), Democracy Club person id (candidate), or our devolved_members id
+     * (MSP, MS, MLA), when known.
+     */
     recipientPersonId: integer("recipient_person_id"),
+    /** The devolved constituency or region the MSP, MS or MLA sits for. */
+    areaCode: text("area_code").references(() => devolvedAreas.code),
+    /**
+     * Letters written together (to the MP and the devolved members, each with the asks their
+     * parliament can act on) share a group: one confirmation sends them all.
+     */
+    groupId: text("group_id"),
     recipientName: text("recipient_name").notNull(),
     /** Partner site the letter came through (widget), if any. */
     partnerKey: text("partner_key"),
@@ -88,8 +101,11 @@ export const letters = sqliteTable(
     index("letters_email_created_ix").on(t.supporterEmail, t.createdAt),
     index("letters_campaign_created_ix").on(t.campaignId, t.createdAt),
     index("letters_status_ix").on(t.status),
+    index("letters_group_ix").on(t.groupId),
     check("letters_status_ck", sql`${t.status} in (${inList(LETTER_STATUSES)})`),
     check("letters_recipient_kind_ck", sql`${t.recipientKind} in (${inList(RECIPIENT_KINDS)})`),
+    // A devolved member's letter names their area; an MP's or candidate's never does.
+    check("letters_area_ck", sql`(${t.recipientKind} in ('msp','ms','mla')) = (${t.areaCode} is not null)`),
     check(
       "letters_reply_answer_ck",
       sql`${t.replyAnswer} is null or ${t.replyAnswer} in (${inList(REPLY_ANSWERS)})`,

@@ -8,6 +8,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { constituencies } from "./schema";
+import { BODIES, devolvedAreas } from "./schema.devolved";
 import { letters } from "./schema.letters";
 
 const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(","));
@@ -29,8 +30,13 @@ export const memberSyncs = sqliteTable(
   {
     /** deps.ids.uuid(): known before the write, so a sync's rows all go in one atomic batch. */
     id: text("id").primaryKey(),
+    /** Whose members: the Commons (MPs) or a devolved parliament. Each keeps its own schedule and guard. */
+    body: text("body", { enum: BODIES }).notNull().default("uk_parliament"),
     trigger: text("trigger", { enum: MEMBER_SYNC_TRIGGERS }).notNull(),
-    /** Where the roster came from: "members-api" or a file name. Never personal data. */
+    /**
+     * Where the roster came from: "members-api", "scottish-parliament", "senedd", "ni-assembly"
+     * (the official sources) or a file name. Never personal data.
+     */
     source: text("source").notNull(),
     status: text("status", { enum: MEMBER_SYNC_STATUSES }).notNull(),
     startedAt: integer("started_at").notNull(),
@@ -54,6 +60,8 @@ export const memberSyncs = sqliteTable(
   },
   (t) => [
     index("member_syncs_finished_ix").on(t.finishedAt),
+    index("member_syncs_body_ix").on(t.body, t.finishedAt),
+    check("member_syncs_body_ck", sql`${t.body} in (${inList(BODIES)})`),
     check("member_syncs_status_ck", sql`${t.status} in (${inList(MEMBER_SYNC_STATUSES)})`),
     check("member_syncs_trigger_ck", sql`${t.trigger} in (${inList(MEMBER_SYNC_TRIGGERS)})`),
   ],
@@ -74,11 +82,17 @@ export const memberChanges = sqliteTable(
     syncId: text("sync_id")
       .notNull()
       .references(() => memberSyncs.id),
-    constituencyCode: text("constituency_code")
-      .notNull()
-      .references(() => constituencies.onsCode),
+    body: text("body", { enum: BODIES }).notNull().default("uk_parliament"),
+    /** The Westminster seat (MPs). */
+    constituencyCode: text("constituency_code").references(() => constituencies.onsCode),
+    /** The devolved constituency or region (MSPs, MSs, MLAs). */
+    areaCode: text("area_code").references(() => devolvedAreas.code),
     kind: text("kind", { enum: MEMBER_CHANGE_KINDS }).notNull(),
-    /** The member concerned (Parliament id and display name), null for a vacancy. */
+    /**
+     * The member concerned (their id at the body's source: the Members API id for MPs, the
+     * Scottish Parliament PersonID, the Senedd's or Assembly's member id) and display name; null
+     * for a vacancy, or a devolved member the source gave no id.
+     */
     parliamentId: integer("parliament_id"),
     memberName: text("member_name"),
     before: text("before"),
@@ -90,7 +104,14 @@ export const memberChanges = sqliteTable(
   (t) => [
     index("member_changes_recorded_ix").on(t.recordedAt),
     index("member_changes_seat_ix").on(t.constituencyCode, t.recordedAt),
+    index("member_changes_area_ix").on(t.areaCode, t.recordedAt),
     check("member_changes_kind_ck", sql`${t.kind} in (${inList(MEMBER_CHANGE_KINDS)})`),
+    check("member_changes_body_ck", sql`${t.body} in (${inList(BODIES)})`),
+    // An MP's change names a Westminster seat; a devolved member's names their area, never both.
+    check(
+      "member_changes_place_ck",
+      sql`case when ${t.body} = 'uk_parliament' then ${t.constituencyCode} is not null and ${t.areaCode} is null else ${t.areaCode} is not null and ${t.constituencyCode} is null end`,
+    ),
   ],
 );
 

@@ -16,6 +16,7 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { constituencies } from "./schema";
+import { devolvedAreas } from "./schema.devolved";
 
 export const SUPPORTER_PLEDGE_STATUSES = ["unconfirmed", "confirmed"] as const;
 export type SupporterPledgeStatus = (typeof SUPPORTER_PLEDGE_STATUSES)[number];
@@ -86,15 +87,19 @@ export const supporterPledges = sqliteTable(
   ],
 );
 
-export const REP_KINDS = ["mp", "candidate"] as const;
+/** mp, candidate: Westminster. msp, ms, mla: members of the Scottish Parliament, the Senedd, the NI Assembly. */
+export const REP_KINDS = ["mp", "candidate", "msp", "ms", "mla"] as const;
+export const DEVOLVED_REP_KINDS = ["msp", "ms", "mla"] as const;
 export type RepKind = (typeof REP_KINDS)[number];
 export const REP_PLEDGE_STATUSES = ["requested", "verified"] as const;
 export const REP_VERIFIED_BY = ["link", "admin"] as const;
 
 /**
- * MP and candidate pledges. A row is made when a verification link is sent to the official
- * address (requested) or when a campaign lead records a pledge; it becomes `verified` by the
- * link or by the lead, whose note says how they know (e.g. "signed at the launch event").
+ * Representatives' pledges: MPs, candidates, MSPs, MSs and MLAs. A row is made when a
+ * verification link is sent to the official address (requested) or when a campaign lead records
+ * a pledge; it becomes `verified` by the link or by the lead, whose note says how they know
+ * (e.g. "signed at the launch event"). An MP's or candidate's row names their Westminster seat,
+ * a devolved member's their devolved area.
  */
 export const repPledges = sqliteTable(
   "rep_pledges",
@@ -102,12 +107,14 @@ export const repPledges = sqliteTable(
     id: text("id").primaryKey(),
     campaignId: text("campaign_id").notNull(),
     kind: text("kind", { enum: REP_KINDS }).notNull(),
-    /** Parliament member id (MP) or Democracy Club person id (candidate). */
+    /**
+     * Parliament member id (MP), Democracy Club person id (candidate), or our devolved_members id
+     * (MSP, MS, MLA: the shipped Senedd and Assembly lists carry no official ids).
+     */
     personId: integer("person_id").notNull(),
     electionId: text("election_id"),
-    constituencyCode: text("constituency_code")
-      .notNull()
-      .references(() => constituencies.onsCode),
+    constituencyCode: text("constituency_code").references(() => constituencies.onsCode),
+    areaCode: text("area_code").references(() => devolvedAreas.code),
     /** Snapshot at pledge time: the wall shows who pledged, even after an election changes the MP. */
     name: text("name").notNull(),
     party: text("party"),
@@ -125,7 +132,12 @@ export const repPledges = sqliteTable(
     uniqueIndex("rep_pledges_person_uq").on(t.campaignId, t.kind, t.personId),
     index("rep_pledges_status_ix").on(t.campaignId, t.status),
     index("rep_pledges_constituency_ix").on(t.constituencyCode),
-    check("rep_pledges_kind_ck", sql`${t.kind} in ('mp','candidate')`),
+    index("rep_pledges_area_ix").on(t.areaCode),
+    check("rep_pledges_kind_ck", sql`${t.kind} in ('mp','candidate','msp','ms','mla')`),
+    check(
+      "rep_pledges_place_ck",
+      sql`case when ${t.kind} in ('mp','candidate') then ${t.constituencyCode} is not null and ${t.areaCode} is null else ${t.areaCode} is not null and ${t.constituencyCode} is null end`,
+    ),
     check("rep_pledges_status_ck", sql`${t.status} in ('requested','verified')`),
     check(
       "rep_pledges_verified_ck",

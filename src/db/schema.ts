@@ -120,6 +120,7 @@ export const lookupCache = sqliteTable(
 );
 export * from "./schema.admin";
 export * from "./schema.delivery";
+export * from "./schema.devolved";
 export * from "./schema.letters";
 export * from "./schema.limits";
 export * from "./schema.members";

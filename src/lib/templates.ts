@@ -14,6 +14,7 @@ type Template = (data: object) => string;
 
 function helpers(hb: typeof Handlebars) {
   hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  hb.registerHelper("gt", (a: unknown, b: unknown) => Number(a) > Number(b));
 }
 
 export function templatesFromSources(sources: Record<string, string>): Templates {

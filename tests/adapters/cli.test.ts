@@ -154,7 +154,9 @@ describe("npm run cli", () => {
     mswServer.use(...api.handlers);
     api.control.roster = api.control.roster.filter((r) => r.constituency !== "Clacton");
     stdout = [];
-    expect(await runCli(["sync:members"], { ...env, MEMBERS_SYNC_CONTACTS: "5" })).toBe(0);
+    expect(
+      await runCli(["sync:members", "--body", "uk_parliament"], { ...env, MEMBERS_SYNC_CONTACTS: "5" }),
+    ).toBe(0);
     expect(printed()).toMatchObject({
       status: "applied",
       trigger: "cli",
@@ -168,11 +170,16 @@ describe("npm run cli", () => {
 
     api.control.roster = api.control.roster.slice(0, 300);
     stdout = [];
-    expect(await runCli(["sync:members"], env)).toBe(1);
+    expect(await runCli(["sync:members", "--body", "uk_parliament"], env)).toBe(1);
     expect(printed()).toMatchObject({ status: "refused" });
-    expect(String(printed().detail)).toMatch(/sync:members --force/);
+    expect(String(printed().detail)).toMatch(/sync:members --body uk_parliament --force/);
     stdout = [];
-    expect(await runCli(["sync:members", "--force"], { ...env, MEMBERS_SYNC_CONTACTS: "0" })).toBe(0);
+    expect(
+      await runCli(["sync:members", "--body", "uk_parliament", "--force"], {
+        ...env,
+        MEMBERS_SYNC_CONTACTS: "0",
+      }),
+    ).toBe(0);
     expect(printed()).toMatchObject({ status: "applied", forced: true, vacant: 350 });
   });
 

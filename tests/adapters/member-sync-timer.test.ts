@@ -4,7 +4,7 @@
  * MEMBERS_SYNC_INTERVAL_HOURS=0 turns it off.
  */
 import { resolve } from "node:path";
-import { desc } from "drizzle-orm";
+import { desc, eq } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import { ROOT_DIR } from "../../src/adapters/node/deps";
 import { startMemberSync } from "../../src/adapters/node/member-sync";
@@ -17,7 +17,7 @@ import { mswServer, useMsw } from "../support/msw";
 useMsw();
 
 async function server(env: Record<string, string> = {}) {
-  const t = testDeps({ MEMBERS_SYNC_CONTACTS: "0", ...env });
+  const t = testDeps({ MEMBERS_SYNC_CONTACTS: "0", MEMBERS_SYNC_BODIES: "uk_parliament", ...env });
   await seed(t.deps, resolve(ROOT_DIR, "data"));
   const api = membersApiServer();
   mswServer.use(...api.handlers);
@@ -25,6 +25,7 @@ async function server(env: Record<string, string> = {}) {
     t.deps.db
       .select({ trigger: memberSyncs.trigger, status: memberSyncs.status, source: memberSyncs.source })
       .from(memberSyncs)
+      .where(eq(memberSyncs.body, "uk_parliament"))
       .orderBy(desc(memberSyncs.finishedAt));
   return { ...t, api, syncs };
 }

@@ -35,8 +35,90 @@ describe("postcodes.io client", () => {
       postcode: "NW1 6LG",
       constituencyCode: "E14001172",
       constituencyName: "Cities of London and Westminster",
+      // An English postcode has no Senedd constituency (this saved answer predates the field).
+      seneddName: null,
     });
     expect(calls).toEqual(["/postcodes/NW1%206LG"]);
+  });
+
+  it("reads a Welsh postcode's 2026 Senedd constituency from /postcodes (senedd_constituency)", async () => {
+    const body = postcodesIoFixture("NW16LG.json") as { result: Record<string, unknown> };
+    server.use(
+      http.get(`${POSTCODES_IO}/postcodes/:pc`, () =>
+        HttpResponse.json({
+          status: 200,
+          result: {
+            ...body.result,
+            postcode: "CF24 2BT",
+            country: "Wales",
+            parliamentary_constituency: "Cardiff South and Penarth",
+            parliamentary_constituency_2024: "Cardiff South and Penarth",
+            senedd_constituency: "Caerdydd Penarth",
+            senedd_constituency_no: 14,
+            codes: { parliamentary_constituency: "W07000091", parliamentary_constituency_2024: "W07000091" },
+          },
+        }),
+      ),
+    );
+    expect(await client().lookup("CF24 2BT")).toMatchObject({
+      kind: "found",
+      constituencyCode: "W07000091",
+      seneddName: "Caerdydd Penarth",
+    });
+  });
+
+  it("reads the 2026 Holyrood constituency and region from /scotland/postcodes, never the 2021 ones", async () => {
+    const calls: string[] = [];
+    server.use(...postcodesIoHandlers(calls));
+    expect(await client().holyrood("EH1 2NG")).toEqual({
+      kind: "found",
+      constituencyCode: "S16000182",
+      constituencyName: "Edinburgh Central",
+      regionCode: "S17000022",
+      regionName: "Edinburgh and Lothians East",
+    });
+    expect(calls).toEqual(["/scotland/postcodes/EH1%202NG"]);
+  });
+
+  it("reads codes some copies flatten to …_code, and answers not_found for a postcode outside the directory", async () => {
+    server.use(
+      http.get(`${POSTCODES_IO}/scotland/postcodes/:pc`, ({ params }) =>
+        params.pc === "G12 8QQ"
+          ? HttpResponse.json({
+              status: 200,
+              result: {
+                postcode: "G12 8QQ",
+                scottish_parliamentary_constituency: "Glasgow Kelvin and Maryhill",
+                scottish_parliamentary_region: "Glasgow",
+                scottish_parliamentary_constituency_code: "S16000199",
+                scottish_parliamentary_region_code: "S17000023",
+              },
+            })
+          : HttpResponse.json(postcodesIoFixture("404-scotland-not-in-spd.json"), { status: 404 }),
+      ),
+    );
+    expect(await client().holyrood("G12 8QQ")).toMatchObject({
+      kind: "found",
+      constituencyCode: "S16000199",
+      regionCode: "S17000023",
+    });
+    expect(await client().holyrood("PA75 6NU")).toEqual({ kind: "not_found" });
+  });
+
+  it("treats a directory from before 2026 (a 2014 constituency, no region field) as no answer", async () => {
+    server.use(
+      http.get(`${POSTCODES_IO}/scotland/postcodes/:pc`, () =>
+        HttpResponse.json({
+          status: 200,
+          result: {
+            postcode: "AB10 7EU",
+            scottish_parliamentary_constituency: "Aberdeen South and North Kincardine",
+            codes: { scottish_parliamentary_constituency: "S16000076" },
+          },
+        }),
+      ),
+    );
+    expect(await client().holyrood("AB10 7EU")).toEqual({ kind: "not_found" });
   });
 
   it("asks for JSON and names itself in the user agent", async () => {

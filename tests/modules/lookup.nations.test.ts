@@ -1,13 +1,15 @@
 /**
  * A fresh install, offline: the database seeded from data/ exactly as `npm start` does, and any
- * outbound request fails the test (msw with no handlers). Every real postcode in
- * data/postcodes.csv, the README's examples, all four nations, through the JSON API and the
- * supporter's pages; outward codes and closed postcodes as people type them.
+ * outbound request fails the test (msw with no handlers), except the one a Scottish postcode
+ * makes for its Holyrood constituency, which fails as the network would offline. Every real
+ * postcode in data/postcodes.csv, the README's examples, all four nations, through the JSON API
+ * and the supporter's pages; outward codes and closed postcodes as people type them.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse } from "csv-parse/sync";
-import { beforeAll, describe, expect, it } from "vitest";
+import { HttpResponse, http } from "msw";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ROOT_DIR } from "../../src/adapters/node/deps";
 import { seed } from "../../src/adapters/node/seed";
 import { expectStatus, testApp } from "../support/deps";
@@ -22,6 +24,18 @@ const POSTCODES = csv("postcodes.csv");
 const MPS = new Map(csv("mps.csv").map((r) => [r.ons_code, r]));
 const SEATS = new Map(csv("constituencies.csv").map((r) => [r.ons_code, r]));
 
+type Devolved = {
+  body: string;
+  status: string;
+  source: string | null;
+  constituency: { code: string; name: string } | null;
+  region: { code: string; name: string } | null;
+  members: { name: string; contactable: boolean }[];
+  regionalMembers: { name: string }[];
+  choices: { code: string }[];
+  notice?: { code: string };
+};
+
 type Answer = {
   postcode?: string;
   source?: string;
@@ -32,6 +46,7 @@ type Answer = {
   outcode?: string;
   seats?: { constituency: { code: string; name: string }; mp: { name: string } | null }[];
   terminated?: boolean;
+  devolved?: Devolved | null;
 };
 
 let t: ReturnType<typeof testApp>;
@@ -41,6 +56,17 @@ beforeAll(async () => {
   await seed(t.deps, resolve(ROOT_DIR, "data"));
   mswServer.events.on("request:start", ({ request }) => void upstream.push(request.url));
 });
+// Offline: the Holyrood lookup a Scottish postcode makes fails as a dead network does.
+beforeEach(() => {
+  upstream.length = 0;
+  mswServer.use(http.get("https://api.postcodes.io/scotland/postcodes/:pc", () => HttpResponse.error()));
+});
+/** Nothing was asked upstream but the Holyrood constituency of Scottish postcodes. */
+const onlyHolyroodAsked = () => {
+  for (const url of upstream)
+    expect(url).toMatch(/^https:\/\/api\.postcodes\.io\/scotland\/postcodes\/(AB|DD|DG|EH|G|IV|KY)\d/);
+  upstream.length = 0;
+};
 
 const api = async (postcode: string, extra = "") =>
   (await t.request(`/api/lookup?postcode=${encodeURIComponent(postcode)}${extra}`)) as Response;
@@ -67,10 +93,32 @@ describe("every postcode in data/postcodes.csv, offline", () => {
       });
       const nation = body.constituency?.nation ?? "";
       if (body.mp?.contactable) byNation.set(nation, (byNation.get(nation) ?? 0) + 1);
+      // The devolved parliament: Wales by the seat's pairing, Northern Ireland by the Assembly
+      // constituency; Scotland only where the postcode's Holyrood seat is known (offline: one).
+      if (nation === "England") expect(body.devolved, r.postcode).toBeNull();
+      else if (nation === "Wales" || nation === "Northern Ireland")
+        expect(body.devolved, r.postcode).toMatchObject({ status: "known", members: expect.any(Array) });
+      else if (r.postcode === "EH1 2NG")
+        expect(body.devolved).toMatchObject({
+          status: "known",
+          source: "postcode",
+          constituency: { code: "S16000182", name: "Edinburgh Central" },
+          region: { code: "S17000022", name: "Edinburgh and Lothians East" },
+        });
+      else
+        expect(body.devolved, r.postcode).toMatchObject({
+          body: "scottish_parliament",
+          status: "unknown",
+          constituency: null,
+          members: [],
+          notice: { code: "area_unavailable" },
+        });
+      if (nation === "Wales") expect(body.devolved?.members, r.postcode).toHaveLength(6);
+      if (nation === "Northern Ireland") expect(body.devolved?.members, r.postcode).toHaveLength(5);
     }
     expect([...byNation.keys()].sort()).toEqual(["England", "Northern Ireland", "Scotland", "Wales"]);
     for (const n of byNation.values()) expect(n).toBeGreaterThanOrEqual(4);
-    expect(upstream).toEqual([]);
+    onlyHolyroodAsked();
   });
 
   it("answers each closed one with 410, naming the seat it was in when the data knows it", async () => {
@@ -122,7 +170,7 @@ describe("the README's examples", () => {
         for (const s of body.seats ?? []) expect(says, postcode).toContain(s.constituency.name);
       if (res.status === 410) expect(says).toContain(body.constituency?.name);
     }
-    expect(upstream).toEqual([]);
+    onlyHolyroodAsked();
   });
 });
 

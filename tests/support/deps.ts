@@ -10,6 +10,7 @@ import {
   memberSourceBreaker,
   postcodeSourceBreaker,
 } from "../../src/adapters/http/circuit-breaker";
+import { devolvedSources } from "../../src/adapters/http/devolved-sources";
 import { membersApi } from "../../src/adapters/http/members-api";
 import { postcodesIo } from "../../src/adapters/http/postcodes-io";
 import { openDb } from "../../src/adapters/node/db";
@@ -84,6 +85,7 @@ export function testDeps(env: Record<string, string> = {}) {
     config,
     postcodeSource: postcodeSourceBreaker(postcodesIo(config.POSTCODES_IO_URL, upstream), breaker),
     memberSource: memberSourceBreaker(membersApi(config.MEMBERS_API_URL, upstream), breaker),
+    devolvedSources: devolvedSources(config, upstream, { clock }),
     templates,
     // MAIL_MODE=capture: mail lands in captured_mail. SMTP tests swap in a real transport.
     mailer: captureMailer(db, clock),

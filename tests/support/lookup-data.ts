@@ -106,6 +106,8 @@ const POSTCODES_IO_FOUND: Record<string, string> = {
   "BD8 7DY": "BD87DY.json",
 };
 const POSTCODES_IO_TERMINATED: Record<string, string> = { "E1W 1UU": "terminated-E1W1UU.json" };
+/** /scotland/postcodes answers (the Scottish Postcode Directory, 2026 fields). */
+const POSTCODES_IO_SCOTLAND: Record<string, string> = { "EH1 2NG": "scotland-EH12NG.json" };
 /** The /postcodes 404 of a closed postcode, with `terminated` (postcodes.io 17.7.0 on). */
 const POSTCODES_IO_TERMINATED_404: Record<string, string> = { "E1W 1UU": "404-terminated-E1W1UU.json" };
 
@@ -135,6 +137,13 @@ export function postcodesIoHandlers(calls: string[] = [], opts: { base?: string;
       return HttpResponse.json(postcodesIoFixture(terminated || "404-postcode-not-found.json"), {
         status: 404,
       });
+    }),
+    http.get(`${base}/scotland/postcodes/:postcode`, ({ request, params }) => {
+      calls.push(new URL(request.url).pathname);
+      const file = POSTCODES_IO_SCOTLAND[pcKey(String(params.postcode))];
+      return file
+        ? HttpResponse.json(postcodesIoFixture(file))
+        : HttpResponse.json(postcodesIoFixture("404-postcode-not-found.json"), { status: 404 });
     }),
     http.get(`${base}/terminated_postcodes/:postcode`, ({ request, params }) => {
       calls.push(new URL(request.url).pathname);

@@ -8,10 +8,13 @@ import { eq } from "drizzle-orm";
 import { ROOT_DIR } from "../../src/adapters/node/deps";
 import { seed } from "../../src/adapters/node/seed";
 import { memberChanges, members } from "../../src/db/schema";
+import type { DevolvedBody } from "../../src/db/schema.devolved";
 import { createUser } from "../../src/modules/admin/admin.auth";
+import { syncDevolved } from "../../src/modules/devolved/devolved.sync";
 import { syncMembers } from "../../src/modules/members/members.sync";
 import { ADMIN, cookieFrom, signInForm } from "./admin";
 import { expectStatus, testApp } from "./deps";
+import { devolvedApiServer } from "./devolved-api";
 import { countingMailer, LIVE_TO_FAKE_TRANSPORT } from "./mail";
 import { membersApiServer, type RosterEntry } from "./members-api";
 import { mswServer as server } from "./msw";
@@ -40,9 +43,12 @@ export async function seededApp(env: Record<string, string> = {}) {
   const mail = countingMailer();
   t.deps.mailer = mail.mailer;
   const api = membersApiServer();
-  server.use(...api.handlers);
+  const devolved = devolvedApiServer();
+  server.use(...api.handlers, ...devolved.handlers);
   const sync = (opts: { force?: boolean; allContacts?: boolean } = {}) =>
     syncMembers(t.deps, { trigger: "cli", ...opts });
+  const syncBody = (body: DevolvedBody, opts: { force?: boolean } = {}) =>
+    syncDevolved(t.deps, { body, trigger: "cli", ...opts });
   const memberOf = async (code: string) =>
     (await t.deps.db.select().from(members).where(eq(members.constituencyCode, code)))[0];
   const changes = () =>
@@ -64,8 +70,25 @@ export async function seededApp(env: Record<string, string> = {}) {
       seat: string;
       mp: { name: string; parliamentId: number; party: string; contactable: boolean } | null;
       notice?: { code: string };
+      devolved: {
+        status: string;
+        source: string | null;
+        constituency: { code: string; name: string } | null;
+        region: { code: string; name: string } | null;
+        members: {
+          id: number;
+          name: string;
+          party: string | null;
+          contactable: boolean;
+          contactUrl: string | null;
+          pledged: boolean;
+        }[];
+        regionalMembers: { id: number; name: string; contactable: boolean }[];
+        choices: { code: string; name: string }[];
+        notice?: { code: string; detail: string };
+      } | null;
     };
-  return { ...t, mail, api, sync, memberOf, changes, lookup };
+  return { ...t, mail, api, devolved, sync, syncBody, memberOf, changes, lookup };
 }
 
 export async function signedIn(t: Awaited<ReturnType<typeof seededApp>>) {

@@ -13,6 +13,8 @@ export type FetchOptions = {
   service: string;
   /** Seconds a client should wait before trying again, sent as Retry-After on a 503. */
   retryAfterSeconds?: number;
+  /** Accept header (JSON unless said otherwise; the Senedd's service answers XML). */
+  accept?: string;
 };
 
 const BACKOFF_BASE_MS = 100;
@@ -26,7 +28,7 @@ export async function fetchWithRetry(url: string, opts: FetchOptions): Promise<R
     if (attempt > 0) await sleep(Math.random() * BACKOFF_BASE_MS * 2 ** attempt);
     try {
       const res = await doFetch(url, {
-        headers: { accept: "application/json", "user-agent": "speakup (+#SpeakUpForBabies)" },
+        headers: { accept: opts.accept ?? "application/json", "user-agent": "speakup (+#SpeakUpForBabies)" },
         signal: AbortSignal.timeout(opts.timeoutMs),
       });
       if (res.status === 429 || res.status >= 500) {

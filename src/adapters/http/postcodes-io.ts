@@ -13,7 +13,7 @@
  * carries `terminated`.
  */
 import { z } from "zod";
-import type { PostcodeSource, RemotePostcode } from "../../deps";
+import type { PostcodeSource, RemoteHolyroodAreas, RemotePostcode } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { discardBody, type FetchOptions, fetchWithRetry, readJson } from "./fetch-json";
 
@@ -26,8 +26,37 @@ export const PostcodesIoResult = z.object({
   result: z.object({
     postcode: z.string(),
     parliamentary_constituency_2024: z.string().nullable().optional(),
+    /** 2026 Senedd constituency, by name (postcodes.io 18.x on; null outside Wales). */
+    senedd_constituency: z.string().nullable().optional(),
     codes: z.object({ parliamentary_constituency_2024: z.string().nullable().optional() }).loose(),
   }),
+});
+
+/**
+ * /scotland/postcodes/{pc}: the Scottish Postcode Directory. Since the 2026 directory the
+ * unsuffixed fields are the 2026 Holyrood constituency and region (`…_2021` the previous ones),
+ * codes under `codes` (some copies flatten them to `…_code`). Older copies answer only a 2014
+ * constituency and no region at all, which must not be read as a 2026 one.
+ */
+export const ScottishPostcodeResult = z.object({
+  status: z.literal(200),
+  result: z
+    .object({
+      postcode: z.string(),
+      scottish_parliamentary_constituency: z.string().nullable().optional(),
+      scottish_parliamentary_region: z.string().nullable().optional(),
+      scottish_parliamentary_constituency_code: z.string().nullable().optional(),
+      scottish_parliamentary_region_code: z.string().nullable().optional(),
+      codes: z
+        .object({
+          scottish_parliamentary_constituency: z.string().nullable().optional(),
+          scottish_parliamentary_region: z.string().nullable().optional(),
+        })
+        .loose()
+        .nullable()
+        .optional(),
+    })
+    .loose(),
 });
 
 /** The 404 body; `terminated` only from postcodes.io 17.7.0 on, and only for a closed postcode. */
@@ -70,6 +99,7 @@ export function postcodesIo(baseUrl: string, opts: Omit<FetchOptions, "service">
           postcode: r.postcode,
           constituencyCode: r.codes.parliamentary_constituency_2024 ?? null,
           constituencyName: r.parliamentary_constituency_2024 ?? null,
+          seneddName: r.senedd_constituency ?? null,
         };
       }
       if (res.status !== 404) {
@@ -91,6 +121,32 @@ export function postcodesIo(baseUrl: string, opts: Omit<FetchOptions, "service">
       if (term.status === 200) return { kind: "terminated", postcode };
       if (term.status === 404) return { kind: "not_found", postcode };
       throw unavailable(`${SERVICE} answered HTTP ${term.status}.`);
+    },
+
+    async holyrood(postcode): Promise<RemoteHolyroodAreas> {
+      const res = await get(`/scotland/postcodes/${encodeURIComponent(postcode)}`);
+      // 404: not in the Scottish Postcode Directory (or "exists in ONSPD but not in SPD").
+      if (res.status === 404) {
+        discardBody(res);
+        return { kind: "not_found" };
+      }
+      if (res.status !== 200) {
+        discardBody(res);
+        throw unavailable(`${SERVICE} answered HTTP ${res.status}.`);
+      }
+      const parsed = ScottishPostcodeResult.safeParse(await readJson(res, SERVICE));
+      if (!parsed.success) throw unavailable(`${SERVICE} sent an answer in an unexpected shape.`);
+      const r = parsed.data.result;
+      // No region field at all: a directory from before 2026, whose constituency is a 2014 one.
+      if (!("scottish_parliamentary_region" in r)) return { kind: "not_found" };
+      return {
+        kind: "found",
+        constituencyCode:
+          r.codes?.scottish_parliamentary_constituency ?? r.scottish_parliamentary_constituency_code ?? null,
+        constituencyName: r.scottish_parliamentary_constituency ?? null,
+        regionCode: r.codes?.scottish_parliamentary_region ?? r.scottish_parliamentary_region_code ?? null,
+        regionName: r.scottish_parliamentary_region ?? null,
+      };
     },
   };
 }

@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { BODIES, type Body, DEVOLVED_BODIES } from "../../db/schema.devolved";
 import { ConfigError, parseEnv } from "../../env";
 import { CreateUserInput, createUser } from "../../modules/admin/admin.auth";
 import { outboxHealth, relayAlert } from "../../modules/admin/admin.service";
@@ -16,14 +17,16 @@ import {
   requeueAllDead,
   requeueOutbox,
 } from "../../modules/delivery/delivery.service";
-import { syncMembers } from "../../modules/members/members.sync";
+import { scheduledBodies, syncBody } from "../../modules/members/members.schedule";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { buildNodeDeps, ROOT_DIR, readCampaignFiles } from "./deps";
 import {
   DEFAULT_POSTCODE_BATCH,
   importCandidatesCsv,
   importConstituenciesCsv,
+  importDevolvedMembersFile,
   importMembersFile,
+  importPostcodeAreasFile,
   importPostcodesFile,
 } from "./importers";
 import { seed } from "./seed";
@@ -38,10 +41,19 @@ const USAGE = `usage: npm run cli -- <command>
   import:members <file.csv|file.json> [--force]
                                        MPs from a CSV like data/mps.csv or a saved Members API search (JSON);
                                        the change log and the guard apply as for a sync
-  sync:members [--force] [--all-contacts]
-                                       fetch the current MPs from the Members API and apply the changes (also
-                                       daily in npm start); --force: past the guard (after a general election);
+  sync:members [--body <body>|all] [--force] [--all-contacts]
+                                       fetch the current members from each parliament's official data and apply
+                                       the changes (also daily in npm start): uk_parliament (MPs, Members API),
+                                       scottish_parliament (MSPs), senedd (MSs), ni_assembly (MLAs); default all
+                                       in MEMBERS_SYNC_BODIES. --force: past the guard (after an election);
                                        --all-contacts: read every MP's address now, not MEMBERS_SYNC_CONTACTS
+  import:devolved-members <file.csv> --body <scottish_parliament|senedd|ni_assembly> [--force]
+                                       MSPs, MSs or MLAs from a CSV like data/devolved/msps.csv, mss.csv or
+                                       mlas.csv; the change log and the guard apply as for a sync
+  import:postcode-areas <file.zip|file.csv> [--senedd-column c] [--assembly-column c]
+                                       postcodes' devolved areas: the Scottish Postcode Directory (zip or CSV,
+                                       its 2026 Holyrood constituency and region), or any postcode CSV with a
+                                       Senedd or Assembly column; areas we don't hold are refused and counted
   import:candidates <file.csv> --election <id>
                                        Democracy Club candidates CSV for one election (e.g. parl.2029-05-03)
   drain                                send everything due in the outbox once (MAIL_MODE applies), then exit;
@@ -77,6 +89,9 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       election: { type: "string" },
       emails: { type: "boolean", default: false },
       "all-contacts": { type: "boolean", default: false },
+      body: { type: "string" },
+      "senedd-column": { type: "string" },
+      "assembly-column": { type: "string" },
       force: { type: "boolean", default: false },
       dead: { type: "boolean", default: false },
       email: { type: "string" },
@@ -132,15 +147,44 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
         return outcome.status === "applied" ? 0 : 1;
       }
       case "sync:members": {
-        const outcome = await syncMembers(deps, {
-          trigger: "cli",
-          force: values.force,
-          // --emails: the older name of --all-contacts.
-          allContacts: values["all-contacts"] || values.emails,
-        });
+        const bodies: Body[] =
+          values.body === undefined || values.body === "all"
+            ? scheduledBodies(deps)
+            : [z.enum(BODIES, { error: `--body: one of ${BODIES.join(", ")} or all` }).parse(values.body)];
+        const outcomes = [];
+        for (const body of bodies)
+          outcomes.push(
+            await syncBody(deps, body, {
+              trigger: "cli",
+              force: values.force,
+              // --emails: the older name of --all-contacts.
+              allContacts: values["all-contacts"] || values.emails,
+            }),
+          );
+        deps.mailer.close?.();
+        out(outcomes.length === 1 ? outcomes[0] : { outcomes });
+        return outcomes.every((o) => o.status === "applied") ? 0 : 1;
+      }
+      case "import:devolved-members": {
+        const body = z
+          .enum(DEVOLVED_BODIES, { error: `--body: one of ${DEVOLVED_BODIES.join(", ")}` })
+          .parse(values.body);
+        const outcome = await importDevolvedMembersFile(deps, body, needFile(), { force: values.force });
         deps.mailer.close?.();
         out(outcome);
         return outcome.status === "applied" ? 0 : 1;
+      }
+      case "import:postcode-areas": {
+        const started = Date.now();
+        const report = await importPostcodeAreasFile(deps, needFile(), {
+          senedd: values["senedd-column"],
+          assembly: values["assembly-column"],
+          onProgress: (r) => process.stderr.write(`\r${r.imported.toLocaleString("en-GB")} postcodes   `),
+        });
+        process.stderr.write("\n");
+        out({ ...report, seconds: (Date.now() - started) / 1000 });
+        // Every row refused: the wrong file, or the wrong boundary year.
+        return report.imported === 0 && report.rejected > 0 ? 1 : 0;
       }
       case "import:candidates": {
         const election = ElectionId.parse(values.election ?? config.ELECTION_ID);

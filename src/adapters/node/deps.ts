@@ -12,6 +12,7 @@ import { socketPeer } from "../../http/client";
 import { argon2Params } from "../../lib/passwords";
 import { captureMailer } from "../../modules/delivery/delivery.mail";
 import { breakerOptions, memberSourceBreaker, postcodeSourceBreaker } from "../http/circuit-breaker";
+import { devolvedSources } from "../http/devolved-sources";
 import { membersApi } from "../http/members-api";
 import { postcodesIo } from "../http/postcodes-io";
 import { openDb } from "./db";
@@ -76,6 +77,7 @@ export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetc
     config,
     postcodeSource: postcodeSourceBreaker(postcodesIo(config.POSTCODES_IO_URL, upstream), breaker),
     memberSource: memberSourceBreaker(membersApi(config.MEMBERS_API_URL, upstream), breaker),
+    devolvedSources: devolvedSources(config, upstream, { clock, logger }),
     templates: loadTemplates(resolve(ROOT_DIR, "templates")),
     mailer: nodeMailer(config, db),
     network: { peerAddress: socketPeer, loopbackListener: isLoopbackHost(config.HOST) },

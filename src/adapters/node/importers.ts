@@ -4,13 +4,35 @@
  * is streamed and written in batches, each in its own transaction, never held in memory; the
  * official zip is read as it is published, without unpacking it first.
  */
-import { createReadStream, readFileSync } from "node:fs";
-import { basename } from "node:path";
+import { createReadStream, existsSync, readFileSync } from "node:fs";
+import { basename, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { parse } from "csv-parse";
 import yauzl from "yauzl";
-import type { Deps, RemoteMember } from "../../deps";
+import type { z } from "zod";
+import { DEVOLVED_BODIES, type DevolvedBody } from "../../db/schema.devolved";
+import type { Deps, RemoteDevolvedMember, RemoteMember } from "../../deps";
 import { COUNTRY_BY_ONS_CODE, countryOfArea, type PostcodeCountry, parsePostcode } from "../../lib/postcode";
+import {
+  areasOf,
+  importAssemblyAreas,
+  importHolyroodAreas,
+  importPostcodeAreas,
+  importSeneddAreas,
+  type PostcodeAreaImportReport,
+  type PostcodeAreaRecord,
+  postcodeAreaRecords,
+} from "../../modules/devolved/devolved.import";
+import {
+  AssemblyLinkRow,
+  HolyroodAreaRow,
+  MlaCsvRow,
+  MsCsvRow,
+  MspCsvRow,
+  PostcodeAreaRow,
+  SeneddConstituencyRow,
+} from "../../modules/devolved/devolved.schemas";
+import { applyDevolvedRoster, devolvedEverLoaded } from "../../modules/devolved/devolved.sync";
 import {
   checkPostcodeRow,
   importCandidates,
@@ -304,4 +326,274 @@ export async function importCandidatesCsv(deps: Deps, path: string, electionId: 
     rows.push(r.data);
   }
   return importCandidates(deps, { electionId, rows });
+}
+
+// --- the devolved parliaments ---------------------------------------------------------------------
+
+/** Every row of a CSV checked against `schema` before anything is written (a bad row names itself). */
+export async function readCsvRows<T>(path: string, schema: z.ZodType<T>): Promise<T[]> {
+  const out: T[] = [];
+  let line = 1;
+  for await (const raw of csvRows(path)) {
+    line++;
+    const r = schema.safeParse(raw);
+    if (!r.success) throw rowError(path, line, issuesText(r.error));
+    out.push(r.data);
+  }
+  return out;
+}
+
+/** data/devolved/msps.csv -> the roster shape a sync takes (ids, seats by code, addresses). */
+export const mspRoster = (rows: MspCsvRow[]): RemoteDevolvedMember[] =>
+  rows.map((r) => {
+    const constituency = r.seat_type === "constituency";
+    return {
+      sourceId: r.scotparl_person_id ?? null,
+      name: r.name,
+      party: r.party ?? null,
+      areaName: (constituency ? r.constituency : r.region) ?? "",
+      areaKind: constituency ? "constituency" : "region",
+      areaCode: (constituency ? r.constituency_code : r.region_code) ?? null,
+      email: r.email ?? null,
+      since: r.term_start ?? null,
+    };
+  });
+
+export const msRoster = (rows: MsCsvRow[]): RemoteDevolvedMember[] =>
+  rows.map((r) => ({
+    sourceId: r.senedd_member_id ?? null,
+    name: r.name,
+    party: r.party ?? null,
+    areaName: r.senedd_constituency,
+    areaKind: "constituency",
+    areaCode: r.senedd_code,
+    email: r.email ?? null,
+  }));
+
+export const mlaRoster = (rows: MlaCsvRow[]): RemoteDevolvedMember[] =>
+  rows.map((r) => ({
+    sourceId: r.aims_person_id ?? null,
+    name: r.name,
+    party: r.party ?? null,
+    areaName: r.assembly_constituency,
+    areaKind: "constituency",
+    areaCode: r.assembly_code_2010_boundaries,
+    email: r.email ?? null,
+  }));
+
+/** A members file of one devolved parliament (the columns of data/devolved/msps.csv, mss.csv or mlas.csv). */
+export async function readDevolvedMembersCsv(
+  body: DevolvedBody,
+  path: string,
+): Promise<RemoteDevolvedMember[]> {
+  if (body === "scottish_parliament") return mspRoster(await readCsvRows(path, MspCsvRow));
+  if (body === "senedd") return msRoster(await readCsvRows(path, MsCsvRow));
+  return mlaRoster(await readCsvRows(path, MlaCsvRow));
+}
+
+/** `import:devolved-members`: the same road as a sync, change log and guard included. */
+export async function importDevolvedMembersFile(
+  deps: Deps,
+  body: DevolvedBody,
+  path: string,
+  opts: { force?: boolean; trigger?: "import" | "seed"; baseline?: boolean; source?: string } = {},
+) {
+  return applyDevolvedRoster(deps, body, await readDevolvedMembersCsv(body, path), {
+    trigger: opts.trigger ?? "import",
+    source: opts.source ?? basename(path),
+    force: opts.force,
+    baseline: opts.baseline,
+  });
+}
+
+/** Where the shipped devolved data lives, relative to the data directory. */
+export const DEVOLVED_FILES = {
+  holyroodAreas: "devolved/holyrood-areas.csv",
+  seneddConstituencies: "devolved/senedd-constituencies.csv",
+  assemblyLinks: "devolved/ni-westminster-assembly.csv",
+  postcodeAreas: "devolved/postcode-areas.csv",
+  members: {
+    scottish_parliament: "devolved/msps.csv",
+    senedd: "devolved/mss.csv",
+    ni_assembly: "devolved/mlas.csv",
+  },
+} as const;
+
+/**
+ * The devolved parliaments' areas, links and (into a body that has none yet) members from a
+ * data directory. Areas and links are refreshed every time (they are reference data); members
+ * are loaded once, as a baseline, and kept current by the sync after that.
+ */
+export async function seedDevolved(deps: Deps, dataDir: string) {
+  const file = (name: string) => resolve(dataDir, name);
+  const has = (name: string) => existsSync(file(name));
+  const loaded: Record<string, unknown> = {};
+  if (has(DEVOLVED_FILES.holyroodAreas))
+    loaded.holyrood = await importHolyroodAreas(
+      deps,
+      await readCsvRows(file(DEVOLVED_FILES.holyroodAreas), HolyroodAreaRow),
+    );
+  if (has(DEVOLVED_FILES.seneddConstituencies))
+    loaded.senedd = await importSeneddAreas(
+      deps,
+      await readCsvRows(file(DEVOLVED_FILES.seneddConstituencies), SeneddConstituencyRow),
+      DEVOLVED_FILES.seneddConstituencies,
+    );
+  if (has(DEVOLVED_FILES.members.ni_assembly))
+    loaded.assembly = await importAssemblyAreas(
+      deps,
+      await readCsvRows(file(DEVOLVED_FILES.members.ni_assembly), MlaCsvRow),
+      has(DEVOLVED_FILES.assemblyLinks)
+        ? await readCsvRows(file(DEVOLVED_FILES.assemblyLinks), AssemblyLinkRow)
+        : [],
+      { mlas: DEVOLVED_FILES.members.ni_assembly, links: DEVOLVED_FILES.assemblyLinks },
+    );
+  for (const body of DEVOLVED_BODIES) {
+    const path = DEVOLVED_FILES.members[body];
+    if (!has(path) || (await devolvedEverLoaded(deps, body))) continue;
+    const outcome = await importDevolvedMembersFile(deps, body, file(path), {
+      trigger: "seed",
+      baseline: true,
+      source: `data/${path}`,
+    });
+    loaded[body] = outcome.sitting;
+  }
+  if (has(DEVOLVED_FILES.postcodeAreas))
+    loaded.postcodeAreas = (
+      await importPostcodeAreas(
+        deps,
+        postcodeAreaRecords(await readCsvRows(file(DEVOLVED_FILES.postcodeAreas), PostcodeAreaRow)),
+        DEVOLVED_FILES.postcodeAreas,
+      )
+    ).imported;
+  return loaded;
+}
+
+// --- postcode-level devolved areas (Scottish Postcode Directory, ONS files with a Senedd column) --
+
+export type PostcodeAreasFileReport = PostcodeAreaImportReport & {
+  /** The columns read, by what they hold. */
+  columns: Record<string, string>;
+  /** Rows for postcodes no longer in use (DateOfDeletion / doterm), not imported. */
+  deleted: number;
+  files: string[];
+};
+
+const POSTCODE_AREA_BATCH = 5000;
+
+/**
+ * Which columns of a postcode file hold devolved areas. The Scottish Postcode Directory names its
+ * columns by boundary year ("ScottishParliamentaryConstituency2026Code", headers are lower-cased
+ * here): the newest year from 2026 on is read, never an older one. Senedd and Assembly columns
+ * have no settled name across releases, so they can be named on the command line.
+ */
+export function postcodeAreaColumns(
+  headers: string[],
+  named: { senedd?: string; assembly?: string } = {},
+): Record<
+  "postcode" | "holyroodConstituency" | "holyroodRegion" | "senedd" | "assembly" | "deleted",
+  string | undefined
+> {
+  const newest = (re: RegExp) =>
+    headers
+      .map((h) => ({ h, year: Number(re.exec(h)?.[1] ?? 0) }))
+      .filter((x) => x.year >= 2026)
+      .sort((a, b) => b.year - a.year)[0]?.h;
+  const lower = (s?: string) => s?.trim().toLowerCase();
+  const pick = (candidates: string[]) => candidates.find((c) => headers.includes(c));
+  return {
+    postcode: pick(["postcode", "pcds", "pcd"]),
+    holyroodConstituency:
+      newest(/^scottishparliamentaryconstituency(\d{4})code$/) ??
+      newest(/^scottish_parliamentary_constituency_(\d{4})_code$/) ??
+      pick(["holyrood_constituency"]),
+    holyroodRegion:
+      newest(/^scottishparliamentaryregion(\d{4})code$/) ??
+      newest(/^scottish_parliamentary_region_(\d{4})_code$/) ??
+      pick(["holyrood_region"]),
+    senedd: lower(named.senedd) ?? pick(["senedd", "senedd26cd", "sened26cd", "sen26cd"]),
+    assembly: lower(named.assembly) ?? pick(["assembly"]),
+    deleted: pick(["dateofdeletion", "doterm"]),
+  };
+}
+
+/**
+ * `import:postcode-areas`: the Scottish Postcode Directory (its small and large user CSVs, or
+ * the zip as published), or any postcode CSV with Senedd / Assembly columns. Streamed in batches;
+ * every area checked against ours (refused and counted otherwise); deleted postcodes skipped.
+ */
+export async function importPostcodeAreasFile(
+  deps: Deps,
+  path: string,
+  opts: { senedd?: string; assembly?: string; onProgress?: (r: PostcodeAreasFileReport) => void } = {},
+): Promise<PostcodeAreasFileReport> {
+  const report: PostcodeAreasFileReport = {
+    read: 0,
+    imported: 0,
+    skipped: 0,
+    rejected: 0,
+    examples: [],
+    columns: {},
+    deleted: 0,
+    files: [],
+  };
+  const areas = await areasOf(deps);
+  if (!areas.size) throw new Error("No devolved areas loaded: start the server once (or run `seed`) first.");
+  const source = basename(path);
+  const readStream = async (name: string, rows: AsyncIterable<CsvRecord>) => {
+    report.files.push(name);
+    let cols: ReturnType<typeof postcodeAreaColumns> | undefined;
+    let batch: PostcodeAreaRecord[] = [];
+    const flush = async () => {
+      if (!batch.length) return;
+      await importPostcodeAreas(deps, batch, source, report, areas);
+      batch = [];
+      opts.onProgress?.(report);
+    };
+    for await (const raw of rows) {
+      if (!cols) {
+        cols = postcodeAreaColumns(Object.keys(raw), opts);
+        if (!cols.postcode) throw new Error(`${name}: no postcode column (Postcode, pcds or pcd)`);
+        if (!cols.holyroodConstituency && !cols.senedd && !cols.assembly)
+          throw new Error(
+            `${name}: no devolved area column (ScottishParliamentaryConstituency2026Code, or name one with --senedd-column / --assembly-column)`,
+          );
+        for (const [k, v] of Object.entries(cols)) if (v) report.columns[k] = v;
+      }
+      if (cols.deleted && (raw[cols.deleted] ?? "").trim()) {
+        report.deleted++;
+        continue;
+      }
+      const cell = (c: string | undefined) => (c ? (raw[c] ?? "").trim() || null : undefined);
+      batch.push({
+        postcode: raw[cols.postcode as string] ?? "",
+        holyroodConstituency: cell(cols.holyroodConstituency),
+        holyroodRegion: cell(cols.holyroodRegion),
+        senedd: cell(cols.senedd),
+        assembly: cell(cols.assembly),
+      });
+      if (batch.length >= POSTCODE_AREA_BATCH) await flush();
+    }
+    await flush();
+  };
+  if (path.toLowerCase().endsWith(".zip")) {
+    const zip = await yauzl.openPromise(path, { lazyEntries: true, autoClose: false });
+    try {
+      const entries: yauzl.Entry[] = [];
+      for await (const entry of zip.eachEntry()) entries.push(entry);
+      // The SPD zip holds SmallUser.csv and LargeUser.csv (and documents): read every CSV.
+      const csvs = entries.filter((e) => /\.csv$/i.test(e.fileName) && !e.fileName.endsWith("/"));
+      if (!csvs.length) throw new Error(`${path}: no CSV file inside the zip`);
+      for (const entry of csvs) {
+        const stream: Readable = await zip.openReadStreamPromise(entry);
+        await readStream(
+          `${basename(path)}:${entry.fileName}`,
+          stream.pipe(csvParser()) as AsyncIterable<CsvRecord>,
+        );
+      }
+    } finally {
+      zip.close();
+    }
+  } else await readStream(basename(path), csvRows(path) as AsyncIterable<CsvRecord>);
+  return report;
 }

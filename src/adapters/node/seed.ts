@@ -1,7 +1,7 @@
 /**
  * Start-up seed: an empty database gets data/ (650 constituencies, the sitting MPs with their
- * official addresses, real postcodes) so `npm start` answers real lookups, offline, on a fresh
- * machine. The test seat is ensured every time.
+ * official addresses, real postcodes, and the MSPs, MSs and MLAs with their areas) so `npm start`
+ * answers real lookups, offline, on a fresh machine. The test seat is ensured every time.
  *
  * A database seeded before MPs were kept current (from the old election-day snapshot, with no
  * addresses) is brought up to data/mps.csv once, through the same members import: its
@@ -19,6 +19,7 @@ import {
   importPostcodesCsv,
   readFormerMembersCsv,
   readMembersCsv,
+  seedDevolved,
 } from "./importers";
 
 export async function seed(deps: Deps, dataDir: string) {
@@ -42,5 +43,7 @@ export async function seed(deps: Deps, dataDir: string) {
     if (has("postcodes.csv")) await importPostcodesCsv(deps, file("postcodes.csv"));
   }
   await ensureTestSeat(deps);
+  // MSPs, MSs and MLAs, their areas, and how those relate to the Westminster seats.
+  await seedDevolved(deps, dataDir);
   return countRows(deps);
 }

@@ -23,9 +23,10 @@ import { memoryRateLimiter } from "../../lib/rate-limit";
 import { templatesFromPrecompiled } from "../../lib/templates";
 import { captureMailer } from "../../modules/delivery/delivery.mail";
 import { drainOutbox } from "../../modules/delivery/delivery.service";
-import { syncMembers } from "../../modules/members/members.sync";
+import { syncDueBodies } from "../../modules/members/members.schedule";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { breakerOptions, memberSourceBreaker, postcodeSourceBreaker } from "../http/circuit-breaker";
+import { devolvedSources } from "../http/devolved-sources";
 import { mailApiMailer } from "../http/mail-api";
 import { membersApi } from "../http/members-api";
 import { postcodesIo } from "../http/postcodes-io";
@@ -43,7 +44,7 @@ const MAIL_API_TIMEOUT_MS = 10_000;
 const MAX_PASSES_PER_RUN = 20;
 /** wrangler.toml [triggers]: this one runs retention (hourly); every other cron drains the outbox. */
 const RETENTION_CRON = "17 * * * *";
-/** wrangler.toml [triggers]: the daily members sync (05:23 UTC, clear of the hourly job). */
+/** wrangler.toml [triggers]: the daily members sync of every parliament (05:23 UTC, clear of the hourly job). */
 const MEMBERS_SYNC_CRON = "23 5 * * *";
 const depsByEnv = new WeakMap<object, Deps>();
 
@@ -85,6 +86,7 @@ function buildWorkerDeps(env: Bindings): Deps {
     config,
     postcodeSource: postcodeSourceBreaker(postcodesIo(config.POSTCODES_IO_URL, upstream), breaker),
     memberSource: memberSourceBreaker(membersApi(config.MEMBERS_API_URL, upstream), breaker),
+    devolvedSources: devolvedSources(config, upstream, { clock, logger }),
     templates,
     network: { peerAddress: cloudflarePeer, loopbackListener: false },
     // Per isolate, in memory, until the Workers issue moves it to the Rate Limiting binding.
@@ -130,7 +132,7 @@ export default {
   /**
    * Cron triggers (wrangler.toml [triggers]): every minute the outbox is drained (leases make
    * overlapping runs safe); hourly, retention scrubs old letters (RETENTION_INTERVAL_MINUTES=0
-   * turns it off, as on Node); daily, the MPs are synced from the Members API.
+   * turns it off, as on Node); daily, the members of every parliament are synced (MPs, MSPs, MSs, MLAs).
    */
   async scheduled(controller: ScheduledController, env: Bindings, _ctx: ExecutionContext) {
     const deps = buildWorkerDeps(env);
@@ -139,9 +141,11 @@ export default {
       return;
     }
     if (controller.cron === MEMBERS_SYNC_CRON) {
-      // MEMBERS_SYNC_INTERVAL_HOURS=0 turns the sync off here as on Node. The outcome (applied,
-      // refused by the guard, failed) is recorded in D1 and shown on the dashboard.
-      if (deps.config.MEMBERS_SYNC_INTERVAL_HOURS > 0) await syncMembers(deps, { trigger: "cron" });
+      // MEMBERS_SYNC_INTERVAL_HOURS=0 turns the sync off here as on Node; MEMBERS_SYNC_BODIES
+      // picks the parliaments (MPs, MSPs, MSs, MLAs). Each outcome (applied, refused by the
+      // guard, failed) is recorded in D1 and shown on the dashboard.
+      if (deps.config.MEMBERS_SYNC_INTERVAL_HOURS > 0)
+        await syncDueBodies(deps, { trigger: "cron", all: true });
       return;
     }
     const report = await drainOutbox(deps, { maxPasses: MAX_PASSES_PER_RUN });

@@ -12,6 +12,7 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import {
   constituencies,
+  devolvedAreas,
   letters,
   letterTallies,
   members,
@@ -20,14 +21,17 @@ import {
   recipientFlags,
   repPledges,
 } from "../../db/schema";
+import { BODIES, type Body, DEVOLVED_BODIES } from "../../db/schema.devolved";
+import type { RepKind } from "../../db/schema.pledges";
 import type { Deps } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { EVENTS, transition } from "../delivery/delivery.machine";
 import type { RelayReason } from "../delivery/delivery.mail";
 import { RELAY_REASONS, relayState } from "../delivery/delivery.relay";
 import { outboxCounts, requeueOutbox } from "../delivery/delivery.service";
+import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
 import { membersStatus } from "../members/members.service";
-import { countPublicRepPledges } from "../pledges/pledges.service";
+import { countPublicRepPledges, repPledgeCounts } from "../pledges/pledges.service";
 
 const DAY_MS = 86_400_000;
 /** Days shown on the over-time chart. */
@@ -133,6 +137,12 @@ export async function byPartner(deps: Deps): Promise<Row[]> {
   return [...m.values()].sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters));
 }
 
+/** A letter tally's recipient key: "kind|code|name" (code: the Westminster seat, or the devolved area). */
+function parseRecipientKey(key: string) {
+  const [kind = "", code = "", ...name] = key.split("|");
+  return { kind, code, name: name.join("|") };
+}
+
 export async function mostWrittenTo(deps: Deps, limit = 15) {
   const rows = await deps.db
     .select({ key: letterTallies.key, n: sql<number>`sum(${letterTallies.n})` })
@@ -141,20 +151,15 @@ export async function mostWrittenTo(deps: Deps, limit = 15) {
     .groupBy(letterTallies.key)
     .orderBy(desc(sql`2`))
     .limit(limit + 5);
-  const seats = new Map(
-    (
-      await deps.db
-        .select({ code: constituencies.onsCode, name: constituencies.name, isTest: constituencies.isTest })
-        .from(constituencies)
-    ).map((c) => [c.code, c]),
-  );
+  const seats = await placeNames(deps);
   return rows
     .map((r) => {
-      const [kind, code = "", ...name] = r.key.split("|");
+      const { kind, code, name } = parseRecipientKey(r.key);
       const seat = seats.get(code);
       return {
         kind,
-        name: name.join("|"),
+        role: kind === "candidate" ? "candidate" : kind.toUpperCase(),
+        name,
         constituency: seat?.name ?? code,
         isTest: !!seat?.isTest,
         n: num(r.n),
@@ -162,6 +167,79 @@ export async function mostWrittenTo(deps: Deps, limit = 15) {
     })
     .filter((r) => !r.isTest)
     .slice(0, limit);
+}
+
+/** Westminster seats and devolved areas by code: name, nation, test seat. */
+async function placeNames(deps: Deps) {
+  const seats = await deps.db
+    .select({
+      code: constituencies.onsCode,
+      name: constituencies.name,
+      nation: constituencies.nation,
+      isTest: constituencies.isTest,
+    })
+    .from(constituencies);
+  const areas = await deps.db
+    .select({ code: devolvedAreas.code, name: devolvedAreas.name, body: devolvedAreas.body })
+    .from(devolvedAreas);
+  const out = new Map<string, { name: string; nation: string; isTest: boolean }>(
+    seats.map((s) => [s.code, s]),
+  );
+  for (const a of areas)
+    out.set(a.code, { name: a.name, nation: BODY_INFO[a.body].nation ?? "", isTest: false });
+  return out;
+}
+
+export type BodyNationRow = {
+  body: Body;
+  bodyName: string;
+  role: string;
+  nation: string;
+  /** Letters confirmed by their writers, to members (or candidates) of this body, from this nation. */
+  letters: number;
+  /** Verified pledges of this body's members (MPs and candidates for the Commons). */
+  repPledges: number;
+};
+
+/**
+ * Letters and representatives' pledges by parliament and nation: the MPs of each nation, and the
+ * devolved parliaments (whose members are all of one nation). From letter_tallies' recipient
+ * keys (a few thousand rows) and the verified pledges.
+ */
+export async function byBodyAndNation(deps: Deps): Promise<BodyNationRow[]> {
+  const rows = new Map<string, BodyNationRow>();
+  const at = (body: Body, nation: string) => {
+    const key = `${body}|${nation}`;
+    let row = rows.get(key);
+    if (!row) {
+      row = {
+        body,
+        bodyName: BODY_INFO[body].shortName,
+        role: BODY_INFO[body].role,
+        nation,
+        letters: 0,
+        repPledges: 0,
+      };
+      rows.set(key, row);
+    }
+    return row;
+  };
+  for (const nation of ["England", "Scotland", "Wales", "Northern Ireland"]) at("uk_parliament", nation);
+  for (const body of DEVOLVED_BODIES) at(body, BODY_INFO[body].nation ?? "");
+  const places = await placeNames(deps);
+  const tallies = await deps.db
+    .select({ key: letterTallies.key, n: sql<number>`sum(${letterTallies.n})` })
+    .from(letterTallies)
+    .where(eq(letterTallies.dimension, "recipient"))
+    .groupBy(letterTallies.key);
+  for (const t of tallies) {
+    const { kind, code } = parseRecipientKey(t.key);
+    const place = places.get(code);
+    if (!place || place.isTest) continue;
+    at(bodyOfRepKind(kind as RepKind), place.nation).letters += num(t.n);
+  }
+  for (const p of await repPledgeCounts(deps)) at(bodyOfRepKind(p.kind), p.nation).repPledges += p.n;
+  return [...rows.values()];
 }
 
 /** Letter tallies of one dimension, summed over campaigns (optionally keys >= `from`). */
@@ -346,15 +424,16 @@ export async function repPledgeList(deps: Deps) {
       kind: repPledges.kind,
       name: repPledges.name,
       party: repPledges.party,
-      constituency: constituencies.name,
+      constituency: sql<string>`coalesce(${constituencies.name}, ${devolvedAreas.name})`,
       status: repPledges.status,
       verifiedBy: repPledges.verifiedBy,
       verifiedNote: repPledges.verifiedNote,
     })
     .from(repPledges)
-    .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .leftJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .leftJoin(devolvedAreas, eq(devolvedAreas.code, repPledges.areaCode))
     .where(eq(repPledges.campaignId, deps.config.CAMPAIGN_ID))
-    .orderBy(desc(repPledges.verifiedAt), constituencies.name)
+    .orderBy(desc(repPledges.verifiedAt), sql`4`)
     .limit(1000);
 }
 
@@ -364,15 +443,17 @@ export async function dashboard(deps: Deps) {
     (t, s) => ({ pledges: t.pledges + s.pledges, letters: t.letters + s.letters }),
     { pledges: 0, letters: 0 },
   );
-  const [days, partners, topRecipients, health, reps, mps] = await Promise.all([
+  const [days, partners, topRecipients, health, reps, parliaments, byBody] = await Promise.all([
     overTime(deps),
     byPartner(deps),
     mostWrittenTo(deps),
     outboxHealth(deps),
     // Like every other count, leaves out the ZZ9 9ZZ test MP (whose pledge anyone can try).
     countPublicRepPledges(deps),
-    membersStatus(deps),
+    Promise.all(BODIES.map((b) => membersStatus(deps, b))),
+    byBodyAndNation(deps),
   ]);
+  const mps = parliaments[0];
   const topSeats = [...seats].sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters)).slice(0, 15);
   return {
     totals: { ...totals, repPledges: reps },
@@ -386,6 +467,9 @@ export async function dashboard(deps: Deps) {
     topRecipients,
     outbox: health.counts,
     members: mps,
+    /** The members of every parliament (MPs first): sync state, seats, changes. */
+    parliaments,
+    byBody,
     outboxProblems: (health.counts.failed ?? 0) + (health.counts.dead ?? 0) + (health.counts.bounced ?? 0),
     relay: health.relay,
     flaggedCount: health.flagged.length,

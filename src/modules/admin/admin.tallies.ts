@@ -48,9 +48,11 @@ export function letterTallyStatements(deps: Pick<Deps, "db">, letterId: string):
     bump("day", sql`strftime('%Y-%m-%d', ${letters.confirmedAt} / 1000, 'unixepoch')`),
     bump("constituency", sql`${letters.constituencyCode}`),
     bump("partner", sql`coalesce(${letters.partnerKey}, '')`),
+    // "kind|place|name": the place is the Westminster seat (MPs, candidates) or the devolved
+    // constituency or region (MSPs, MSs, MLAs), so counts by parliament and nation follow from it.
     bump(
       "recipient",
-      sql`${letters.recipientKind} || '|' || ${letters.constituencyCode} || '|' || ${letters.recipientName}`,
+      sql`${letters.recipientKind} || '|' || coalesce(${letters.areaCode}, ${letters.constituencyCode}) || '|' || ${letters.recipientName}`,
     ),
     db
       .insert(letterCounted)

@@ -74,6 +74,8 @@ const errorMap = (errors: FieldError[]) => Object.fromEntries(errors.map((e) => 
 
 /** A constituency chosen by the supporter (outcode list, or "I still live there"): an ONS code. */
 const seatParam = (v: unknown) => (typeof v === "string" && /^[A-Z]\d{8}$/.test(v) ? v : "");
+/** A devolved constituency chosen by the supporter (Holyrood, Senedd or Assembly code). */
+const areaParam = (v: unknown) => (typeof v === "string" && /^(S16|W09|N06)\d{6}$/.test(v) ? v : "");
 
 /** "mp" or "candidate:123" (the write step's recipient). */
 function recipientOf(to: string) {
@@ -222,6 +224,7 @@ export function journeyPages(mode: Mode) {
       const postcode = (c.req.query("postcode") ?? "").slice(0, MAX_INPUT);
       const q = (c.req.query("q") ?? "").slice(0, MAX_INPUT).trim();
       const seat = seatParam(c.req.query("seat"));
+      const area = areaParam(c.req.query("area"));
       try {
         withinLimit(c);
         if (q || c.req.query("q") !== undefined) {
@@ -251,7 +254,11 @@ export function journeyPages(mode: Mode) {
             single: seats.length === 1,
           });
         }
-        const result = await lookupPostcode(deps, { postcode, seat: seat || undefined });
+        const result = await lookupPostcode(deps, {
+          postcode,
+          seat: seat || undefined,
+          area: area || undefined,
+        });
         return render(c, "pages/result", {
           title: `Your MP: ${result.constituency.name}`,
           result,

@@ -2,10 +2,11 @@
  * The emails around a letter (to the supporter): confirm, reminder, sent notice, follow-up.
  * Each becomes an outbox row; links carry signed, purpose-scoped tokens, never raw ids.
  */
-import { letters } from "../../db/schema.letters";
+import { letters, type RecipientKind } from "../../db/schema.letters";
 import type { Deps } from "../../deps";
 import { signToken } from "../../lib/tokens";
 import { type NewOutboxRow, outboxRow } from "../delivery/delivery.outbox";
+import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
 import { renderText } from "./letters.templates";
 
 export const CONFIRM_PURPOSE = "letter.confirm";
@@ -108,16 +109,28 @@ function bounceReason(detail: string): string {
 }
 
 export type LetterForNotice = LetterForEmail & {
-  recipientKind: "mp" | "candidate";
+  recipientKind: RecipientKind;
   subject: string;
   body: string;
 };
+
+function devolvedRoleOf(kind: RecipientKind) {
+  if (kind === "candidate") return null;
+  const body = bodyOfRepKind(kind);
+  if (body === "uk_parliament") return null;
+  const info = BODY_INFO[body];
+  return { role: info.role, parliament: info.name, directoryUrl: info.directoryUrl };
+}
 
 /** The letter came back: a copy of it and what the supporter can do instead. */
 export function bounceNoticeEmail(deps: EmailDeps, l: LetterForNotice, detail: string): NewOutboxRow {
   const text = renderText(deps, "emails/bounced.txt", {
     supporter: { name: l.supporterName },
-    recipient: { name: l.recipientName, isMp: l.recipientKind === "mp" },
+    recipient: {
+      name: l.recipientName,
+      isMp: l.recipientKind === "mp",
+      devolved: devolvedRoleOf(l.recipientKind),
+    },
     campaign: campaignVars(deps),
     reason: bounceReason(detail),
     letter: { subject: l.subject, body: l.body },

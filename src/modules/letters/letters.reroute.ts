@@ -25,11 +25,21 @@
  *   address change is its `readdress` event on unsent rows.
  */
 import { and, eq, inArray, isNull, notExists, or, type SQL, sql } from "drizzle-orm";
-import { constituencies, letterStops, letters, members, outbox } from "../../db/schema";
+import {
+  constituencies,
+  type DevolvedBody,
+  devolvedAreas,
+  devolvedMembers,
+  letterStops,
+  letters,
+  members,
+  outbox,
+} from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
 import { sha256Hex } from "../../lib/tokens";
 import { insertOutbox, transitionStatements, UNSENT } from "../delivery/delivery.machine";
 import { messageIdFor, outboxRow } from "../delivery/delivery.outbox";
+import { BODY_INFO } from "../devolved/devolved.bodies";
 import { renderText } from "./letters.templates";
 
 /** Outbox states of a letter row that has not reached the relay (the machine's UNSENT). */
@@ -156,6 +166,77 @@ export function redirectLettersToNewAddress(
   return statements[0] as Statement;
 }
 
+/**
+ * The devolved twin of `stopLettersToFormerMembers`: pending letters to an MSP, MS or MLA of
+ * `body` who no longer sits for the letter's area (a letter names the member by our
+ * devolved_members id, which stays the same while they sit). Same event (the machine's `cancel`
+ * with the sync's marker), same single write as the members change that causes them.
+ */
+export function stopLettersToFormerDevolvedMembers(
+  deps: Pick<Deps, "db" | "config" | "clock">,
+  input: { body: DevolvedBody; syncId: string; now: number },
+): Statement[] {
+  const marker = stopMarker(input.syncId);
+  const kind = BODY_INFO[input.body].repKind as "msp" | "ms" | "mla";
+  const stillTheirMember = deps.db
+    .select({ one: sql`1` })
+    .from(devolvedMembers)
+    .where(
+      and(eq(devolvedMembers.id, letters.recipientPersonId), eq(devolvedMembers.areaCode, letters.areaCode)),
+    );
+  const gone = deps.db
+    .select({ id: letters.id })
+    .from(letters)
+    .where(
+      and(
+        eq(letters.recipientKind, kind),
+        inArray(letters.status, [...PENDING_LETTER_STATUSES]),
+        notExists(stillTheirMember),
+      ),
+    );
+  const stop = transitionStatements(
+    deps,
+    "cancel",
+    { where: and(eq(outbox.kind, "letter"), inArray(outbox.letterId, gone)) as SQL },
+    { guard: inArray(outbox.state, [...STOPPABLE_STATES]), set: { cancelReason: marker } },
+  );
+  // Who sits for the area now: named in the supporter's email only where one member holds it.
+  const sole = sql<
+    string | null
+  >`(select case when count(*) = 1 and ${devolvedAreas.seats} = 1 then max(${devolvedMembers.name}) end from ${devolvedMembers} where ${devolvedMembers.areaCode} = ${letters.areaCode})`;
+  const empty = sql<boolean>`not exists (select 1 from ${devolvedMembers} where ${devolvedMembers.areaCode} = ${letters.areaCode})`;
+  return [
+    ...stop.statements,
+    deps.db
+      .insert(letterStops)
+      .select(
+        deps.db
+          .select({
+            letterId: sql<string>`${letters.id}`.as("letter_id"),
+            syncId: sql<string>`${input.syncId}`.as("sync_id"),
+            reason: sql<"member_left">`case when ${empty} then 'seat_vacant' else 'member_left' end`.as(
+              "reason",
+            ),
+            newMemberName: sole.as("new_member_name"),
+            at: sql<number>`${input.now}`.as("at"),
+            notifiedAt: sql<number | null>`null`.as("notified_at"),
+          })
+          .from(outbox)
+          .innerJoin(letters, eq(letters.id, outbox.letterId))
+          .innerJoin(devolvedAreas, eq(devolvedAreas.code, letters.areaCode))
+          .where(
+            and(
+              eq(outbox.kind, "letter"),
+              eq(outbox.state, "cancelled"),
+              eq(outbox.cancelReason, marker),
+              eq(letters.recipientKind, kind),
+            ),
+          ),
+      )
+      .onConflictDoNothing(),
+  ];
+}
+
 /** How many letters `redirectLettersToNewAddress` would move (for the sync's report). */
 export async function countLettersToAddress(
   deps: Pick<Deps, "db">,
@@ -198,12 +279,16 @@ export async function notifyStoppedLetters(deps: Deps): Promise<{ notified: numb
       supporterEmail: letters.supporterEmail,
       supporterPostcode: letters.supporterPostcode,
       recipientName: letters.recipientName,
+      recipientKind: letters.recipientKind,
       seatCode: letters.constituencyCode,
       seatName: constituencies.name,
+      areaName: devolvedAreas.name,
+      areaSeats: devolvedAreas.seats,
     })
     .from(letterStops)
     .innerJoin(letters, eq(letters.id, letterStops.letterId))
     .innerJoin(constituencies, eq(constituencies.onsCode, letters.constituencyCode))
+    .leftJoin(devolvedAreas, eq(devolvedAreas.code, letters.areaCode))
     .where(isNull(letterStops.notifiedAt))
     .limit(NOTIFY_BATCH);
   const campaign = deps.config.campaign;
@@ -220,13 +305,18 @@ export async function notifyStoppedLetters(deps: Deps): Promise<{ notified: numb
       continue;
     }
     const q = new URLSearchParams({ postcode: r.supporterPostcode, seat: r.seatCode });
-    const nextUrl = r.newMemberName
-      ? `${deps.config.PUBLIC_URL}/write?${q}&to=mp`
-      : `${deps.config.PUBLIC_URL}/find?${q}`;
+    const devolved = r.recipientKind === "msp" || r.recipientKind === "ms" || r.recipientKind === "mla";
+    const role = devolved ? r.recipientKind.toUpperCase() : "MP";
+    const nextUrl =
+      r.newMemberName && !devolved
+        ? `${deps.config.PUBLIC_URL}/write?${q}&to=mp`
+        : `${deps.config.PUBLIC_URL}/find?${q}`;
     const text = renderText(deps, "emails/letter-stopped.txt", {
       supporter: { name: r.supporterName },
       recipient: { name: r.recipientName },
-      constituency: { name: r.seatName },
+      role,
+      multiMember: devolved && (r.areaSeats ?? 1) > 1,
+      constituency: { name: devolved ? (r.areaName ?? r.seatName) : r.seatName },
       campaign: { name: campaign.name, organisation: campaign.organisation, hashtag: campaign.hashtag },
       successor: r.newMemberName ? { name: r.newMemberName } : null,
       nextUrl,
@@ -243,7 +333,7 @@ export async function notifyStoppedLetters(deps: Deps): Promise<{ notified: numb
         toEmail: r.supporterEmail,
         reflectTo: r.supporterEmail,
         fromName: campaign.hashtag,
-        subject: `Your letter to ${r.recipientName} was not sent: they are no longer your MP`,
+        subject: `Your letter to ${r.recipientName} was not sent: they are no longer your ${role}`,
         bodyText: text,
       }),
       id,

@@ -55,6 +55,10 @@ export const FollowupEmailVars = z.object({
 export const LetterStoppedEmailVars = z.object({
   supporter: Named,
   recipient: Named,
+  /** What the recipient was: MP, MSP, MS, MLA. */
+  role: z.string().min(2).default("MP"),
+  /** The area elects several members (a region, a Senedd or Assembly constituency): others remain. */
+  multiMember: z.boolean().default(false),
   constituency: Named,
   campaign: CampaignVars,
   /** The seat's MP now; null when the seat is vacant. */
@@ -64,7 +68,15 @@ export const LetterStoppedEmailVars = z.object({
 });
 
 const LetterCopy = z.object({ subject: z.string(), body: z.string() });
-const RecipientRole = z.object({ name: z.string().min(1), isMp: z.boolean() });
+const RecipientRole = z.object({
+  name: z.string().min(1),
+  isMp: z.boolean(),
+  /** An MSP, MS or MLA: their role ("MSP") and the parliament's members directory. */
+  devolved: z
+    .object({ role: z.string().min(1), parliament: z.string().min(1), directoryUrl: z.url() })
+    .nullable()
+    .default(null),
+});
 
 export const BouncedEmailVars = z.object({
   supporter: Named,

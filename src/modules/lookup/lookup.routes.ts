@@ -8,12 +8,12 @@ import { getSeat, lookupOutcode, lookupPostcode, searchConstituencies } from "./
 
 export const lookupRoutes = new Hono<AppEnv>()
   .get("/api/lookup", validate("query", LookupQuery), async (c) => {
-    const { postcode, q, seat } = c.req.valid("query");
+    const { postcode, q, seat, area } = c.req.valid("query");
     if (postcode !== undefined) {
       // An outward code alone answers with the seats it spans, to choose from.
       if (!parsePostcode(postcode) && parseOutcode(postcode))
         return c.json(await lookupOutcode(c.var.deps, { outcode: postcode }));
-      return c.json(await lookupPostcode(c.var.deps, { postcode, seat }));
+      return c.json(await lookupPostcode(c.var.deps, { postcode, seat, area }));
     }
     return c.json({ query: q, results: await searchConstituencies(c.var.deps, { q: q ?? "" }) });
   })

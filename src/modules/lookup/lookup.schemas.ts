@@ -15,6 +15,14 @@ export const LookupQuery = z
       .string()
       .regex(/^[A-Z]\d{8}$/, "an ONS constituency code such as E14001063")
       .optional(),
+    /**
+     * The devolved area the supporter chose where we can't tell (a Holyrood constituency, or an
+     * Assembly constituency where the seat spans several): a GSS code such as S16000182.
+     */
+    area: z
+      .string()
+      .regex(/^(S16|W09|N06)\d{6}$/, "a devolved constituency code such as S16000182")
+      .optional(),
   })
   .refine((v) => (v.postcode === undefined) !== (v.q === undefined), {
     message: "give either postcode= or q= (a constituency name)",

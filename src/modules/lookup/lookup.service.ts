@@ -22,6 +22,7 @@ import { candidates, constituencies, lookupCache, members } from "../../db/schem
 import type { Deps, RemotePostcode, RemoteSeat } from "../../deps";
 import { AppError, isAppError } from "../../lib/errors";
 import { CROWN_DEPENDENCY_AREAS, parseOutcode, parsePostcode } from "../../lib/postcode";
+import { type DevolvedView, devolvedForSeat } from "../devolved/devolved.lookup";
 import { type SeatPledgeView, seatPledgeStatus } from "../pledges/pledges.status";
 import { freeOtherSeat, VACANT_SEAT } from "./lookup.import";
 
@@ -67,6 +68,11 @@ export type LookupResult = SeatView & {
   source: LookupSource;
   /** The postcode has closed; the supporter confirmed (`seat`) they still live in this seat. */
   terminated?: true;
+  /**
+   * Scotland, Wales, Northern Ireland: the devolved parliament's members for this postcode (null
+   * in England and the test seat). See modules/devolved/devolved.lookup.ts.
+   */
+  devolved: DevolvedView | null;
 };
 
 /** An outward code alone: the seats its postcodes fall in (in our table), most postcodes first. */
@@ -143,7 +149,7 @@ const candidatesStmt = (deps: Deps) =>
 
 export async function lookupPostcode(
   deps: Deps,
-  input: { postcode: string; seat?: string },
+  input: { postcode: string; seat?: string; area?: string },
 ): Promise<LookupResult> {
   const parsed = parsePostcode(input.postcode);
   if (!parsed) {
@@ -171,11 +177,22 @@ export async function lookupPostcode(
     if (local.terminated) {
       // "Yes, I still live there": the seat the closed postcode was in, confirmed by the supporter.
       if (local.code !== null && input.seat === local.code)
-        return { postcode: pc, source: "local", terminated: true, ...(await seatView(deps, local)) };
+        return {
+          postcode: pc,
+          source: "local",
+          terminated: true,
+          ...(await seatView(deps, local)),
+          devolved: await devolvedForSeat(deps, { postcode: pc, westminster: local, area: input.area }),
+        };
       throw terminated(pc, local.code === null ? null : local);
     }
     if (local.code === null) throw notFound(pc);
-    return { postcode: pc, source: "local", ...(await seatView(deps, local)) };
+    return {
+      postcode: pc,
+      source: "local",
+      ...(await seatView(deps, local)),
+      devolved: await devolvedForSeat(deps, { postcode: pc, westminster: local, area: input.area }),
+    };
   }
 
   const { answer, source } = await remotePostcode(deps, pc);
@@ -186,7 +203,17 @@ export async function lookupPostcode(
     deps.logger.warn("postcodes.io returned a constituency we don't hold", { code: answer.constituencyCode });
     throw new AppError("constituency_not_found", "We don't have that constituency on record yet.");
   }
-  return { postcode: pc, source, ...(await seatView(deps, row)) };
+  return {
+    postcode: pc,
+    source,
+    ...(await seatView(deps, row)),
+    devolved: await devolvedForSeat(deps, {
+      postcode: pc,
+      westminster: row,
+      area: input.area,
+      remoteSenedd: answer.seneddName ?? null,
+    }),
+  };
 }
 
 /**

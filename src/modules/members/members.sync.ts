@@ -18,8 +18,9 @@
  *   for someone the roster already says has left. Supporters are emailed right after.
  * - The ZZ9 9ZZ test seat is never touched, counted or logged.
  */
-import { asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { constituencies, members } from "../../db/schema";
+import type { Body } from "../../db/schema.devolved";
 import type { MemberSyncTrigger } from "../../db/schema.members";
 import { type MemberChangeKind, memberChanges, memberSyncs } from "../../db/schema.members";
 import type { Deps, RemoteMember, Statement } from "../../deps";
@@ -116,7 +117,7 @@ type ApplyOptions = {
 /** Titles Parliament puts in front of some display names ("Sir Julian Lewis", "Ms Diane Abbott"). */
 const HONORIFICS =
   /^(?:(?:the )?rt hon |sir |dame |dr |mr |mrs |ms |miss |mx |professor |prof |lord |lady )+/;
-const personKey = (name: string) => nameKey(name).replace(HONORIFICS, "");
+export const personKey = (name: string) => nameKey(name).replace(HONORIFICS, "");
 
 /** A person compared across two rosters: by Parliament id when both have one, else by name. */
 function samePerson(cur: CurrentRow, next: Target): boolean {
@@ -222,15 +223,38 @@ const rowDiffers = (cur: CurrentRow | undefined, t: Target) =>
   cur.email !== t.email ||
   cur.since !== t.since;
 
-function chunks<T>(items: T[], size: number): T[][] {
+export function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
 
+/**
+ * The guard's limit for a body of `seats` members: more than this many changing at once is
+ * implausible for a day's news (by-elections, defections, co-options) and looks like a broken or
+ * partial answer instead.
+ */
+export const guardLimit = (deps: Pick<Deps, "config">, seats: number) =>
+  Math.max(GUARD_FLOOR_SEATS, Math.floor(deps.config.MEMBERS_SYNC_MAX_CHANGED_SHARE * seats));
+
 /** A sync that wrote nothing (refused or failed): one row, so the dashboard can say so. */
-async function recordAttempt(deps: Deps, o: SyncOutcome & { startedAt: number }) {
+export async function recordAttempt(
+  deps: Deps,
+  o: Pick<
+    SyncOutcome,
+    | "syncId"
+    | "trigger"
+    | "source"
+    | "status"
+    | "membersReceived"
+    | "seatsChanged"
+    | "contactsChecked"
+    | "forced"
+    | "detail"
+  > & { startedAt: number; body?: Body },
+) {
   await deps.db.insert(memberSyncs).values({
+    body: o.body ?? "uk_parliament",
     id: o.syncId,
     trigger: o.trigger,
     source: o.source,
@@ -347,16 +371,13 @@ export async function applyRoster(
   const counts = { sitting, vacant: targets.size - sitting, unmatched, seatsChanged };
 
   // The guard.
-  const limit = Math.max(
-    GUARD_FLOOR_SEATS,
-    Math.floor(deps.config.MEMBERS_SYNC_MAX_CHANGED_SHARE * seats.length),
-  );
+  const limit = guardLimit(deps, seats.length);
   if (!baseline && !opts.force && seatsChanged > limit) {
     const detail =
       `Refused: this answer would change ${seatsChanged} of ${seats.length} seats, more than the ` +
       `${limit} allowed (MEMBERS_SYNC_MAX_CHANGED_SHARE=${deps.config.MEMBERS_SYNC_MAX_CHANGED_SHARE}). ` +
       "Nothing was changed. If it is right (after a general election), run " +
-      "`npm run cli -- sync:members --force`.";
+      "`npm run cli -- sync:members --body uk_parliament --force`.";
     const o = outcome({ status: "refused", ...counts, detail });
     await recordAttempt(deps, { ...o, startedAt });
     deps.logger.warn("members sync refused by the guard", {
@@ -583,12 +604,12 @@ export async function importMembers(
   });
 }
 
-/** Whether a roster was ever loaded into this database (the start-up seed's test). */
-export async function everSynced(deps: Deps): Promise<boolean> {
+/** Whether a roster of `body` was ever loaded into this database (the start-up seed's test). */
+export async function everSynced(deps: Deps, body: Body = "uk_parliament"): Promise<boolean> {
   const [row] = await deps.db
     .select({ id: memberSyncs.id })
     .from(memberSyncs)
-    .where(eq(memberSyncs.status, "applied"))
+    .where(and(eq(memberSyncs.status, "applied"), eq(memberSyncs.body, body)))
     .limit(1);
   return !!row;
 }

@@ -118,7 +118,7 @@ export const pledgePages = new Hono<AppEnv>()
       }),
     );
   })
-  .get("/pledge/:kind{mp|candidate}/:ref", async (c) => {
+  .get("/pledge/:kind{mp|candidate|msp|ms|mla}/:ref", async (c) => {
     const deps = c.var.deps;
     const target = await repTarget(deps, parseRepRef(c.req.param("kind"), c.req.param("ref")));
     return c.html(
@@ -128,7 +128,7 @@ export const pledgePages = new Hono<AppEnv>()
       }),
     );
   })
-  .post("/pledge/:kind{mp|candidate}/:ref", async (c) => {
+  .post("/pledge/:kind{mp|candidate|msp|ms|mla}/:ref", async (c) => {
     const deps = c.var.deps;
     const ref = parseRepRef(c.req.param("kind"), c.req.param("ref"));
     const result = await requestRepPledgeLink(deps, ref);

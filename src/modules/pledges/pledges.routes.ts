@@ -44,10 +44,10 @@ export const pledgeRoutes = new Hono<AppEnv>()
     return c.json(await requestRepPledgeLink(c.var.deps, ref), 202);
   });
 
-/** /mp/E14001063 or /candidate/12345 -> a RepRef; anything else is "no such representative". */
+/** /mp/E14001063, /candidate/12345, /msp/42 -> a RepRef; anything else is "no such representative". */
 export function parseRepRef(kind: string, ref: string): RepRef {
   const parsed = RepRef.safeParse(kind === "mp" ? { kind, code: ref } : { kind, personId: ref });
   if (!parsed.success)
-    throw new AppError("representative_not_found", "We have no such MP or candidate on record.");
+    throw new AppError("representative_not_found", "We have no such representative on record.");
   return parsed.data;
 }

@@ -50,12 +50,14 @@ export type TokenInput = z.infer<typeof TokenInput>;
 export const RepRef = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("mp"), code: z.string().regex(/^[A-Z]\d{8}$/, "an ONS code") }),
   z.object({ kind: z.literal("candidate"), personId: z.coerce.number().int().positive() }),
+  /** An MSP, MS or MLA, by our devolved_members id (the lookup answer's `devolved.members[].id`). */
+  z.object({ kind: z.enum(["msp", "ms", "mla"]), personId: z.coerce.number().int().positive() }),
 ]);
 export type RepRef = z.infer<typeof RepRef>;
 
 export const AdminVerifyInput = z.object({
-  kind: z.enum(["mp", "candidate"]),
-  /** ONS code for an MP, Democracy Club person id for a candidate. */
+  kind: z.enum(["mp", "candidate", "msp", "ms", "mla"]),
+  /** ONS code for an MP, Democracy Club person id for a candidate, member id (as on the pledge page) for an MSP, MS or MLA. */
   ref: z.string().trim().min(1).max(20),
   note: z.string().trim().min(3, "say how you know (e.g. signed at the launch event)").max(500),
 });

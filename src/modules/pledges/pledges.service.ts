@@ -21,19 +21,24 @@
  *   and sent by the outbox worker, with its retries (see pledges.mail.ts).
  * - Counts come from pledge_tallies, never from scanning pledges; the test seat is excluded.
  */
-import { and, asc, eq, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import {
   candidates,
   constituencies,
+  type DevolvedBody,
+  devolvedAreas,
+  devolvedMembers,
   members,
   pledgeTallies,
   repPledges,
   supporterPledges,
 } from "../../db/schema";
+import type { RepKind } from "../../db/schema.pledges";
 import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { randomId, signToken, verifyToken } from "../../lib/tokens";
 import { insertOutboxWhere, type NewOutboxRow } from "../delivery/delivery.outbox";
+import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
 import { lookupPostcode } from "../lookup/lookup.service";
 import { emailFingerprint } from "./pledges.fingerprint";
 import { serviceMailRow } from "./pledges.mail";
@@ -344,27 +349,53 @@ export async function pledgeCounter(deps: Deps): Promise<PledgeCounter> {
   };
 }
 
-/** Verified MP/candidate pledges that count in public (the ZZ9 9ZZ test seat never does); joins constituencies. */
+/**
+ * Verified representatives' pledges that count in public: MPs and candidates of real seats (the
+ * ZZ9 9ZZ test seat never counts) and MSPs, MSs and MLAs. Joins constituencies and
+ * devolved_areas (left joins: a row has one or the other).
+ */
 const publicRepPledge = (deps: Pick<Deps, "config">) =>
   and(
     eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
     eq(repPledges.status, "verified"),
-    eq(constituencies.isTest, false),
+    or(eq(constituencies.isTest, false), isNotNull(devolvedAreas.code)),
   );
+
+const NATION_OF_BODY = sql<string>`case ${devolvedAreas.body} when 'scottish_parliament' then 'Scotland' when 'senedd' then 'Wales' when 'ni_assembly' then 'Northern Ireland' end`;
 
 export async function countPublicRepPledges(deps: Deps): Promise<number> {
   const [reps] = await deps.db
     .select({ n: sql<number>`count(*)` })
     .from(repPledges)
-    .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .leftJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .leftJoin(devolvedAreas, eq(devolvedAreas.code, repPledges.areaCode))
     .where(publicRepPledge(deps));
   return Number(reps?.n ?? 0);
 }
 
+/** Verified public pledges by kind (mp, candidate, msp, ms, mla) and nation, for the dashboard. */
+export async function repPledgeCounts(deps: Deps): Promise<{ kind: RepKind; nation: string; n: number }[]> {
+  const rows = await deps.db
+    .select({
+      kind: repPledges.kind,
+      nation: sql<string>`coalesce(${constituencies.nation}, ${NATION_OF_BODY})`,
+      n: sql<number>`count(*)`,
+    })
+    .from(repPledges)
+    .leftJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .leftJoin(devolvedAreas, eq(devolvedAreas.code, repPledges.areaCode))
+    .where(publicRepPledge(deps))
+    .groupBy(repPledges.kind, sql`2`);
+  return rows.map((r) => ({ kind: r.kind, nation: r.nation, n: Number(r.n) }));
+}
+
 export type WallEntry = {
-  kind: "mp" | "candidate";
+  kind: RepKind;
+  /** MP, candidate, MSP, MS, MLA. */
+  role: string;
   name: string;
   party: string | null;
+  /** The Westminster seat (MPs, candidates) or the devolved constituency or region. */
   constituency: { code: string; name: string; nation: string };
   verifiedAt: string;
 };
@@ -376,21 +407,23 @@ export async function pledgeWall(deps: Deps): Promise<PledgeWall> {
       kind: repPledges.kind,
       name: repPledges.name,
       party: repPledges.party,
-      code: constituencies.onsCode,
-      constituency: constituencies.name,
-      nation: constituencies.nation,
+      code: sql<string>`coalesce(${constituencies.onsCode}, ${devolvedAreas.code})`,
+      constituency: sql<string>`coalesce(${constituencies.name}, ${devolvedAreas.name})`,
+      nation: sql<string>`coalesce(${constituencies.nation}, ${NATION_OF_BODY})`,
       verifiedAt: repPledges.verifiedAt,
     })
     .from(repPledges)
-    .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .leftJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .leftJoin(devolvedAreas, eq(devolvedAreas.code, repPledges.areaCode))
     .where(publicRepPledge(deps))
-    .orderBy(asc(repPledges.party), asc(constituencies.name), asc(repPledges.name));
+    .orderBy(asc(repPledges.party), sql`3`, asc(repPledges.name));
   const parties = new Map<string, WallEntry[]>();
   for (const r of rows) {
     const party = r.party ?? "Independent / no party";
     const list = parties.get(party) ?? [];
     list.push({
       kind: r.kind,
+      role: r.kind === "candidate" ? "candidate" : BODY_INFO[bodyOfRepKind(r.kind)].role,
       name: r.name,
       party: r.party,
       constituency: { code: r.code, name: r.constituency, nation: r.nation },
@@ -404,15 +437,18 @@ export async function pledgeWall(deps: Deps): Promise<PledgeWall> {
   };
 }
 
-// --- MP and candidate pledges -------------------------------------------------------------------
+// --- representatives' pledges (MPs, candidates, MSPs, MSs, MLAs) --------------------------------
 
 export type RepTarget = {
-  kind: "mp" | "candidate";
+  kind: RepKind;
+  /** MP, candidate, MSP, MS, MLA. */
+  role: string;
   personId: number;
   electionId: string | null;
   name: string;
   party: string | null;
   email: string | null;
+  /** The Westminster seat, or the devolved constituency or region the member sits for. */
   constituency: { code: string; name: string };
   status: "not_pledged" | "requested" | "verified";
 };
@@ -420,6 +456,32 @@ export type RepTarget = {
 /** The representative a pledge page is about, with their pledge status. */
 export async function repTarget(deps: Deps, ref: RepRef): Promise<RepTarget> {
   let base: Omit<RepTarget, "status"> | undefined;
+  if (ref.kind === "msp" || ref.kind === "ms" || ref.kind === "mla") {
+    const body = bodyOfRepKind(ref.kind) as DevolvedBody;
+    const [m] = await deps.db
+      .select({
+        personId: devolvedMembers.id,
+        name: devolvedMembers.name,
+        party: devolvedMembers.party,
+        email: devolvedMembers.email,
+        code: devolvedAreas.code,
+        area: devolvedAreas.name,
+      })
+      .from(devolvedMembers)
+      .innerJoin(devolvedAreas, eq(devolvedAreas.code, devolvedMembers.areaCode))
+      .where(and(eq(devolvedMembers.id, ref.personId), eq(devolvedMembers.body, body)));
+    if (m)
+      base = {
+        kind: ref.kind,
+        role: BODY_INFO[body].role,
+        personId: m.personId,
+        electionId: null,
+        name: m.name,
+        party: m.party,
+        email: m.email,
+        constituency: { code: m.code, name: m.area },
+      };
+  }
   if (ref.kind === "mp") {
     const [m] = await deps.db
       .select({
@@ -436,6 +498,7 @@ export async function repTarget(deps: Deps, ref: RepRef): Promise<RepTarget> {
     if (m?.personId != null && m.name)
       base = {
         kind: "mp",
+        role: "MP",
         personId: m.personId,
         electionId: null,
         name: m.name,
@@ -459,6 +522,7 @@ export async function repTarget(deps: Deps, ref: RepRef): Promise<RepTarget> {
     if (c)
       base = {
         kind: "candidate",
+        role: "candidate",
         personId: c.personId,
         electionId: deps.config.ELECTION_ID,
         name: c.name,
@@ -467,7 +531,7 @@ export async function repTarget(deps: Deps, ref: RepRef): Promise<RepTarget> {
         constituency: { code: c.code, name: c.constituency },
       };
   }
-  if (!base) throw new AppError("representative_not_found", "We have no such MP or candidate on record.");
+  if (!base) throw new AppError("representative_not_found", "We have no such representative on record.");
   const [p] = await deps.db
     .select({ status: repPledges.status })
     .from(repPledges)
@@ -488,7 +552,9 @@ function repRow(deps: Deps, t: RepTarget, now: number) {
     kind: t.kind,
     personId: t.personId,
     electionId: t.electionId,
-    constituencyCode: t.constituency.code,
+    // An MP's or candidate's pledge names their Westminster seat; a devolved member's their area.
+    constituencyCode: t.kind === "mp" || t.kind === "candidate" ? t.constituency.code : null,
+    areaCode: t.kind === "mp" || t.kind === "candidate" ? null : t.constituency.code,
     name: t.name,
     party: t.party,
     requestedAt: now,
@@ -554,7 +620,7 @@ export async function requestRepPledgeLink(
     template: "emails/pledge-rep-verify.txt",
     data: {
       name: target.name,
-      role: target.kind === "mp" ? "the MP" : "a candidate",
+      role: target.kind === "candidate" ? "a candidate" : `the ${target.role}`,
       constituency: target.constituency.name,
       verifyUrl: `${deps.config.PUBLIC_URL}/pledge/rep/verify?token=${encodeURIComponent(token)}`,
       ttlDays: deps.config.REP_PLEDGE_LINK_DAYS,
@@ -580,10 +646,11 @@ async function repPledgeFromToken(deps: Deps, token: string) {
       name: repPledges.name,
       kind: repPledges.kind,
       status: repPledges.status,
-      constituency: constituencies.name,
+      constituency: sql<string>`coalesce(${constituencies.name}, ${devolvedAreas.name})`,
     })
     .from(repPledges)
-    .innerJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .leftJoin(constituencies, eq(constituencies.onsCode, repPledges.constituencyCode))
+    .leftJoin(devolvedAreas, eq(devolvedAreas.code, repPledges.areaCode))
     .where(eq(repPledges.id, subject));
   if (!row) throw new AppError("pledge_not_found", "This pledge request is no longer on record.");
   return row;
@@ -606,9 +673,7 @@ export async function verifyRepPledge(deps: Deps, input: { token: string }) {
 /** A campaign lead records a pledge they witnessed, with a note saying how. */
 export async function adminVerifyRepPledge(deps: Deps, input: AdminVerifyInput & { userId: string }) {
   const ref: RepRef =
-    input.kind === "mp"
-      ? { kind: "mp", code: input.ref }
-      : { kind: "candidate", personId: Number(input.ref) };
+    input.kind === "mp" ? { kind: "mp", code: input.ref } : { kind: input.kind, personId: Number(input.ref) };
   const target = await repTarget(deps, ref);
   const now = deps.clock.now();
   const verified = {
