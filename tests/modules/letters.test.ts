@@ -27,6 +27,54 @@ describe("campaign content", () => {
       expect(String(e)).toContain("asks.0.title");
     }
   });
+
+  it("rejects an ask that doesn't say who can act in every nation, or names a parliament of another nation", () => {
+    const ask = {
+      id: "a1",
+      title: "t",
+      summary: "s",
+      points: ["p"],
+      competence: {
+        England: ["uk_parliament"],
+        Scotland: ["scottish_parliament"],
+        Wales: ["senedd"],
+        "Northern Ireland": ["ni_assembly"],
+      },
+    };
+    const campaign = (asks: unknown[]) => ({
+      id: "manifesto",
+      name: "M",
+      organisation: "O",
+      hashtag: "#Ok",
+      defaultSubject: { mp: "a", candidate: "b" },
+      asks,
+    });
+    expect(parseCampaign(campaign([ask])).asks[0]?.competence.Scotland).toEqual(["scottish_parliament"]);
+    expect(() => parseCampaign(campaign([{ ...ask, competence: { ...ask.competence, Wales: [] } }]))).toThrow(
+      /asks\.0\.competence\.Wales: name at least one parliament/,
+    );
+    expect(() =>
+      parseCampaign(campaign([{ ...ask, competence: { ...ask.competence, England: ["senedd"] } }])),
+    ).toThrow(/asks\.0\.competence\.England/);
+    expect(() => parseCampaign(campaign([{ ...ask, competence: { England: ["uk_parliament"] } }]))).toThrow(
+      /asks\.0\.competence\.Scotland/,
+    );
+  });
+
+  it("says who can act on each of the shipped campaign's asks in all four nations", () => {
+    const c = parseEnv({}).campaign;
+    for (const a of c.asks) {
+      expect(a.competence.England, a.id).toEqual(["uk_parliament"]);
+      expect(a.competence.Scotland.length, a.id).toBeGreaterThan(0);
+    }
+    // Health visiting and the NHS are devolved: prevention goes to the devolved parliaments.
+    const prevention = c.asks.find((a) => a.id === "prevention");
+    expect(prevention?.competence).toMatchObject({
+      Scotland: ["scottish_parliament"],
+      Wales: ["senedd"],
+      "Northern Ireland": ["ni_assembly"],
+    });
+  });
 });
 
 describe("mail configuration", () => {

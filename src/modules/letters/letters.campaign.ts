@@ -10,11 +10,55 @@ import raw from "../../../data/campaigns/manifesto-for-babies.json";
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
+/** The parliaments a supporter in each nation can write to. */
+export const NATION_BODIES = {
+  England: ["uk_parliament"],
+  Scotland: ["uk_parliament", "scottish_parliament"],
+  Wales: ["uk_parliament", "senedd"],
+  "Northern Ireland": ["uk_parliament", "ni_assembly"],
+} as const;
+export type CampaignNation = keyof typeof NATION_BODIES;
+export const CAMPAIGN_NATIONS = Object.keys(NATION_BODIES) as CampaignNation[];
+
+/**
+ * Which parliament can act on an ask in one nation: one body, or both (the UK Parliament and the
+ * devolved one) where each holds part of it. Only the bodies of that nation are allowed.
+ */
+const bodiesFor = (nation: CampaignNation) =>
+  z
+    .array(z.enum(NATION_BODIES[nation] as unknown as [string, ...string[]]), {
+      error: `list who can act in ${nation}: ${NATION_BODIES[nation].join(" and/or ")}`,
+    })
+    .min(1, `name at least one parliament that can act in ${nation}`)
+    .refine((list) => new Set(list).size === list.length, "each parliament once");
+
+export const Competence = z.object({
+  England: bodiesFor("England"),
+  Scotland: bodiesFor("Scotland"),
+  Wales: bodiesFor("Wales"),
+  "Northern Ireland": bodiesFor("Northern Ireland"),
+});
+export type Competence = z.infer<typeof Competence>;
+
 export const Ask = z.object({
   id: z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, "a short lower-case id such as prevention"),
   title: text(120),
   summary: text(600),
   points: z.array(text(300)).min(1).max(10),
+  /**
+   * Per nation, which parliament(s) can act on this ask: the MP's letter carries the asks the UK
+   * Parliament can act on, the MSP's, MS's or MLA's the devolved ones, both where both can.
+   */
+  competence: Competence,
+  /** Why, in a sentence a supporter reads on the write step (optional, per nation). */
+  competenceNote: z
+    .object({
+      England: text(300).optional(),
+      Scotland: text(300).optional(),
+      Wales: text(300).optional(),
+      "Northern Ireland": text(300).optional(),
+    })
+    .optional(),
 });
 export type Ask = z.infer<typeof Ask>;
 
@@ -23,8 +67,17 @@ export const Campaign = z.object({
   name: text(120),
   organisation: text(120),
   hashtag: z.string().regex(/^#\w{2,60}$/, "a hashtag such as #SpeakUpForBabies"),
-  /** Subject lines; `{{constituency}}` is the only placeholder, filled in by code (not Handlebars). */
-  defaultSubject: z.object({ mp: text(150), candidate: text(150) }),
+  /**
+   * Subject lines; `{{constituency}}` is the only placeholder, filled in by code (not Handlebars).
+   * The devolved members' (msp, ms, mla) fall back to the MP's when left out.
+   */
+  defaultSubject: z.object({
+    mp: text(150),
+    candidate: text(150),
+    msp: text(150).optional(),
+    ms: text(150).optional(),
+    mla: text(150).optional(),
+  }),
   asks: z
     .array(Ask)
     .min(1)
