@@ -83,9 +83,11 @@ export function createApp(provideDeps: ProvideDeps) {
   }
   app.post("/api/letters/preview", limit("preview"));
   app.post("/api/letters", limit("submit"));
+  app.post("/api/letters/group/preview", limit("preview"));
+  app.post("/api/letters/group", limit("submit"));
   app.post("/api/pledges", limit("pledge"));
   app.post("/api/representatives/:kind/:ref/pledge-link", limit("resend"));
-  app.post("/pledge/:kind{mp|candidate}/:ref", limit("resend"));
+  app.post("/pledge/:kind{mp|candidate|msp|ms|mla}/:ref", limit("resend"));
   app.post("/privacy/request", limit("privacy", { inForm: true }));
   app.post("/admin/sign-in", limit("signin", { inForm: true }));
   // CORS only for requests that carry an Origin (the partner widget). Hono's cors appends "Vary:

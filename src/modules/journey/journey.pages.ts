@@ -19,7 +19,16 @@ import type { AppEnv } from "../../http/types";
 import { AppError, isAppError } from "../../lib/errors";
 import { parseOutcode, parsePostcode } from "../../lib/postcode";
 import { sameOriginOnly } from "../admin/admin.csrf";
-import { PreviewLetterInput, ResendConfirmationInput, SubmitLetterInput } from "../letters/letters.schemas";
+import { BODY_INFO } from "../devolved/devolved.bodies";
+import { askRoutes, listNames, previewLetters, submitLetters } from "../letters/letters.group";
+import {
+  type GroupRecipient,
+  PreviewLetterInput,
+  PreviewLettersInput,
+  ResendConfirmationInput,
+  SubmitLetterInput,
+  SubmitLettersInput,
+} from "../letters/letters.schemas";
 import { previewLetter, resendConfirmation, submitLetter } from "../letters/letters.service";
 import { lookupOutcode, lookupPostcode, searchConstituencies } from "../lookup/lookup.service";
 import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "../pledges/pledges.schemas";
@@ -157,7 +166,8 @@ export function journeyPages(mode: Mode) {
   async function readForm(c: Context<AppEnv>): Promise<Form> {
     const body = await c.req.parseBody({ all: true });
     const f: Form = {};
-    for (const [k, v] of Object.entries(body)) f[k] = k === "asks" ? many(v) : one(v);
+    for (const [k, v] of Object.entries(body))
+      f[k] = k === "asks" || k === "rcpt" || k === "lk" ? many(v) : one(v);
     return f;
   }
 
@@ -173,6 +183,18 @@ export function journeyPages(mode: Mode) {
       idem: /^[A-Za-z0-9_.:-]{8,100}$/.test(one(f.idem)) ? one(f.idem) : "",
       /** The seat confirmed for a postcode that has closed (see lookupPostcode). */
       seat: seatParam(one(f.seat)),
+      // --- writing to the MP and the devolved members at once (to=all) ---
+      /** The devolved constituency the supporter chose where the postcode can't tell. */
+      area: areaParam(one(f.area)),
+      /** Chosen recipients: "mp", "msp:12" (checkboxes), plus the one list member (radios). */
+      rcpt: [...new Set([...many(f.rcpt), one(f.regional), one(f.member)])].filter((r) =>
+        /^(mp|(msp|ms|mla):\d{1,9})$/.test(r),
+      ),
+      /** The devolved members' shared letter. */
+      dsubject: one(f.dsubject),
+      dbody: one(f.dbody),
+      /** Which letters the preview showed ("uk_parliament", "devolved"). */
+      letterKeys: many(f.lk).filter((k) => k === "uk_parliament" || k === "devolved"),
     };
   }
   type Draft = ReturnType<typeof draftOf>;
@@ -212,6 +234,185 @@ export function journeyPages(mode: Mode) {
         error: errorMap(errors),
       },
       errors.length ? status : 200,
+    );
+  }
+
+  // --- writing to the MP and the devolved members at once (to=all; letters.group.ts) ---------
+
+  const isGroup = (d: Draft) => d.to === "all";
+  const roleOf = (kind: string) =>
+    kind === "msp" || kind === "ms" || kind === "mla" ? kind.toUpperCase() : kind === "mp" ? "MP" : "";
+  const recipientsOf = (rcpt: string[]): GroupRecipient[] =>
+    rcpt.map((r) => {
+      if (r === "mp") return { kind: "mp" as const };
+      const [kind, id] = r.split(":");
+      return { kind: kind as "msp" | "ms" | "mla", personId: Number(id) };
+    });
+  /** The supporter's edits of each letter the preview showed (none on the way in from step 1). */
+  const editsOf = (d: Draft) => ({
+    uk_parliament: d.letterKeys.includes("uk_parliament")
+      ? { subject: d.subject || undefined, body: d.body || undefined }
+      : undefined,
+    devolved: d.letterKeys.includes("devolved")
+      ? { subject: d.dsubject || undefined, body: d.dbody || undefined }
+      : undefined,
+  });
+  const groupFieldFor = (path: PropertyKey[]) => (path[0] === "recipients" ? "recipients" : fieldFor(path));
+
+  /** Step 1 for a supporter in Scotland, Wales or Northern Ireland: who, and which asks. */
+  async function groupWritePage(c: Context<AppEnv>, d: Draft, errors: FieldError[] = [], status = 200) {
+    const deps = c.var.deps;
+    const seat = await lookupPostcode(deps, {
+      postcode: d.postcode,
+      seat: d.seat || undefined,
+      area: d.area || undefined,
+    });
+    d.postcode = seat.postcode;
+    d.seat = seat.terminated ? seat.constituency.code : "";
+    const devolved = seat.devolved;
+    if (!devolved) {
+      // No devolved parliament here (England, the test seat): the letter to the MP.
+      d.to = "mp";
+      return writePage(c, d, seat.mp?.name ?? "your MP", errors, status);
+    }
+    // Only an area the supporter chose needs carrying along (a postcode's own is found again).
+    d.area = devolved.source === "supporter" ? (devolved.constituency?.code ?? "") : "";
+    const body = devolved.body;
+    const kind = BODY_INFO[body].repKind;
+    // First visit: the MP and (Scotland) the constituency MSP are ticked when we can write to them.
+    const first = !d.rcpt.length && !errors.length;
+    const checked = (v: string) => d.rcpt.includes(v);
+    const member = (m: (typeof devolved.members)[number]) => ({
+      ...m,
+      value: `${kind}:${m.id}`,
+      checked: checked(`${kind}:${m.id}`),
+    });
+    const scotland = body === "scottish_parliament";
+    const constituencyMembers = scotland
+      ? devolved.members.map((m) => ({
+          ...member(m),
+          checked: first ? m.contactable : checked(`${kind}:${m.id}`),
+        }))
+      : [];
+    const listMembers = (scotland ? devolved.regionalMembers : devolved.members).map(member);
+    const place = devolved.constituency?.name ?? "";
+    const nation = seat.constituency.nation;
+    return render(
+      c,
+      "pages/journey/write-group",
+      {
+        title: `Write to your MP and ${BODY_INFO[body].role}s`,
+        draft: d,
+        choosing: true,
+        recipientName: "your representatives",
+        nation,
+        body,
+        role: BODY_INFO[body].role,
+        devolvedName: BODY_INFO[body].name,
+        mp: seat.mp
+          ? {
+              ...seat.mp,
+              checked: first ? seat.mp.contactable : checked("mp"),
+            }
+          : null,
+        constituencyMembers,
+        listMembers,
+        listField: scotland ? "regional" : "member",
+        listLegend: scotland
+          ? `One of your seven regional MSPs for ${devolved.region?.name ?? "your region"} (optional)`
+          : `Which of your ${devolved.constituency?.seats ?? ""} ${BODY_INFO[body].role}s for ${place}?`,
+        listNone: scotland ? "No regional MSP" : `No ${BODY_INFO[body].role} this time`,
+        listChosen: listMembers.some((m) => m.checked),
+        notice: devolved.notice?.detail,
+        areaChoices: devolved.choices.map((a) => ({
+          ...a,
+          selected: a.code === devolved.constituency?.code,
+        })),
+        asks: askRoutes(deps.config.campaign, nation).map((a) => ({ ...a, checked: d.asks.includes(a.id) })),
+        errors,
+        error: errorMap(errors),
+      },
+      errors.length ? status : 200,
+    );
+  }
+
+  /** Step 2: one editable letter per parliament. */
+  async function groupPreviewPage(
+    c: Context<AppEnv>,
+    d: Draft,
+    withEdits: boolean,
+    errors: FieldError[] = [],
+  ) {
+    const parsed = PreviewLettersInput.safeParse({
+      recipients: recipientsOf(d.rcpt),
+      asks: d.asks,
+      story: d.story || undefined,
+      letters: withEdits ? editsOf(d) : undefined,
+      supporter: { address: { postcode: d.postcode } },
+      seat: d.seat || undefined,
+      area: d.area || undefined,
+      partner: partnerOf(c),
+    });
+    if (!parsed.success) {
+      const errs = issues({
+        issues: parsed.error.issues.map((i) => ({ ...i, path: [groupFieldFor(i.path)] })),
+      });
+      for (const e of errs)
+        if (e.field === "recipients") e.message = "Choose at least one representative to write to";
+      return groupWritePage(c, d, errs, 400);
+    }
+    const p = await previewLetters(c.var.deps, parsed.data);
+    if (!p.letters.length)
+      return groupWritePage(
+        c,
+        d,
+        [
+          {
+            field: "asks",
+            message:
+              "None of the representatives you chose can act on the asks you chose: choose other asks, or another representative",
+          },
+        ],
+        400,
+      );
+    const uk = p.letters.find((l) => l.key === "uk_parliament");
+    const dv = p.letters.find((l) => l.key === "devolved");
+    const bad = new Map(errors.map((e) => [e.field, e.message]));
+    return render(
+      c,
+      "pages/journey/preview-group",
+      {
+        title: "Check and edit your letters",
+        draft: {
+          ...d,
+          subject: uk?.subject ?? "",
+          body: uk?.draft ?? "",
+          dsubject: dv?.subject ?? "",
+          dbody: dv?.draft ?? "",
+          letterKeys: p.letters.map((l) => l.key),
+        },
+        recipientName: listNames(p.letters.flatMap((l) => l.recipients.map((r) => r.name))),
+        letters: p.letters.map((l) => {
+          const subjectField = l.key === "uk_parliament" ? "subject" : "dsubject";
+          const bodyField = l.key === "uk_parliament" ? "body" : "dbody";
+          return {
+            ...l,
+            subjectField,
+            bodyField,
+            greetings: l.recipients.map((r) => r.greeting).filter(Boolean),
+            askTitles: l.asks.map(
+              (id) => c.var.deps.config.campaign.asks.find((a) => a.id === id)?.title ?? id,
+            ),
+            error: bad.get(bodyField) ?? bad.get(subjectField),
+          };
+        }),
+        skipped: p.skipped,
+        signoff: p.signoff,
+        prompt: p.prompt,
+        errors,
+        error: errorMap(errors),
+      },
+      errors.length ? 400 : 200,
     );
   }
 
@@ -259,10 +460,15 @@ export function journeyPages(mode: Mode) {
           seat: seat || undefined,
           area: area || undefined,
         });
+        const dv = result.devolved;
         return render(c, "pages/result", {
           title: `Your MP: ${result.constituency.name}`,
           result,
           actions: true,
+          // "Write to your MP and MSPs": when there is someone we can send a letter to.
+          writeAll:
+            !!dv &&
+            (!!result.mp?.contactable || [...dv.members, ...dv.regionalMembers].some((m) => m.contactable)),
           postcodeQ: encodeURIComponent(result.postcode),
           // A closed postcode the supporter confirmed: the seat travels with every next step.
           seatCode: result.terminated ? result.constituency.code : "",
@@ -301,8 +507,10 @@ export function journeyPages(mode: Mode) {
         seat: c.req.query("seat"),
       });
       d.idem = deps.ids.uuid();
+      d.area = areaParam(c.req.query("area"));
       try {
         withinLimit(c);
+        if (isGroup(d)) return await groupWritePage(c, d);
         const seat = await lookupPostcode(deps, { postcode: d.postcode, seat: d.seat || undefined });
         const r = recipientOf(d.to);
         const name =
@@ -342,6 +550,21 @@ export function journeyPages(mode: Mode) {
         retryHeader(c, refusal);
         return writePage(c, d, name, [{ field: "form", message: refusal.detail ?? refusal.title }], 429);
       }
+      if (isGroup(d)) {
+        try {
+          return await groupWritePage(c, d);
+        } catch (e) {
+          if (!shownInForm(e)) throw e;
+          retryHeader(c, e);
+          return writePage(
+            c,
+            { ...d, to: "mp" },
+            name,
+            [{ field: "form", message: e.detail ?? e.title }],
+            e.status,
+          );
+        }
+      }
       return writePage(c, d, name);
     })
     // --- 4. preview and edit -----------------------------------------------------------------
@@ -356,6 +579,19 @@ export function journeyPages(mode: Mode) {
       if (refusal) {
         retryHeader(c, refusal);
         return writePage(c, d, name, [{ field: "form", message: refusal.detail ?? refusal.title }], 429);
+      }
+      if (isGroup(d)) {
+        try {
+          return await groupPreviewPage(c, d, one(f.from) === "details");
+        } catch (e) {
+          if (!shownInForm(e)) throw e;
+          retryHeader(c, e);
+          const field =
+            e.code === "validation_failed"
+              ? String((e.extra.errors as { path: string }[] | undefined)?.[0]?.path ?? "asks")
+              : "form";
+          return groupWritePage(c, d, [{ field, message: e.detail ?? e.title }], e.status);
+        }
       }
       if (!parsed.success) return writePage(c, d, name, issues(parsed.error), 400);
       try {
@@ -379,6 +615,27 @@ export function journeyPages(mode: Mode) {
       const f = await readForm(c);
       const d = draftOf(f);
       const errors: FieldError[] = [];
+      if (isGroup(d)) {
+        // Every letter the preview showed needs a subject and some words.
+        if (d.letterKeys.includes("uk_parliament")) {
+          if (!d.subject.trim()) errors.push({ field: "subject", message: FIELD_MESSAGES.subject as string });
+          if (!d.body.trim()) errors.push({ field: "body", message: FIELD_MESSAGES.body as string });
+        }
+        if (d.letterKeys.includes("devolved")) {
+          if (!d.dsubject.trim())
+            errors.push({ field: "dsubject", message: FIELD_MESSAGES.subject as string });
+          if (!d.dbody.trim()) errors.push({ field: "dbody", message: FIELD_MESSAGES.body as string });
+        }
+        if (errors.length) return groupPreviewPage(c, d, true, errors);
+        return render(c, "pages/journey/details", {
+          title: "Your details",
+          draft: d,
+          recipientName: one(f.recipientName),
+          plural: true,
+          form: {},
+          consent: pledgeConsent,
+        });
+      }
       if (!d.subject.trim()) errors.push({ field: "subject", message: FIELD_MESSAGES.subject as string });
       if (!d.body.trim()) errors.push({ field: "body", message: FIELD_MESSAGES.body as string });
       if (errors.length)
@@ -426,6 +683,7 @@ export function journeyPages(mode: Mode) {
             title: "Your details",
             draft: d,
             recipientName,
+            plural: isGroup(d),
             form,
             consent: pledgeConsent,
             errors,
@@ -433,27 +691,72 @@ export function journeyPages(mode: Mode) {
           },
           status,
         );
+      // The pledge box: confirmed by the letter's own confirmation link (one email, one click).
+      const pledge = form.pledge
+        ? {
+            pledgeConsent: CURRENT_CONSENT.pledge,
+            updatesConsent: form.updates ? CURRENT_CONSENT.updates : undefined,
+          }
+        : undefined;
+      const supporter = {
+        name: form.name,
+        email: form.email,
+        address: { line1: form.line1, line2: form.line2, town: form.town, postcode: d.postcode },
+      };
+      if (isGroup(d)) {
+        // To the MP and the devolved members at once: one letter each, one confirmation.
+        const parsedGroup = SubmitLettersInput.safeParse({
+          recipients: recipientsOf(d.rcpt),
+          asks: d.asks,
+          story: d.story || undefined,
+          letters: editsOf(d),
+          supporter,
+          seat: d.seat || undefined,
+          area: d.area || undefined,
+          partner: partnerOf(c),
+          idempotencyKey: d.idem || undefined,
+          pledge,
+        });
+        const errs = parsedGroup.success
+          ? []
+          : issues({
+              issues: parsedGroup.error.issues.map((i) => ({ ...i, path: [groupFieldFor(i.path)] })),
+            });
+        if (!form.agree) errs.push({ field: "agree", message: FIELD_MESSAGES.agree as string });
+        let group: Awaited<ReturnType<typeof submitLetters>>["group"];
+        try {
+          withinLimit(c);
+          if (!parsedGroup.success || errs.length) return again(errs, 400);
+          ({ group } = await submitLetters(deps, parsedGroup.data));
+        } catch (e) {
+          if (!shownInForm(e)) throw e;
+          retryHeader(c, e);
+          return again([{ field: "form", message: e.detail ?? e.title }], e.status);
+        }
+        const names = group.letters.map((l) => `${l.recipient.name} ${roleOf(l.recipient.kind)}`);
+        return render(c, "pages/journey/check-email", {
+          title: "Check your email",
+          kind: "letter",
+          submitted: "letter",
+          email: parsedGroup.data.supporter.email,
+          recipientName: listNames(names),
+          plural: group.letters.length > 1,
+          skipped: group.skipped,
+          pledged: !!parsedGroup.data.pledge,
+          share: shareLinks(deps.config),
+        });
+      }
       const parsed = SubmitLetterInput.safeParse({
         recipient: recipientOf(d.to),
         asks: d.asks,
         story: d.story || undefined,
         subject: d.subject,
         body: d.body,
-        supporter: {
-          name: form.name,
-          email: form.email,
-          address: { line1: form.line1, line2: form.line2, town: form.town, postcode: d.postcode },
-        },
+        supporter,
         seat: d.seat || undefined,
         partner: partnerOf(c),
         idempotencyKey: d.idem || undefined,
-        // The pledge box: confirmed by the letter's own confirmation link (one email, one click).
-        pledge: form.pledge
-          ? {
-              pledgeConsent: CURRENT_CONSENT.pledge,
-              updatesConsent: form.updates ? CURRENT_CONSENT.updates : undefined,
-            }
-          : undefined,
+        pledge,
       });
       const errors = parsed.success ? [] : issues(parsed.error);
       if (!form.agree) errors.push({ field: "agree", message: FIELD_MESSAGES.agree as string });

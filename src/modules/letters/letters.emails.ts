@@ -18,7 +18,13 @@ export type LetterForEmail = {
   id: string;
   supporterName: string;
   supporterEmail: string;
+  /** One name, or the names of every recipient of a group ("Ann Smith and Ben Jones"). */
   recipientName: string;
+  /**
+   * What the confirm link confirms: the letter (its id, the default) or a group of letters
+   * written together (`g:<group id>`, see letters.group.ts): one link sends them all.
+   */
+  tokenSubject?: string;
 };
 
 /** The columns of `letters` that emails about a letter need (select(letterForEmailColumns)). */
@@ -75,14 +81,16 @@ export async function confirmEmail(
     supporter: { name: l.supporterName },
     recipient: { name: l.recipientName },
     campaign: campaignVars(deps),
-    confirmUrl: await confirmUrl(deps, l.id, expiresAt),
+    confirmUrl: await confirmUrl(deps, l.tokenSubject ?? l.id, expiresAt),
     expiresOn: humanDate(expiresAt),
+    plural: !!l.tokenSubject?.startsWith("g:"),
   };
   const text = renderText(deps, kind === "confirm" ? "emails/confirm.txt" : "emails/reminder.txt", vars);
+  const letter = vars.plural ? "letters" : "letter";
   const subject =
     kind === "confirm"
-      ? `Please confirm your letter to ${l.recipientName}`
-      : `Reminder: your letter to ${l.recipientName} is waiting`;
+      ? `Please confirm your ${letter} to ${l.recipientName}`
+      : `Reminder: your ${letter} to ${l.recipientName} ${vars.plural ? "are" : "is"} waiting`;
   return outboxRow(deps, { kind, ...toSupporter(deps, l, subject, text) });
 }
 

@@ -60,23 +60,33 @@ export const letterPages = new Hono<AppEnv>()
   .get("/letters/confirm", validate("query", TokenInput), async (c) => {
     const { token } = c.req.valid("query");
     const letter = await letterForConfirmPage(c.var.deps, { token });
+    const group = "group" in letter;
     if (letter.status !== "awaiting_confirmation")
       return c.html(
         c.var.deps.templates.render("pages/letters/confirmed", {
-          title: "Letter confirmed",
+          title: group ? "Letters confirmed" : "Letter confirmed",
           status: letter.status,
           recipientName: letter.recipientName,
           alreadyConfirmed: true,
+          group,
+          letters: group ? letter.letters : [],
         }),
       );
     return c.html(
-      c.var.deps.templates.render("pages/letters/confirm", { title: "Confirm your letter", letter, token }),
+      c.var.deps.templates.render("pages/letters/confirm", {
+        title: group ? "Confirm your letters" : "Confirm your letter",
+        letter,
+        token,
+      }),
     );
   })
   .post("/letters/confirm", validate("form", TokenInput), async (c) => {
     const result = await confirmLetter(c.var.deps, c.req.valid("form"));
     return c.html(
-      c.var.deps.templates.render("pages/letters/confirmed", { title: "Letter confirmed", ...result }),
+      c.var.deps.templates.render("pages/letters/confirmed", {
+        title: "group" in result ? "Letters confirmed" : "Letter confirmed",
+        ...result,
+      }),
     );
   })
   .get("/letters/followup", validate("query", TokenInput), async (c) => {

@@ -7,13 +7,16 @@ import type { AppEnv } from "../../http/types";
 import { validate } from "../../http/validate";
 import { AppError } from "../../lib/errors";
 import { creditedPartner } from "../widget/widget.attribution";
+import { previewLetters, submitLetters } from "./letters.group";
 import {
   FollowupInput,
   IdempotencyKeyHeader,
   LetterIdParam,
   PreviewLetterInput,
+  PreviewLettersInput,
   ResendConfirmationInput,
   SubmitLetterInput,
+  SubmitLettersInput,
   TokenInput,
 } from "./letters.schemas";
 import {
@@ -42,6 +45,25 @@ export const letterRoutes = new Hono<AppEnv>()
       { idempotencyKey: key?.data },
     );
     return c.json(letter, created ? 201 : 200, { location: `/api/letters/${letter.id}` });
+  })
+  // Letters to the MP and the devolved members at once, each with the asks its parliament can
+  // act on, confirmed by one link (letters.group.ts).
+  .post("/api/letters/group/preview", validate("json", PreviewLettersInput), async (c) =>
+    c.json(await previewLetters(c.var.deps, c.req.valid("json"))),
+  )
+  .post("/api/letters/group", validate("json", SubmitLettersInput), async (c) => {
+    const header = c.req.header("idempotency-key");
+    const key = header === undefined ? undefined : IdempotencyKeyHeader.safeParse(header);
+    if (key && !key.success)
+      throw new AppError("validation_failed", "Idempotency-Key: 8-100 characters: letters, digits, _ . : -");
+    const input = c.req.valid("json");
+    const partner = await creditedPartner(c, input.partner);
+    const { group, created } = await submitLetters(
+      c.var.deps,
+      { ...input, partner },
+      { idempotencyKey: key?.data },
+    );
+    return c.json(group, created ? 201 : 200);
   })
   // "Send the link again". 202 whatever is held: the answer never says whether this address wrote.
   .post("/api/letters/resend-confirmation", validate("json", ResendConfirmationInput), async (c) =>

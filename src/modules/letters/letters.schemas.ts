@@ -113,6 +113,64 @@ export const SubmitLetterInput = LetterDraftInput.extend({
 });
 export type SubmitLetterInput = z.infer<typeof SubmitLetterInput>;
 
+// --- letters to several parliaments at once (letters.group.ts) ---------------------------------
+
+/**
+ * Whom a supporter writes to in one go: their MP and, in Scotland, Wales or Northern Ireland,
+ * their devolved members (by the lookup answer's `devolved.members[].id`).
+ */
+export const GroupRecipient = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("mp") }),
+  z.object({ kind: z.enum(["msp", "ms", "mla"]), personId: z.coerce.number().int().positive() }),
+]);
+export type GroupRecipient = z.infer<typeof GroupRecipient>;
+
+/** A letter's subject and body as the supporter edited them (everything above the sign-off). */
+const EditedLetter = z.object({
+  subject: line(150, "subject").optional(),
+  body: prose(20_000).optional(),
+});
+
+export const LettersDraftInput = z.object({
+  /** The MP and at most one member per devolved seat kind (a constituency and a regional MSP). */
+  recipients: z.array(GroupRecipient).min(1, "choose who to write to").max(4),
+  asks: z.array(z.string().max(40)).min(1, "choose at least one ask").max(10),
+  story: prose(5000).optional(),
+  /** Edited texts: one for the letter to the MP, one shared by the devolved members' letters. */
+  letters: z.object({ uk_parliament: EditedLetter.optional(), devolved: EditedLetter.optional() }).optional(),
+  seat: z
+    .string()
+    .regex(/^[A-Z]\d{8}$/)
+    .optional(),
+  /** The devolved constituency the supporter chose where the postcode alone can't tell. */
+  area: z
+    .string()
+    .regex(/^(S16|W09|N06)\d{6}$/)
+    .optional(),
+  partner: z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/)
+    .optional(),
+});
+
+export const PreviewLettersInput = LettersDraftInput.extend({
+  supporter: Supporter.partial({ email: true, name: true }).extend({
+    address: PostalAddress.partial({ line1: true, town: true }),
+  }),
+});
+export type PreviewLettersInput = z.infer<typeof PreviewLettersInput>;
+
+export const SubmitLettersInput = LettersDraftInput.extend({
+  supporter: Supporter,
+  /** Confirmed by the letters' one confirmation link. */
+  pledge: PledgeWithLetter.optional(),
+  idempotencyKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{8,100}$/)
+    .optional(),
+});
+export type SubmitLettersInput = z.infer<typeof SubmitLettersInput>;
+
 export const IdempotencyKeyHeader = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{8,100}$/, "8-100 characters: letters, digits, _ . : -");

@@ -43,7 +43,7 @@ import {
   sql,
 } from "drizzle-orm";
 import { candidates, letterStops, members, recipientFlags } from "../../db/schema";
-import { letterBands, letters, outbox } from "../../db/schema.letters";
+import { letterBands, letters, outbox, type RecipientKind } from "../../db/schema.letters";
 import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { pseudonym, sha256Hex, verifyToken } from "../../lib/tokens";
@@ -55,6 +55,7 @@ import {
   transitionStatements,
 } from "../delivery/delivery.machine";
 import { outboxRow } from "../delivery/delivery.outbox";
+import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
 import { lookupPostcode } from "../lookup/lookup.service";
 import { confirmPledgesWithLetterStatements, pledgeWithLetterStatement } from "../pledges/pledges.service";
 import type { Campaign } from "./letters.campaign";
@@ -66,6 +67,7 @@ import {
   type LetterForEmail,
   letterForEmailColumns,
 } from "./letters.emails";
+import { confirmGroup, GROUP_PREFIX, groupForConfirmPage, groupReminderFor } from "./letters.group";
 import type { PreviewLetterInput, Recipient, SubmitLetterInput } from "./letters.schemas";
 import { bands, ownWords, signature, similarity } from "./letters.similarity";
 import { renderText, tidy } from "./letters.templates";
@@ -140,7 +142,7 @@ async function resolveRecipient(
   };
 }
 
-function chosenAsks(campaign: Campaign, ids: string[]) {
+export function chosenAsks(campaign: Campaign, ids: string[]) {
   const unknown = ids.filter((id) => !campaign.asks.some((a) => a.id === id));
   if (unknown.length)
     throw new AppError("validation_failed", `Unknown ask: ${unknown.join(", ")}`, {
@@ -162,7 +164,7 @@ function renderDraft(deps: Deps, r: ResolvedRecipient, asks: Campaign["asks"], s
   });
 }
 
-function addressLines(supporter: {
+export function addressLines(supporter: {
   address: { line1?: string; line2?: string; town?: string; postcode: string };
 }) {
   const a = supporter.address;
@@ -215,7 +217,7 @@ export async function previewLetter(deps: Deps, input: PreviewLetterInput) {
 // --- limits -------------------------------------------------------------------------------------
 
 /** Letters per email address per day: the limit that holds however many people share a network. */
-async function consumeEmailAllowance(deps: Deps, email: string) {
+export async function consumeEmailAllowance(deps: Deps, email: string) {
   const decision = await deps.rateLimiter.consume(
     { name: "letters-email", limit: deps.config.LETTER_LIMIT_PER_EMAIL_DAY, windowSeconds: 86_400 },
     await pseudonym(deps.config.TOKEN_SECRET, `email:${email}`),
@@ -232,15 +234,34 @@ async function consumeEmailAllowance(deps: Deps, email: string) {
 
 const LIVE_LETTER_STATUSES = ["awaiting_confirmation", "confirmed", "held", "sent"] as const;
 
-/** The letters to the same representative as `r` (or as letter `l`). */
-const sameRecipientAs = (r: { code: string; kind: string; personId: number | null }) =>
+/**
+ * The letters to the same representative as `r` (or as letter `l`): their kind and id in their
+ * seat, the Westminster seat for MPs and candidates, the devolved area for MSPs, MSs and MLAs.
+ */
+export const sameRecipientAs = (r: {
+  code: string;
+  areaCode?: string | null;
+  kind: string;
+  personId: number | null;
+}) =>
   and(
-    eq(letters.constituencyCode, r.code),
-    eq(letters.recipientKind, r.kind as ResolvedRecipient["kind"]),
+    r.areaCode ? eq(letters.areaCode, r.areaCode) : eq(letters.constituencyCode, r.code),
+    eq(letters.recipientKind, r.kind as RecipientKind),
     r.personId === null ? isNull(letters.recipientPersonId) : eq(letters.recipientPersonId, r.personId),
   );
 
-async function checkRecipientLimits(deps: Deps, r: ResolvedRecipient) {
+/** A hard-bounced address, and LETTER_RECIPIENT_DAILY_CAP letters per recipient per day. */
+export async function checkRecipientLimits(
+  deps: Deps,
+  r: {
+    kind: RecipientKind;
+    personId: number | null;
+    name: string;
+    email: string | null;
+    constituency: { code: string };
+    areaCode?: string | null;
+  },
+) {
   const now = deps.clock.now();
   if (r.email) {
     const [flag] = await deps.db
@@ -259,7 +280,12 @@ async function checkRecipientLimits(deps: Deps, r: ResolvedRecipient) {
     .from(letters)
     .where(
       and(
-        sameRecipientAs({ code: r.constituency.code, kind: r.kind, personId: r.personId }),
+        sameRecipientAs({
+          code: r.constituency.code,
+          areaCode: r.areaCode,
+          kind: r.kind,
+          personId: r.personId,
+        }),
         inArray(letters.status, [...LIVE_LETTER_STATUSES]),
         gte(letters.createdAt, dayStart),
       ),
@@ -274,7 +300,7 @@ async function checkRecipientLimits(deps: Deps, r: ResolvedRecipient) {
     );
 }
 
-async function nearestDuplicate(deps: Deps, campaignId: string, email: string, sig: number[]) {
+export async function nearestDuplicate(deps: Deps, campaignId: string, email: string, sig: number[]) {
   const keys = bands(sig);
   const rows = await deps.db
     .selectDistinct({ id: letters.id, signature: letters.signature })
@@ -463,11 +489,14 @@ export async function submitLetter(
 
 export async function letterForConfirmPage(deps: Deps, input: { token: string }) {
   const { subject: id } = await verifyToken(deps.config, input.token, CONFIRM_PURPOSE, deps.clock.now());
+  // Letters written together (to the MP and devolved members) share one link: letters.group.ts.
+  if (id.startsWith(GROUP_PREFIX)) return groupForConfirmPage(deps, id.slice(GROUP_PREFIX.length));
   const [l] = await deps.db
     .select({
       id: letters.id,
       status: letters.status,
       recipientName: letters.recipientName,
+      kind: letters.recipientKind,
       subject: letters.subject,
       body: letters.body,
     })
@@ -477,130 +506,180 @@ export async function letterForConfirmPage(deps: Deps, input: { token: string })
   if (l.status === "expired") throw new AppError("letter_expired");
   if (l.status === "cancelled")
     throw (
-      (await stoppedBecauseMpLeft(deps, id, l.recipientName)) ??
+      (await stoppedBecauseMpLeft(deps, id, l.recipientName, l.kind)) ??
       new AppError("letter_not_confirmable", "This letter was cancelled.")
     );
-  return l;
+  const { kind: _kind, ...page } = l;
+  return page;
 }
 
 /** The problem for a letter stopped by a members sync (letters.reroute.ts), if it was. */
-async function stoppedBecauseMpLeft(deps: Deps, letterId: string, recipientName: string) {
+export async function stoppedBecauseMpLeft(
+  deps: Deps,
+  letterId: string,
+  recipientName: string,
+  kind: RecipientKind = "mp",
+) {
   const [stop] = await deps.db
-    .select({ newMp: letterStops.newMemberName })
+    .select({ newMp: letterStops.newMemberName, reason: letterStops.reason })
     .from(letterStops)
     .where(eq(letterStops.letterId, letterId));
   if (!stop) return null;
+  const role = kind === "candidate" ? "MP" : BODY_INFO[bodyOfRepKind(kind)].role;
   return new AppError(
     "letter_not_confirmable",
     stop.newMp
-      ? `${recipientName} is no longer your MP, so this letter will not be sent. ${stop.newMp} is the MP now: we have emailed you a link to write to them.`
-      : `${recipientName} is no longer your MP and the seat is vacant, so this letter will not be sent.`,
+      ? `${recipientName} is no longer your ${role}, so this letter will not be sent. ${stop.newMp} is the ${role} now: we have emailed you a link to write to them.`
+      : stop.reason === "seat_vacant"
+        ? `${recipientName} is no longer your ${role} and the seat is vacant, so this letter will not be sent.`
+        : `${recipientName} is no longer your ${role}, so this letter will not be sent: we have emailed you a link to write to your ${role}s now.`,
   );
 }
 
+/** What confirming a letter reads about it. */
+export const confirmableColumns = {
+  id: letters.id,
+  status: letters.status,
+  similarity: letters.similarity,
+  recipientName: letters.recipientName,
+  email: letters.supporterEmail,
+  code: letters.constituencyCode,
+  areaCode: letters.areaCode,
+  kind: letters.recipientKind,
+  personId: letters.recipientPersonId,
+};
+export type ConfirmableLetter = {
+  id: string;
+  status: string;
+  similarity: number | null;
+  recipientName: string;
+  email: string;
+  code: string;
+  areaCode: string | null;
+  kind: RecipientKind;
+  personId: number | null;
+};
+
+/** Other letters from the same address to the same representative as `l`. */
+const sameAs = (l: ConfirmableLetter) =>
+  and(sameRecipientAs(l), eq(letters.supporterEmail, l.email), ne(letters.id, l.id));
+
+const earlierLetters = (l: ConfirmableLetter, now: number, windowDays: number) =>
+  and(
+    sameAs(l),
+    inArray(letters.status, ["confirmed", "held", "sent"]),
+    gte(letters.createdAt, now - windowDays * DAY),
+  );
+
 /**
- * Confirm a letter from its emailed link. Idempotent: a second confirm (double click, replayed
- * link) reports `alreadyConfirmed` and changes nothing. A near-duplicate goes to `held`.
- *
- * One atomic write, each part conditional: the letter row moves only if no other letter from
- * this address to this representative was confirmed within LETTER_SAME_RECIPIENT_DAYS (checked
- * in the UPDATE itself, so two confirms racing cannot both pass); the supporter's other
- * unconfirmed letters to the same representative are cancelled as replaced; the dashboard
- * counts move; a pledge ticked with the letter is confirmed.
+ * The statements that confirm letter `l`, for one atomic write (a group confirms several in the
+ * same write): the letter row moves (confirm, or hold for a near-duplicate) only if no other
+ * letter from this address to this representative was confirmed within LETTER_SAME_RECIPIENT_DAYS
+ * (checked in the UPDATE itself, so two confirms racing cannot both pass); the supporter's other
+ * unconfirmed letters to the same representative are cancelled as replaced; the dashboard counts
+ * move (guarded, so a replay counts nothing). A pledge ticked with the letter is the caller's.
  */
-export async function confirmLetter(deps: Deps, input: { token: string }) {
-  const now = deps.clock.now();
-  const { subject: id } = await verifyToken(deps.config, input.token, CONFIRM_PURPOSE, now);
-  const [l] = await deps.db
-    .select({
-      status: letters.status,
-      similarity: letters.similarity,
-      recipientName: letters.recipientName,
-      email: letters.supporterEmail,
-      code: letters.constituencyCode,
-      kind: letters.recipientKind,
-      personId: letters.recipientPersonId,
-    })
-    .from(letters)
-    .where(eq(letters.id, id));
-  if (!l) throw new AppError("not_found", "This letter no longer exists.");
+export function confirmStatements(
+  deps: Pick<Deps, "db" | "config" | "clock">,
+  l: ConfirmableLetter,
+  now: number,
+): Statement[] {
   const held = (l.similarity ?? 0) >= deps.config.LETTER_SIMILARITY_HOLD;
   const windowDays = deps.config.LETTER_SAME_RECIPIENT_DAYS;
-  const same = and(sameRecipientAs(l), eq(letters.supporterEmail, l.email), ne(letters.id, id));
   const earlier = deps.db
     .select({ x: sql`1` })
     .from(letters)
-    .where(
-      and(
-        same,
-        inArray(letters.status, ["confirmed", "held", "sent"]),
-        gte(letters.createdAt, now - windowDays * DAY),
-      ),
-    );
+    .where(earlierLetters(l, now, windowDays));
   const confirm = transitionStatements(
     deps,
     held ? "hold" : "confirm",
-    { letterId: id, kinds: ["letter"] },
-    {
-      guard: windowDays > 0 ? notExists(earlier) : undefined,
-    },
+    { letterId: l.id, kinds: ["letter"] },
+    { guard: windowDays > 0 ? notExists(earlier) : undefined },
   );
   // Replaced: this address's other unconfirmed letters to the same representative, once this
   // one is confirmed (the subquery sees the confirm above, in the same write).
   const others = deps.db
     .select({ id: letters.id })
     .from(letters)
-    .where(and(same, eq(letters.status, "awaiting_confirmation")));
+    .where(and(sameAs(l), eq(letters.status, "awaiting_confirmation")));
   const replaced = transitionStatements(
     deps,
     "cancel",
     {
       where: and(
         inArray(outbox.letterId, others),
-        sql`exists (select 1 from ${letters} c where c.id = ${id} and c.status in ('confirmed','held'))`,
+        sql`exists (select 1 from ${letters} c where c.id = ${l.id} and c.status in ('confirmed','held'))`,
       ) as SQL,
     },
     { set: { cancelReason: "replaced by a later letter" } },
   );
-  await deps.atomic([
-    ...confirm.statements,
-    ...replaced.statements,
-    // Dashboard counts move in the same write; they are guarded, so a replay counts nothing.
-    ...letterTallyStatements(deps, id),
-    ...confirmPledgesWithLetterStatements(deps, id, now),
-  ]);
+  return [...confirm.statements, ...replaced.statements, ...letterTallyStatements(deps, l.id)];
+}
+
+/**
+ * How a confirmation went for letter `l` (read after the write): its status now, and the problem
+ * to tell the supporter if it was not confirmed (already written to them, stopped, expired).
+ */
+export async function confirmOutcome(
+  deps: Deps,
+  l: ConfirmableLetter,
+  now: number,
+): Promise<{ status: string; confirmedAt: number | null; problem: AppError | null }> {
   const [after] = await deps.db
     .select({ status: letters.status, confirmedAt: letters.confirmedAt })
     .from(letters)
-    .where(eq(letters.id, id));
-  if (!after) throw new AppError("not_found", "This letter no longer exists.");
-  if (after.status === "expired") throw new AppError("letter_expired");
+    .where(eq(letters.id, l.id));
+  if (!after)
+    return {
+      status: "cancelled",
+      confirmedAt: null,
+      problem: new AppError("not_found", "This letter no longer exists."),
+    };
+  const result = (problem: AppError | null) => ({ ...after, problem });
+  if (after.status === "expired") return result(new AppError("letter_expired"));
+  const windowDays = deps.config.LETTER_SAME_RECIPIENT_DAYS;
   if (after.status === "awaiting_confirmation") {
     const [prev] = await deps.db
       .select({ createdAt: letters.createdAt })
       .from(letters)
-      .where(
-        and(
-          same,
-          inArray(letters.status, ["confirmed", "held", "sent"]),
-          gte(letters.createdAt, now - windowDays * DAY),
-        ),
-      )
+      .where(earlierLetters(l, now, windowDays))
       .orderBy(desc(letters.createdAt))
       .limit(1);
     if (prev)
-      throw new AppError(
-        "already_written",
-        `You wrote to ${l.recipientName} on ${humanDate(prev.createdAt)}. To keep every letter counting, we send one letter from each person to the same representative every ${windowDays} days: you can write again from ${humanDate(prev.createdAt + windowDays * DAY)}.`,
+      return result(
+        new AppError(
+          "already_written",
+          `You wrote to ${l.recipientName} on ${humanDate(prev.createdAt)}. To keep every letter counting, we send one letter from each person to the same representative every ${windowDays} days: you can write again from ${humanDate(prev.createdAt + windowDays * DAY)}.`,
+        ),
       );
+    return result(new AppError("letter_not_confirmable", "This letter can no longer be confirmed."));
   }
   if (after.status === "cancelled")
-    throw (
-      (await stoppedBecauseMpLeft(deps, id, l.recipientName)) ??
-      new AppError("letter_not_confirmable", "This letter can no longer be confirmed.")
+    return result(
+      (await stoppedBecauseMpLeft(deps, l.id, l.recipientName, l.kind)) ??
+        new AppError("letter_not_confirmable", "This letter can no longer be confirmed."),
     );
-  if (after.status === "awaiting_confirmation")
-    throw new AppError("letter_not_confirmable", "This letter can no longer be confirmed.");
+  return result(null);
+}
+
+/**
+ * Confirm a letter from its emailed link. Idempotent: a second confirm (double click, replayed
+ * link) reports `alreadyConfirmed` and changes nothing. A near-duplicate goes to `held`. One
+ * atomic write: `confirmStatements` and the pledge ticked with the letter.
+ */
+export async function confirmLetter(deps: Deps, input: { token: string }) {
+  const now = deps.clock.now();
+  const { subject: id } = await verifyToken(deps.config, input.token, CONFIRM_PURPOSE, now);
+  if (id.startsWith(GROUP_PREFIX)) return confirmGroup(deps, id.slice(GROUP_PREFIX.length));
+  const [l] = await deps.db.select(confirmableColumns).from(letters).where(eq(letters.id, id));
+  if (!l) throw new AppError("not_found", "This letter no longer exists.");
+  await deps.atomic([
+    ...confirmStatements(deps, l, now),
+    ...confirmPledgesWithLetterStatements(deps, id, now),
+  ]);
+  const after = await confirmOutcome(deps, l, now);
+  if (after.problem) throw after.problem;
+  const held = (l.similarity ?? 0) >= deps.config.LETTER_SIMILARITY_HOLD;
   if (after.confirmedAt === now && l.status === "awaiting_confirmation")
     deps.logger.info("letter confirmed", { letterId: id, held });
   return {
@@ -623,7 +702,7 @@ export async function resendConfirmation(
   const now = deps.clock.now();
   const email = input.email.trim().toLowerCase();
   const waiting = await deps.db
-    .select({ ...letterForEmailColumns, expiresAt: outbox.expiresAt })
+    .select({ ...letterForEmailColumns, groupId: letters.groupId, expiresAt: outbox.expiresAt })
     .from(letters)
     .innerJoin(outbox, and(eq(outbox.letterId, letters.id), eq(outbox.kind, "letter")))
     .where(
@@ -634,9 +713,14 @@ export async function resendConfirmation(
         gt(outbox.expiresAt, now),
       ),
     )
-    .limit(5);
+    .orderBy(letters.createdAt)
+    // Letters written together count as one (up to four letters: MP, MSP, regional MSP...).
+    .limit(12);
   let queued = 0;
   for (const l of waiting) {
+    // Letters written together get one email, from the group's first waiting letter, with its link.
+    const group = await groupReminderFor(deps, l);
+    if (!group.send) continue;
     const [due] = await deps.db
       .update(letters)
       .set({ confirmSentAt: now })
@@ -648,8 +732,10 @@ export async function resendConfirmation(
       )
       .returning({ id: letters.id });
     if (!due || !l.expiresAt) continue;
-    await deps.atomic([insertOutbox(deps, [await confirmEmail(deps, l, l.expiresAt, "confirm")])]);
-    queued++;
+    await deps.atomic([
+      insertOutbox(deps, [await confirmEmail(deps, group.forEmail(l), l.expiresAt, "confirm")]),
+    ]);
+    if (++queued >= 5) break;
   }
   deps.logger.info("letter confirmation resend asked", { queued });
   return { status: "check_email" };
@@ -705,10 +791,16 @@ export async function sweepUnconfirmed(deps: Deps): Promise<{ reminded: number; 
   for (const row of due) {
     if (!row.letterId || !row.expiresAt) continue;
     const [l] = await deps.db
-      .select(letterForEmailColumns)
+      .select({ ...letterForEmailColumns, groupId: letters.groupId })
       .from(letters)
       .where(and(eq(letters.id, row.letterId), notInArray(letters.status, ["expired", "cancelled"])));
-    if (l) await deps.atomic([insertOutbox(deps, [await confirmEmail(deps, l, row.expiresAt, "reminder")])]);
+    if (!l) continue;
+    // Letters written together are reminded once, by the group's first waiting letter, with its link.
+    const group = await groupReminderFor(deps, l);
+    if (!group.send) continue;
+    await deps.atomic([
+      insertOutbox(deps, [await confirmEmail(deps, group.forEmail(l), row.expiresAt, "reminder")]),
+    ]);
   }
   return { reminded: due.length, expired };
 }

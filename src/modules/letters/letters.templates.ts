@@ -29,6 +29,28 @@ export const LetterVars = z.object({
 });
 export type LetterVars = z.infer<typeof LetterVars>;
 
+/**
+ * A letter to a devolved member (MSP, MS, MLA). The greeting ("Dear …,") is not part of it: one
+ * text goes to each member the supporter chose (a constituency and a regional MSP), each with
+ * their own greeting (letters/greeting.txt) above it.
+ */
+export const DevolvedLetterVars = z.object({
+  /** The supporter's devolved constituency. */
+  area: Named,
+  /** Scotland: the region (the same text goes to the constituency MSP and a regional MSP). */
+  region: Named.nullable(),
+  campaign: CampaignVars,
+  asks: z.array(Ask).min(1),
+  single: z.boolean(),
+  story: z.string().nullable(),
+});
+export type DevolvedLetterVars = z.infer<typeof DevolvedLetterVars>;
+
+export const GreetingVars = z.object({
+  /** role: "MSP", "MS" or "MLA", the post-nominal a member of that parliament is addressed by. */
+  recipient: Named.extend({ role: z.enum(["MSP", "MS", "MLA"]) }),
+});
+
 export const SignoffVars = z.object({
   supporter: z.object({ name: z.string().min(1), addressLines: z.array(z.string().min(1)).min(2) }),
 });
@@ -40,6 +62,8 @@ export const ConfirmEmailVars = z.object({
   confirmUrl: z.url(),
   /** Human date, e.g. "Monday 30 November 2026". */
   expiresOn: z.string().min(1),
+  /** Several letters written together (to the MP and devolved members): one link sends them all. */
+  plural: z.boolean().default(false),
 });
 
 export const SentEmailVars = z.object({ supporter: Named, recipient: Named, campaign: CampaignVars });
@@ -90,6 +114,10 @@ export const BouncedEmailVars = z.object({
 export const TEMPLATE_CONTRACTS = {
   "letters/mp.txt": LetterVars,
   "letters/candidate.txt": LetterVars,
+  "letters/msp.txt": DevolvedLetterVars,
+  "letters/ms.txt": DevolvedLetterVars,
+  "letters/mla.txt": DevolvedLetterVars,
+  "letters/greeting.txt": GreetingVars,
   "letters/signoff.txt": SignoffVars,
   "emails/confirm.txt": ConfirmEmailVars,
   "emails/reminder.txt": ConfirmEmailVars,
