@@ -2,7 +2,7 @@
  * The CLI (`npm run cli -- ...`) run in-process against a SQLite file in a temp directory, as a
  * user would run it beside the server; each test checks the database afterwards.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
@@ -14,6 +14,7 @@ import { parseEnv } from "../../src/env";
 import { pauseRelay } from "../../src/modules/delivery/delivery.relay";
 import { ADMIN, cookieFrom, signInForm } from "../support/admin";
 import { expectStatus } from "../support/deps";
+import { devolvedApiServer } from "../support/devolved-api";
 import { letterInput } from "../support/letters";
 import { fixturePath } from "../support/lookup-data";
 import { membersApiServer } from "../support/members-api";
@@ -181,6 +182,64 @@ describe("npm run cli", () => {
       }),
     ).toBe(0);
     expect(printed()).toMatchObject({ status: "applied", forced: true, vacant: 350 });
+  });
+
+  it("sync:members --body and the devolved importers: import:devolved-members, import:postcode-areas (SPD shape)", async () => {
+    expect(await runCli(["seed"], env)).toBe(0);
+    const devolved = devolvedApiServer();
+    mswServer.use(...devolved.handlers);
+    // The Senedd's service: ids and addresses filled in, nobody changed.
+    stdout = [];
+    expect(await runCli(["sync:members", "--body", "senedd"], env)).toBe(0);
+    expect(printed()).toMatchObject({ body: "senedd", status: "applied", trigger: "cli" });
+    expect(
+      query("select count(*) n from devolved_members where body = 'senedd' and email is not null"),
+    ).toEqual([{ n: 96 }]);
+    // A body that isn't one.
+    await expect(runCli(["sync:members", "--body", "holyrood"], env)).rejects.toThrow(/--body: one of/);
+
+    // The shipped MLAs again: the same people, nothing to change.
+    stdout = [];
+    expect(
+      await runCli(
+        ["import:devolved-members", resolve(ROOT_DIR, "data/devolved/mlas.csv"), "--body", "ni_assembly"],
+        env,
+      ),
+    ).toBe(0);
+    expect(printed()).toMatchObject({ status: "applied", trigger: "import", changes: 0 });
+
+    // The Scottish Postcode Directory's columns (values made up for the test): the newest
+    // boundary year's codes are read, a deleted postcode skipped, an unknown area refused.
+    const spd = join(dir, "SmallUser.csv");
+    writeFileSync(
+      spd,
+      [
+        "Postcode,PostcodeDistrict,DateOfIntroduction,DateOfDeletion,ScottishParliamentaryConstituency2021Code,ScottishParliamentaryConstituency2026Code,ScottishParliamentaryRegion2021Code,ScottishParliamentaryRegion2026Code",
+        "EH99 1SP,EH99,199607,,S16000105,S16000182,S17000012,S17000022",
+        "EH99 1ZZ,EH99,199607,202001,S16000105,S16000182,S17000012,S17000022",
+        "EH98 1ZZ,EH98,199607,,S16000106,S16999999,S17000012,S17000022",
+      ].join("\n"),
+    );
+    stdout = [];
+    expect(await runCli(["import:postcode-areas", spd], env)).toBe(0);
+    expect(printed()).toMatchObject({
+      imported: 1,
+      rejected: 1,
+      deleted: 1,
+      columns: {
+        holyroodConstituency: "scottishparliamentaryconstituency2026code",
+        holyroodRegion: "scottishparliamentaryregion2026code",
+      },
+    });
+    expect(
+      query(
+        "select postcode, holyrood_constituency, holyrood_region from postcode_areas where postcode like 'EH9%'",
+      ),
+    ).toEqual([{ postcode: "EH99 1SP", holyrood_constituency: "S16000182", holyrood_region: "S17000022" }]);
+    // Every row refused (the 2021 boundaries only): exit 1.
+    const old = join(dir, "old.csv");
+    writeFileSync(old, "Postcode,ScottishParliamentaryConstituency2021Code\nEH99 1SP,S16000105\n");
+    await expect(runCli(["import:postcode-areas", old], env)).rejects.toThrow(/no devolved area column/);
   });
 
   it("answers usage errors with exit code 2", async () => {

@@ -11,6 +11,7 @@ import { startMemberSync } from "../../src/adapters/node/member-sync";
 import { seed } from "../../src/adapters/node/seed";
 import { memberSyncs } from "../../src/db/schema";
 import { testDeps } from "../support/deps";
+import { devolvedApiServer } from "../support/devolved-api";
 import { membersApiServer } from "../support/members-api";
 import { mswServer, useMsw } from "../support/msw";
 
@@ -64,6 +65,43 @@ describe("members sync timer", () => {
     await new Promise((r) => setTimeout(r, 300));
     await timer.stop();
     expect(t.api.control.calls).toEqual([]);
+  });
+
+  it("syncs every parliament in MEMBERS_SYNC_BODIES, each from its own source, each on its own clock", async () => {
+    const t = await server({ MEMBERS_SYNC_BODIES: "uk_parliament,scottish_parliament,senedd,ni_assembly" });
+    const devolved = devolvedApiServer();
+    mswServer.use(...devolved.handlers);
+    const scheduled = () =>
+      t.deps.db
+        .select({ body: memberSyncs.body, status: memberSyncs.status })
+        .from(memberSyncs)
+        .where(eq(memberSyncs.trigger, "schedule"));
+    const timer = startMemberSync(t.deps, { firstDelayMs: 20 });
+    try {
+      await vi.waitFor(async () => expect(await scheduled()).toHaveLength(4), {
+        timeout: 15_000,
+        interval: 50,
+      });
+    } finally {
+      await timer.stop();
+    }
+    expect((await scheduled()).map((s) => `${s.body} ${s.status}`).sort()).toEqual([
+      "ni_assembly applied",
+      "scottish_parliament applied",
+      "senedd applied",
+      "uk_parliament applied",
+    ]);
+    const asked = devolved.control.calls.join(" ");
+    expect(asked).toContain("/api/members");
+    expect(asked).toContain("GetCouncillorsByWard");
+    expect(asked).toContain("GetAllCurrentMembers_JSON");
+    // Half a day later (a restart) nothing is due: no parliament is asked again.
+    devolved.control.calls.length = 0;
+    t.clock.advance(12 * 60 * 60 * 1000);
+    const again = startMemberSync(t.deps, { firstDelayMs: 10 });
+    await new Promise((r) => setTimeout(r, 300));
+    await again.stop();
+    expect(devolved.control.calls).toEqual([]);
   });
 
   it("does nothing with MEMBERS_SYNC_INTERVAL_HOURS=0", async () => {

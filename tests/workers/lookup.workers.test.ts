@@ -19,6 +19,13 @@ beforeAll(async () => {
           status: 200,
           result: { postcode: REMOTE_ONLY, codes: { parliamentary_constituency_2024: "S14000061" } },
         });
+      // The Holyrood constituency (2026) of a Scottish postcode data/ doesn't place: answered as
+      // postcodes.io answers a postcode outside its Scottish Postcode Directory.
+      if (call.url.startsWith("http://postcodes.test/scotland/postcodes/"))
+        return Response.json(
+          { status: 404, error: "Postcode exists in ONSPD but not in SPD" },
+          { status: 404 },
+        );
       if (call.url.startsWith("http://postcodes.test/")) return new Response("down", { status: 503 });
       return undefined;
     },
@@ -40,13 +47,37 @@ describe("lookup on Workers + D1", () => {
 
   it("answers a sample postcode imported from data/ without calling postcodes.io", async () => {
     const before = w.calls.length;
-    const body = (await expectStatus(await w.fetch("/api/lookup?postcode=AB11%206EW"), 200)) as {
+    const body = (await expectStatus(await w.fetch("/api/lookup?postcode=EH1%202NG"), 200)) as {
       source: string;
       constituency: { code: string; name: string };
+      devolved: { status: string; constituency: { name: string }; members: { name: string }[] };
     };
     expect(body.source).toBe("local");
-    expect(body.constituency).toMatchObject({ code: "S14000061", name: "Aberdeen South" });
+    expect(body.constituency).toMatchObject({ code: "S14000078", name: "Edinburgh East and Musselburgh" });
+    // Its Holyrood constituency and MSPs come from D1 too (data/devolved/).
+    expect(body.devolved).toMatchObject({ status: "known", constituency: { name: "Edinburgh Central" } });
+    expect(body.devolved.members.map((m) => m.name)).toEqual(["Lorna Slater"]);
     expect(w.calls.length).toBe(before);
+  });
+
+  it("asks postcodes.io only for the Holyrood constituency of a Scottish sample postcode data/ doesn't place", async () => {
+    const before = w.calls.length;
+    const body = (await expectStatus(await w.fetch("/api/lookup?postcode=AB11%206EW"), 200)) as {
+      source: string;
+      constituency: { code: string };
+      mp: { name: string };
+      devolved: { status: string; choices: unknown[] };
+    };
+    expect(body).toMatchObject({
+      source: "local",
+      constituency: { code: "S14000061" },
+      mp: { name: "Douglas Lumsden" },
+    });
+    expect(body.devolved.status).toBe("unknown");
+    expect(body.devolved.choices.length).toBeGreaterThan(70);
+    expect(w.calls.slice(before).map((c) => c.url)).toEqual([
+      "http://postcodes.test/scotland/postcodes/AB11%206EW",
+    ]);
   });
 
   it("asks postcodes.io for a postcode D1 lacks, then answers the repeat from the D1 cache", async () => {

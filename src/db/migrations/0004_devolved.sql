@@ -8,9 +8,12 @@
 -- `member_changes` and `rep_pledges`, which nothing references, are rebuilt; and the CHECKs of
 -- rebuilt tables name their columns unqualified, so they still hold after the rename.
 -- `letters` needs a wider CHECK on recipient_kind, so it is rebuilt too, with foreign keys
--- deferred to the end of the transaction (outbox and letter_stops point at it by name, and the
--- new table takes that name before the commit checks them); its letter_bands rows, which the
--- drop would cascade away, are set aside and put back.
+-- deferred to the end of the transaction. Its rows are set aside in a plain copy, the table is
+-- dropped and created again under its own name, and the rows go back into it: outbox and
+-- letter_stops point at `letters` by name, and each letter put back satisfies again the child
+-- rows the drop left pointing at nothing (a table built under another name and renamed would
+-- not: the commit would still count those rows as violations). Its letter_bands rows, which the
+-- drop cascades away, are set aside and put back too.
 CREATE TABLE `devolved_area_links` (
 	`westminster_code` text NOT NULL,
 	`area_code` text NOT NULL,
@@ -73,8 +76,10 @@ CREATE TABLE `postcode_areas` (
 );
 --> statement-breakpoint
 PRAGMA defer_foreign_keys = ON;--> statement-breakpoint
+CREATE TABLE `__letters_copy` AS SELECT * FROM `letters`;--> statement-breakpoint
 CREATE TABLE `__letter_bands_copy` AS SELECT * FROM `letter_bands`;--> statement-breakpoint
-CREATE TABLE `__new_letters` (
+DROP TABLE `letters`;--> statement-breakpoint
+CREATE TABLE `letters` (
 	`id` text PRIMARY KEY NOT NULL,
 	`campaign_id` text NOT NULL,
 	`constituency_code` text NOT NULL,
@@ -110,9 +115,7 @@ CREATE TABLE `__new_letters` (
 	CONSTRAINT "letters_reply_answer_ck" CHECK("reply_answer" is null or "reply_answer" in ('yes','no','not_yet'))
 );
 --> statement-breakpoint
-INSERT INTO `__new_letters`("id", "campaign_id", "constituency_code", "recipient_kind", "recipient_person_id", "recipient_name", "partner_key", "status", "asks", "subject", "body", "supporter_name", "supporter_email", "supporter_address", "supporter_postcode", "idempotency_key", "signature", "similarity", "similar_to", "created_at", "confirmed_at", "sent_at", "confirm_sent_at", "reply_answer", "reply_answered_at") SELECT "id", "campaign_id", "constituency_code", "recipient_kind", "recipient_person_id", "recipient_name", "partner_key", "status", "asks", "subject", "body", "supporter_name", "supporter_email", "supporter_address", "supporter_postcode", "idempotency_key", "signature", "similarity", "similar_to", "created_at", "confirmed_at", "sent_at", "confirm_sent_at", "reply_answer", "reply_answered_at" FROM `letters`;--> statement-breakpoint
-DROP TABLE `letters`;--> statement-breakpoint
-ALTER TABLE `__new_letters` RENAME TO `letters`;--> statement-breakpoint
+INSERT INTO `letters`("id", "campaign_id", "constituency_code", "recipient_kind", "recipient_person_id", "recipient_name", "partner_key", "status", "asks", "subject", "body", "supporter_name", "supporter_email", "supporter_address", "supporter_postcode", "idempotency_key", "signature", "similarity", "similar_to", "created_at", "confirmed_at", "sent_at", "confirm_sent_at", "reply_answer", "reply_answered_at") SELECT "id", "campaign_id", "constituency_code", "recipient_kind", "recipient_person_id", "recipient_name", "partner_key", "status", "asks", "subject", "body", "supporter_name", "supporter_email", "supporter_address", "supporter_postcode", "idempotency_key", "signature", "similarity", "similar_to", "created_at", "confirmed_at", "sent_at", "confirm_sent_at", "reply_answer", "reply_answered_at" FROM `__letters_copy`;--> statement-breakpoint
 CREATE UNIQUE INDEX `letters_idempotency_uq` ON `letters` (`idempotency_key`);--> statement-breakpoint
 CREATE INDEX `letters_constituency_created_ix` ON `letters` (`constituency_code`,`created_at`);--> statement-breakpoint
 CREATE INDEX `letters_email_created_ix` ON `letters` (`supporter_email`,`created_at`);--> statement-breakpoint
@@ -122,6 +125,7 @@ CREATE INDEX `letters_group_ix` ON `letters` (`group_id`);--> statement-breakpoi
 DELETE FROM `letter_bands`;--> statement-breakpoint
 INSERT INTO `letter_bands`(`band`, `letter_id`) SELECT `band`, `letter_id` FROM `__letter_bands_copy`;--> statement-breakpoint
 DROP TABLE `__letter_bands_copy`;--> statement-breakpoint
+DROP TABLE `__letters_copy`;--> statement-breakpoint
 CREATE TABLE `__new_rep_pledges` (
 	`id` text PRIMARY KEY NOT NULL,
 	`campaign_id` text NOT NULL,

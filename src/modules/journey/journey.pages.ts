@@ -511,7 +511,11 @@ export function journeyPages(mode: Mode) {
       try {
         withinLimit(c);
         if (isGroup(d)) return await groupWritePage(c, d);
-        const seat = await lookupPostcode(deps, { postcode: d.postcode, seat: d.seat || undefined });
+        const seat = await lookupPostcode(deps, {
+          postcode: d.postcode,
+          seat: d.seat || undefined,
+          devolved: false,
+        });
         const r = recipientOf(d.to);
         const name =
           r.kind === "mp"

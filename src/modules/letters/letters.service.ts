@@ -92,7 +92,7 @@ async function resolveRecipient(
   recipient: Recipient,
   confirmedSeat?: string,
 ): Promise<ResolvedRecipient> {
-  const seat = await lookupPostcode(deps, { postcode, seat: confirmedSeat });
+  const seat = await lookupPostcode(deps, { postcode, seat: confirmedSeat, devolved: false });
   const constituency = { code: seat.constituency.code, name: seat.constituency.name };
   if (recipient.kind === "mp") {
     const [m] = await deps.db

@@ -149,8 +149,16 @@ const candidatesStmt = (deps: Deps) =>
 
 export async function lookupPostcode(
   deps: Deps,
-  input: { postcode: string; seat?: string; area?: string },
+  input: {
+    postcode: string;
+    seat?: string;
+    area?: string;
+    /** false: the Westminster seat only (a pledge, a letter to the MP), no devolved lookup. */
+    devolved?: boolean;
+  },
 ): Promise<LookupResult> {
+  const devolvedFor = (args: Parameters<typeof devolvedForSeat>[1]) =>
+    input.devolved === false ? Promise.resolve(null) : devolvedForSeat(deps, args);
   const parsed = parsePostcode(input.postcode);
   if (!parsed) {
     const outcode = parseOutcode(input.postcode);
@@ -182,7 +190,7 @@ export async function lookupPostcode(
           source: "local",
           terminated: true,
           ...(await seatView(deps, local)),
-          devolved: await devolvedForSeat(deps, { postcode: pc, westminster: local, area: input.area }),
+          devolved: await devolvedFor({ postcode: pc, westminster: local, area: input.area }),
         };
       throw terminated(pc, local.code === null ? null : local);
     }
@@ -191,7 +199,7 @@ export async function lookupPostcode(
       postcode: pc,
       source: "local",
       ...(await seatView(deps, local)),
-      devolved: await devolvedForSeat(deps, { postcode: pc, westminster: local, area: input.area }),
+      devolved: await devolvedFor({ postcode: pc, westminster: local, area: input.area }),
     };
   }
 
@@ -207,7 +215,7 @@ export async function lookupPostcode(
     postcode: pc,
     source,
     ...(await seatView(deps, row)),
-    devolved: await devolvedForSeat(deps, {
+    devolved: await devolvedFor({
       postcode: pc,
       westminster: row,
       area: input.area,

@@ -86,7 +86,7 @@ const mailIfClaimed = (deps: Deps, mail: NewOutboxRow): Statement =>
   );
 
 export async function createPledge(deps: Deps, input: CreatePledgeInput): Promise<PledgeAccepted> {
-  const seat = await lookupPostcode(deps, { postcode: input.postcode });
+  const seat = await lookupPostcode(deps, { postcode: input.postcode, devolved: false });
   const now = deps.clock.now();
   const campaignId = deps.config.CAMPAIGN_ID;
   const emailNorm = normaliseEmail(input.email);
