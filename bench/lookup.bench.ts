@@ -25,6 +25,7 @@ import {
   importConstituenciesCsv,
   importMembersFile,
   importPostcodesCsv,
+  seedDevolved,
 } from "../src/adapters/node/importers";
 import { constituencies } from "../src/db/schema";
 import { parseEnv } from "../src/env";
@@ -169,6 +170,9 @@ async function buildDatabase(dir: string): Promise<{ summary: DataSummary; loade
       );
     }
     await ensureTestSeat(deps);
+    // The devolved parliaments' areas and members, as `npm start` seeds them: a Welsh or Northern
+    // Irish lookup names its MSs or MLAs; a Scottish one, offline, its Holyrood choices.
+    await seedDevolved(deps, resolve(ROOT_DIR, "data"));
 
     const rows = generatePostcodes(seats, opts.postcodes);
     const csv = join(dir, "nspl-synthetic.csv");
@@ -404,6 +408,8 @@ async function main() {
         DATABASE_PATH: join(dir, "bench.sqlite"),
         SEED: "off",
         REMOTE_LOOKUP: "off",
+        // No members sync during a run (it would ask the parliaments' APIs).
+        MEMBERS_SYNC_INTERVAL_HOURS: "0",
         LOG_LEVEL: "warn",
       },
     });

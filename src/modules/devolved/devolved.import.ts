@@ -21,6 +21,7 @@ import type { Deps, Statement } from "../../deps";
 import { parsePostcode } from "../../lib/postcode";
 import { chunks } from "../members/members.sync";
 import { SEATS_PER_AREA } from "./devolved.bodies";
+import { devolvedChanged } from "./devolved.cache";
 import type {
   AssemblyLinkRow,
   HolyroodAreaRow,
@@ -79,6 +80,7 @@ export async function importHolyroodAreas(deps: Deps, rows: HolyroodAreaRow[]) {
       });
   }
   await deps.atomic([...upsertAreas(deps, regions), ...upsertAreas(deps, constituencies)]);
+  devolvedChanged(deps);
   return { regions: regions.length, constituencies: constituencies.length };
 }
 
@@ -108,6 +110,7 @@ export async function importSeneddAreas(deps: Deps, rows: SeneddConstituencyRow[
     })),
   );
   await deps.atomic([...upsertAreas(deps, areas), ...upsertLinks(deps, links)]);
+  devolvedChanged(deps);
   return { constituencies: areas.length, links: links.length };
 }
 
@@ -159,6 +162,7 @@ export async function importAssemblyAreas(
     });
   }
   await deps.atomic([...upsertAreas(deps, [...areas.values()]), ...upsertLinks(deps, [...links.values()])]);
+  devolvedChanged(deps);
   return { constituencies: areas.size, links: links.size };
 }
 

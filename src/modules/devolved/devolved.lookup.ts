@@ -15,6 +15,10 @@
  * - Northern Ireland: the Assembly sits on the 2010 boundaries. A 2024 seat that takes in parts
  *   of more than one Assembly constituency asks the supporter to choose (status "choose").
  * - Failures upstream never fail the lookup: the devolved part says it couldn't tell.
+ * - Cost: the areas, links, members and their pledges are a few hundred rows that change once a
+ *   day at most, so each process (or Worker isolate) keeps them in memory (`snapshot`) and checks
+ *   one cheap fingerprint per lookup (row counts, latest change times, the postcode table's last
+ *   rowid); a sync, an import or a verified pledge changes it and the next lookup reloads them.
  */
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { prepared } from "../../db/prepared";
@@ -32,6 +36,7 @@ import type { Deps, RemoteHolyroodAreas } from "../../deps";
 import { isAppError } from "../../lib/errors";
 import { nameKey } from "../lookup/lookup.import";
 import { BODY_INFO, devolvedBodyOf } from "./devolved.bodies";
+import { devolvedGeneration } from "./devolved.cache";
 
 /** A "not in the Scottish directory" answer is reused for an hour (a new postcode appears in weeks). */
 const NEGATIVE_CACHE_MS = 60 * 60 * 1000;
@@ -115,36 +120,65 @@ const postcodeAreasStmt = (deps: Deps) =>
       .prepare(),
   );
 
-const linksStmt = (deps: Deps) =>
-  prepared(deps.db, "devolved.links", (db) =>
+type MemberRow = {
+  id: number;
+  name: string;
+  party: string | null;
+  email: string | null;
+  contactUrl: string | null;
+  areaCode: string;
+  body: DevolvedBody;
+};
+
+/** Everything a devolved lookup reads but the postcode's own row, as of `fingerprint`. */
+type Snapshot = {
+  fingerprint: string;
+  areas: Map<string, AreaRow>;
+  bodies: Set<string>;
+  /** Westminster seat -> its devolved areas, whole before most before part, then by name. */
+  links: Map<string, (AreaRow & { share: string })[]>;
+  /** Area -> its members, by name. */
+  members: Map<string, MemberRow[]>;
+  /** Verified pledges of the campaign: "msp:12". */
+  pledged: Set<string>;
+  holyroodChoices: AreaChoice[];
+  /** Postcode district + paired area -> the other Senedd areas its postcodes fall in. */
+  districts: Map<string, AreaRow[]>;
+};
+
+const snapshots = new WeakMap<object, Snapshot>();
+
+const fingerprintStmt = (deps: Deps) =>
+  prepared(deps.db, "devolved.fingerprint", (db) =>
     db
-      .select({ ...areaColumns, share: devolvedAreaLinks.share })
-      .from(devolvedAreaLinks)
-      .innerJoin(devolvedAreas, eq(devolvedAreas.code, devolvedAreaLinks.areaCode))
-      .where(eq(devolvedAreaLinks.westminsterCode, sql.placeholder("code")))
-      .orderBy(
-        sql`case ${devolvedAreaLinks.share} when 'whole' then 0 when 'most' then 1 else 2 end`,
-        asc(devolvedAreas.name),
-      )
+      .select({
+        f: sql<string>`(select count(*) from ${devolvedAreas}) || ':' ||
+          (select count(*) from ${devolvedAreaLinks}) || ':' ||
+          (select count(*) || ':' || coalesce(max(${devolvedMembers.updatedAt}), 0) from ${devolvedMembers}) || ':' ||
+          (select count(*) || ':' || coalesce(max(${repPledges.verifiedAt}), 0) from ${repPledges}
+             where ${repPledges.status} = 'verified' and ${repPledges.kind} in ('msp', 'ms', 'mla')) || ':' ||
+          (select coalesce(max(rowid), 0) from ${schema.postcodes})`,
+      })
+      .from(sql`(select 1)`)
       .prepare(),
   );
 
-async function area(deps: Deps, code: string | null | undefined): Promise<AreaRow | undefined> {
-  if (!code) return undefined;
-  const [row] = await deps.db.select(areaColumns).from(devolvedAreas).where(eq(devolvedAreas.code, code));
-  return row;
-}
-
-const view = (a: AreaRow): AreaView => ({ code: a.code, name: a.name, nameCy: a.nameCy, seats: a.seats });
-
-async function membersOf(
-  deps: Deps,
-  body: DevolvedBody,
-  areas: AreaRow[],
-): Promise<Map<string, DevolvedMemberView[]>> {
-  const out = new Map<string, DevolvedMemberView[]>(areas.map((a) => [a.code, []]));
-  if (!areas.length) return out;
-  const rows = await deps.db
+async function loadSnapshot(deps: Deps, fingerprint: string): Promise<Snapshot> {
+  const areaRows = await deps.db.select({ ...areaColumns, body: devolvedAreas.body }).from(devolvedAreas);
+  const areas = new Map<string, AreaRow>(areaRows.map((a) => [a.code, a]));
+  const shareRank = (share: string) => (share === "whole" ? 0 : share === "most" ? 1 : 2);
+  const links = new Map<string, (AreaRow & { share: string })[]>();
+  for (const l of await deps.db.select().from(devolvedAreaLinks)) {
+    const a = areas.get(l.areaCode);
+    if (!a) continue;
+    const list = links.get(l.westminsterCode) ?? [];
+    list.push({ ...a, share: l.share });
+    links.set(l.westminsterCode, list);
+  }
+  for (const list of links.values())
+    list.sort((x, y) => shareRank(x.share) - shareRank(y.share) || x.name.localeCompare(y.name));
+  const members = new Map<string, MemberRow[]>();
+  const memberRows = await deps.db
     .select({
       id: devolvedMembers.id,
       name: devolvedMembers.name,
@@ -152,54 +186,69 @@ async function membersOf(
       email: devolvedMembers.email,
       contactUrl: devolvedMembers.contactUrl,
       areaCode: devolvedMembers.areaCode,
+      body: devolvedMembers.body,
     })
     .from(devolvedMembers)
+    .orderBy(asc(devolvedMembers.name));
+  for (const m of memberRows) {
+    const list = members.get(m.areaCode) ?? [];
+    list.push(m);
+    members.set(m.areaCode, list);
+  }
+  const pledgeRows = await deps.db
+    .select({ kind: repPledges.kind, personId: repPledges.personId })
+    .from(repPledges)
     .where(
       and(
-        eq(devolvedMembers.body, body),
-        inArray(
-          devolvedMembers.areaCode,
-          areas.map((a) => a.code),
-        ),
+        eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
+        eq(repPledges.status, "verified"),
+        inArray(repPledges.kind, ["msp", "ms", "mla"]),
       ),
-    )
-    .orderBy(asc(devolvedMembers.name));
-  const pledged = new Set(
-    rows.length
-      ? (
-          await deps.db
-            .select({ personId: repPledges.personId })
-            .from(repPledges)
-            .where(
-              and(
-                eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
-                eq(repPledges.kind, BODY_INFO[body].repKind),
-                eq(repPledges.status, "verified"),
-                inArray(
-                  repPledges.personId,
-                  rows.map((r) => r.id),
-                ),
-              ),
-            )
-        ).map((r) => r.personId)
-      : [],
-  );
-  const byCode = new Map(areas.map((a) => [a.code, a]));
-  for (const r of rows) {
-    const a = byCode.get(r.areaCode);
-    if (!a) continue;
-    out.get(r.areaCode)?.push({
-      id: r.id,
-      name: r.name,
-      party: r.party,
+    );
+  const regionName = (code: string | null) => (code ? (areas.get(code)?.name ?? null) : null);
+  const holyroodChoices = areaRows
+    .filter((a) => a.body === "scottish_parliament" && a.kind === "constituency")
+    .sort((x, y) => x.name.localeCompare(y.name))
+    .map((a) => ({ code: a.code, name: a.name, region: regionName(a.regionCode) }));
+  return {
+    fingerprint,
+    areas,
+    bodies: new Set(areaRows.map((a) => a.body)),
+    links,
+    members,
+    pledged: new Set(pledgeRows.map((p) => `${p.kind}:${p.personId}`)),
+    holyroodChoices,
+    districts: new Map(),
+  };
+}
+
+/** The in-memory reference data, reloaded when the fingerprint says it changed. */
+async function snapshot(deps: Deps): Promise<Snapshot> {
+  const row = (await fingerprintStmt(deps).get()) as { f: string } | undefined;
+  const fingerprint = `${devolvedGeneration(deps)}|${row?.f ?? ""}`;
+  const held = snapshots.get(deps.db);
+  if (held && held.fingerprint === fingerprint) return held;
+  const fresh = await loadSnapshot(deps, fingerprint);
+  snapshots.set(deps.db, fresh);
+  return fresh;
+}
+
+const view = (a: AreaRow): AreaView => ({ code: a.code, name: a.name, nameCy: a.nameCy, seats: a.seats });
+
+function membersOf(snap: Snapshot, body: DevolvedBody, a: AreaRow): DevolvedMemberView[] {
+  const kind = BODY_INFO[body].repKind;
+  return (snap.members.get(a.code) ?? [])
+    .filter((m) => m.body === body)
+    .map((m) => ({
+      id: m.id,
+      name: m.name,
+      party: m.party,
       seat: a.kind === "region" ? "region" : "constituency",
       area: { code: a.code, name: a.name },
-      contactable: r.email !== null,
-      contactUrl: r.contactUrl,
-      pledged: pledged.has(r.id),
-    });
-  }
-  return out;
+      contactable: m.email !== null,
+      contactUrl: m.contactUrl,
+      pledged: snap.pledged.has(`${kind}:${m.id}`),
+    }));
 }
 
 function base(body: DevolvedBody): DevolvedView {
@@ -220,77 +269,46 @@ function base(body: DevolvedBody): DevolvedView {
   };
 }
 
-async function known(
-  deps: Deps,
+function known(
+  snap: Snapshot,
   body: DevolvedBody,
   constituency: AreaRow,
   region: AreaRow | undefined,
   source: DevolvedSource,
-): Promise<DevolvedView> {
-  const areas = region ? [constituency, region] : [constituency];
-  const members = await membersOf(deps, body, areas);
+): DevolvedView {
   return {
     ...base(body),
     status: "known",
     source,
     constituency: view(constituency),
     region: region ? view(region) : null,
-    members: members.get(constituency.code) ?? [],
-    regionalMembers: region ? (members.get(region.code) ?? []) : [],
+    members: membersOf(snap, body, constituency),
+    regionalMembers: region ? membersOf(snap, body, region) : [],
   };
 }
-
-const bodyLoadedStmt = (deps: Deps) =>
-  prepared(deps.db, "devolved.bodyLoaded", (db) =>
-    db
-      .select({ code: devolvedAreas.code })
-      .from(devolvedAreas)
-      .where(eq(devolvedAreas.body, sql.placeholder("body")))
-      .limit(1)
-      .prepare(),
-  );
 
 export async function devolvedForSeat(deps: Deps, input: Input): Promise<DevolvedView | null> {
   const body = devolvedBodyOf(input.westminster.nation);
   if (!body) return null;
   // A database without this parliament's areas (loaded by the seed from data/devolved/) can't
   // answer, and nothing upstream would help it: say nothing rather than something wrong.
-  if (!(await bodyLoadedStmt(deps).get({ body }))) return null;
+  const snap = await snapshot(deps);
+  if (!snap.bodies.has(body)) return null;
   const local = input.postcode
     ? ((await postcodeAreasStmt(deps).get({ postcode: input.postcode })) as
         | typeof postcodeAreas.$inferSelect
         | undefined)
     : undefined;
-  if (body === "scottish_parliament") return holyrood(deps, input, local);
-  if (body === "senedd") return senedd(deps, input, local);
-  return assembly(deps, input, local);
+  if (body === "scottish_parliament") return holyrood(deps, snap, input, local);
+  if (body === "senedd") return senedd(deps, snap, input, local);
+  return assembly(snap, input, local);
 }
 
 // --- Scotland ---------------------------------------------------------------------------------
 
-async function holyroodChoices(deps: Deps): Promise<AreaChoice[]> {
-  const regions = new Map(
-    (
-      await deps.db
-        .select({ code: devolvedAreas.code, name: devolvedAreas.name })
-        .from(devolvedAreas)
-        .where(and(eq(devolvedAreas.body, "scottish_parliament"), eq(devolvedAreas.kind, "region")))
-    ).map((r) => [r.code, r.name]),
-  );
-  const rows = await deps.db
-    .select({ code: devolvedAreas.code, name: devolvedAreas.name, regionCode: devolvedAreas.regionCode })
-    .from(devolvedAreas)
-    .where(and(eq(devolvedAreas.body, "scottish_parliament"), eq(devolvedAreas.kind, "constituency")))
-    .orderBy(asc(devolvedAreas.name));
-  return rows.map((r) => ({
-    code: r.code,
-    name: r.name,
-    region: r.regionCode ? (regions.get(r.regionCode) ?? null) : null,
-  }));
-}
-
 async function holyrood(
   deps: Deps,
+  snap: Snapshot,
   input: Input,
   local: typeof postcodeAreas.$inferSelect | undefined,
 ): Promise<DevolvedView> {
@@ -298,19 +316,20 @@ async function holyrood(
   const inScotland = (a: AreaRow | undefined, kind: "constituency" | "region") =>
     a && a.kind === kind && a.code.startsWith(kind === "constituency" ? "S16" : "S17") ? a : undefined;
   // 1. The postcode's own row (Scottish Postcode Directory, imported).
-  const localC = inScotland(await area(deps, local?.holyroodConstituency), "constituency");
-  if (localC) return known(deps, body, localC, await area(deps, localC.regionCode), "postcode");
+  const area = (code: string | null | undefined) => (code ? snap.areas.get(code) : undefined);
+  const localC = inScotland(area(local?.holyroodConstituency), "constituency");
+  if (localC) return known(snap, body, localC, area(localC.regionCode), "postcode");
   // 2. The constituency the supporter chose.
-  const chosen = inScotland(await area(deps, input.area), "constituency");
-  if (chosen) return known(deps, body, chosen, await area(deps, chosen.regionCode), "supporter");
+  const chosen = inScotland(area(input.area), "constituency");
+  if (chosen) return known(snap, body, chosen, area(chosen.regionCode), "supporter");
   // 3. postcodes.io (the 2026 directory), cached.
   let unavailable = false;
   if (input.postcode && deps.config.REMOTE_LOOKUP) {
     try {
       const remote = await remoteHolyrood(deps, input.postcode);
       if (remote.kind === "found") {
-        const c = await matchHolyrood(deps, remote);
-        if (c) return known(deps, body, c, await area(deps, c.regionCode), "postcodes.io");
+        const c = matchHolyrood(snap, remote);
+        if (c) return known(snap, body, c, area(c.regionCode), "postcodes.io");
       }
     } catch (e) {
       if (!isAppError(e) || e.code !== "upstream_unavailable") throw e;
@@ -323,7 +342,7 @@ async function holyrood(
   return {
     ...base(body),
     status: "unknown",
-    choices: await holyroodChoices(deps),
+    choices: snap.holyroodChoices,
     notice: unavailable
       ? {
           code: "area_unavailable",
@@ -337,10 +356,20 @@ async function holyrood(
   };
 }
 
+const cacheStmt = (deps: Deps) =>
+  prepared(deps.db, "devolved.cache", (db) =>
+    db
+      .select()
+      .from(lookupCache)
+      .where(eq(lookupCache.key, sql.placeholder("key")))
+      .limit(1)
+      .prepare(),
+  );
+
 async function remoteHolyrood(deps: Deps, pc: string): Promise<RemoteHolyroodAreas> {
   const key = `holyrood:${pc}`;
   const now = deps.clock.now();
-  const [hit] = await deps.db.select().from(lookupCache).where(eq(lookupCache.key, key)).limit(1);
+  const hit = (await cacheStmt(deps).get({ key })) as typeof lookupCache.$inferSelect | undefined;
   if (hit && hit.expiresAt > now) return hit.value as RemoteHolyroodAreas;
   const answer = await deps.postcodeSource.holyrood(pc);
   const ttl =
@@ -357,43 +386,40 @@ async function remoteHolyrood(deps: Deps, pc: string): Promise<RemoteHolyroodAre
  * don't hold is an older boundary set: no answer), else by name. A region that disagrees with the
  * constituency's is ignored (the constituency fixes the region).
  */
-async function matchHolyrood(deps: Deps, r: Extract<RemoteHolyroodAreas, { kind: "found" }>) {
-  if (r.constituencyCode) {
-    const a = await area(deps, r.constituencyCode);
-    return a && a.kind === "constituency" && a.code.startsWith("S16") ? a : undefined;
-  }
+function matchHolyrood(snap: Snapshot, r: Extract<RemoteHolyroodAreas, { kind: "found" }>) {
+  const isConstituency = (a: AreaRow | undefined) =>
+    a && a.kind === "constituency" && a.code.startsWith("S16") ? a : undefined;
+  if (r.constituencyCode) return isConstituency(snap.areas.get(r.constituencyCode));
   if (!r.constituencyName) return undefined;
-  const rows = await deps.db
-    .select(areaColumns)
-    .from(devolvedAreas)
-    .where(and(eq(devolvedAreas.body, "scottish_parliament"), eq(devolvedAreas.kind, "constituency")));
-  return rows.find((a) => nameKey(a.name) === nameKey(r.constituencyName ?? ""));
+  const key = nameKey(r.constituencyName);
+  return [...snap.areas.values()].find((a) => isConstituency(a) && nameKey(a.name) === key);
 }
 
 // --- Wales ------------------------------------------------------------------------------------
 
 async function senedd(
   deps: Deps,
+  snap: Snapshot,
   input: Input,
   local: typeof postcodeAreas.$inferSelect | undefined,
 ): Promise<DevolvedView> {
   const body = "senedd" as const;
   const isSenedd = (a: AreaRow | undefined) => (a?.code.startsWith("W09") ? a : undefined);
-  const localA = isSenedd(await area(deps, local?.senedd));
-  if (localA) return known(deps, body, localA, undefined, "postcode");
-  const links = (await linksStmt(deps).all({ code: input.westminster.code })) as (AreaRow & {
-    share: string;
-  })[];
+  const area = (code: string | null | undefined) => (code ? snap.areas.get(code) : undefined);
+  const localA = isSenedd(area(local?.senedd));
+  if (localA) return known(snap, body, localA, undefined, "postcode");
+  const links = snap.links.get(input.westminster.code) ?? [];
   const paired = links.find((l) => l.share === "whole") ?? links[0];
-  const chosen = isSenedd(await area(deps, input.area));
-  if (chosen) return known(deps, body, chosen, undefined, "supporter");
+  const chosen = isSenedd(area(input.area));
+  if (chosen) return known(snap, body, chosen, undefined, "supporter");
   // postcodes.io's own answer for the postcode (ONS's best fit for the Senedd boundary).
   if (input.remoteSenedd) {
-    const all = await deps.db.select(areaColumns).from(devolvedAreas).where(eq(devolvedAreas.body, "senedd"));
     const key = nameKey(input.remoteSenedd);
-    const remote = all.find((a) => nameKey(a.name) === key || (a.nameCy && nameKey(a.nameCy) === key));
+    const remote = [...snap.areas.values()].find(
+      (a) => isSenedd(a) && (nameKey(a.name) === key || (a.nameCy && nameKey(a.nameCy) === key)),
+    );
     if (remote) {
-      const v = await known(deps, body, remote, undefined, "postcodes.io");
+      const v = known(snap, body, remote, undefined, "postcodes.io");
       if (paired && paired.code !== remote.code)
         return {
           ...v,
@@ -414,8 +440,10 @@ async function senedd(
         detail: `We don't know the Senedd constituency of ${input.westminster.name}.`,
       },
     };
-  const v = await known(deps, body, paired, undefined, "pairing");
-  const neighbours = input.postcode ? await otherSeneddInDistrict(deps, input.postcode, paired.code) : [];
+  const v = known(snap, body, paired, undefined, "pairing");
+  const neighbours = input.postcode
+    ? await otherSeneddInDistrict(deps, snap, input.postcode, paired.code)
+    : [];
   if (!neighbours.length) return v;
   return {
     ...v,
@@ -431,42 +459,60 @@ async function senedd(
  * Senedd constituencies other than `paired` that postcodes of the same postcode district (in our
  * postcode table) fall in through their Westminster seats: the sign of a nearby boundary.
  */
-async function otherSeneddInDistrict(deps: Deps, postcode: string, paired: string): Promise<AreaRow[]> {
+async function otherSeneddInDistrict(
+  deps: Deps,
+  snap: Snapshot,
+  postcode: string,
+  paired: string,
+): Promise<AreaRow[]> {
   const outcode = postcode.split(" ")[0] ?? postcode;
-  const rows = await deps.db
-    .selectDistinct(areaColumns)
-    .from(schema.postcodes)
-    .innerJoin(devolvedAreaLinks, eq(devolvedAreaLinks.westminsterCode, schema.postcodes.constituencyCode))
-    .innerJoin(devolvedAreas, eq(devolvedAreas.code, devolvedAreaLinks.areaCode))
-    .where(
-      and(
-        sql`${schema.postcodes.postcode} >= ${`${outcode} `} and ${schema.postcodes.postcode} < ${`${outcode}!`}`,
-        eq(schema.postcodes.terminated, false),
-        eq(devolvedAreas.body, "senedd"),
-        sql`${devolvedAreas.code} <> ${paired}`,
-      ),
-    )
-    .orderBy(asc(devolvedAreas.name))
-    .limit(5);
+  const key = `${outcode}|${paired}`;
+  const held = snap.districts.get(key);
+  if (held) return held;
+  const rows = (await districtStmt(deps).all({
+    from: `${outcode} `,
+    to: `${outcode}!`,
+    paired,
+  })) as AreaRow[];
+  // A few hundred Welsh postcode districts at most: kept until the postcode table changes.
+  if (snap.districts.size < 5000) snap.districts.set(key, rows);
   return rows;
 }
 
+const districtStmt = (deps: Deps) =>
+  prepared(deps.db, "devolved.district", (db) =>
+    db
+      .selectDistinct(areaColumns)
+      .from(schema.postcodes)
+      .innerJoin(devolvedAreaLinks, eq(devolvedAreaLinks.westminsterCode, schema.postcodes.constituencyCode))
+      .innerJoin(devolvedAreas, eq(devolvedAreas.code, devolvedAreaLinks.areaCode))
+      .where(
+        and(
+          sql`${schema.postcodes.postcode} >= ${sql.placeholder("from")} and ${schema.postcodes.postcode} < ${sql.placeholder("to")}`,
+          eq(schema.postcodes.terminated, false),
+          eq(devolvedAreas.body, "senedd"),
+          sql`${devolvedAreas.code} <> ${sql.placeholder("paired")}`,
+        ),
+      )
+      .orderBy(asc(devolvedAreas.name))
+      .limit(5)
+      .prepare(),
+  );
+
 // --- Northern Ireland -------------------------------------------------------------------------
 
-async function assembly(
-  deps: Deps,
+function assembly(
+  snap: Snapshot,
   input: Input,
   local: typeof postcodeAreas.$inferSelect | undefined,
-): Promise<DevolvedView> {
+): DevolvedView {
   const body = "ni_assembly" as const;
   const isAssembly = (a: AreaRow | undefined) => (a?.code.startsWith("N06") ? a : undefined);
-  const localA = isAssembly(await area(deps, local?.assembly));
-  if (localA) return known(deps, body, localA, undefined, "postcode");
-  const links = (await linksStmt(deps).all({ code: input.westminster.code })) as (AreaRow & {
-    share: string;
-  })[];
+  const localA = isAssembly(local?.assembly ? snap.areas.get(local.assembly) : undefined);
+  if (localA) return known(snap, body, localA, undefined, "postcode");
+  const links = snap.links.get(input.westminster.code) ?? [];
   const chosen = links.find((l) => l.code === input.area);
-  if (chosen) return known(deps, body, chosen, undefined, links.length > 1 ? "supporter" : "westminster");
+  if (chosen) return known(snap, body, chosen, undefined, links.length > 1 ? "supporter" : "westminster");
   const [only, ...more] = links;
   if (!only)
     return {
@@ -476,7 +522,7 @@ async function assembly(
         detail: `We don't know the Assembly constituency of ${input.westminster.name}.`,
       },
     };
-  if (!more.length) return known(deps, body, only, undefined, "westminster");
+  if (!more.length) return known(snap, body, only, undefined, "westminster");
   return {
     ...base(body),
     status: "choose",

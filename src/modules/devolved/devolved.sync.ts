@@ -29,6 +29,7 @@ import { notifyStoppedLetters, stopLettersToFormerDevolvedMembers } from "../let
 import { nameKey } from "../lookup/lookup.import";
 import { chunks, guardLimit, personKey, recordAttempt, type SyncOutcome } from "../members/members.sync";
 import { BODY_INFO, memberContactUrl } from "./devolved.bodies";
+import { devolvedChanged } from "./devolved.cache";
 import { areasOf } from "./devolved.import";
 import { SyncDevolvedInput } from "./devolved.schemas";
 
@@ -403,6 +404,7 @@ export async function applyDevolvedRoster(
       .where(eq(memberSyncs.id, syncId)),
   );
   await deps.atomic(statements);
+  devolvedChanged(deps);
 
   const [done] = await deps.db
     .select({ lettersStopped: memberSyncs.lettersStopped })
