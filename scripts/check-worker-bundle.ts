@@ -19,7 +19,13 @@ const patterns = [
   /\bimport\(\s*["']([^"']+)["']\s*\)/g, // import("y")
   /\b__require\(\s*["']([^"']+)["']\s*\)/g, // esbuild's CJS shim: throws "Dynamic require" in workerd
 ];
-for (const re of patterns) for (const m of code.matchAll(re)) if (m[1]) specifiers.add(m[1]);
+/** A match on a comment line (a bundled library's JSDoc: `@param {import('./x.js').default} y`). */
+const inComment = (index: number) => {
+  const line = code.slice(code.lastIndexOf("\n", index) + 1, index).trimStart();
+  return line.startsWith("*") || line.startsWith("//") || line.startsWith("/*");
+};
+for (const re of patterns)
+  for (const m of code.matchAll(re)) if (m[1] && !inComment(m.index ?? 0)) specifiers.add(m[1]);
 
 const bad = [...specifiers].filter((s) => !s.startsWith("cloudflare:"));
 if (bad.length) {
