@@ -143,6 +143,8 @@ export interface Deps {
   templates: Templates;
   /** Outbound mail transport (nodemailer on Node, a mail API on Workers, the DB in capture mode). */
   mailer: Mailer;
+  /** Tells the runtime's sender that outbox rows are ready (Workers: a Cloudflare Queue). */
+  outboxQueue: OutboxQueue;
   /** What the runtime knows about a request's connection (see src/http/client.ts). */
   network: Network;
   /** Per-key request allowances (SQLite on Node, so they survive a restart). */
@@ -163,8 +165,24 @@ export interface Network {
   loopbackListener: boolean;
 }
 
-/** `limit` requests per `windowSeconds` per key; `name` keeps different rules' counts apart. */
-export type RateRule = { name: string; limit: number; windowSeconds: number };
+/**
+ * Outbox rows that became ready to send (queued, or failed and due again), handed to the
+ * runtime's sender after the write that made them ready has committed. Workers: their ids (and
+ * nothing else: no personal data in the queue) go on a Cloudflare Queue, delayed until `dueAt`.
+ * Node: wakes the outbox loop. Losing a hand-over costs latency, never a message: the outbox
+ * table is the source of truth and a sweep finds rows nobody was told about.
+ */
+export interface OutboxQueue {
+  enqueue(rows: { id: string; dueAt: number }[]): Promise<void>;
+}
+
+/**
+ * `limit` requests per `windowSeconds` per key; `name` keeps different rules' counts apart.
+ * `hard`: a cap that must hold exactly however many servers answer (per email per day, per
+ * recipient per day), counted in the database on every runtime; other rules are per-request
+ * flood limits that a runtime may count more loosely (Workers: Cloudflare's rate limiter).
+ */
+export type RateRule = { name: string; limit: number; windowSeconds: number; hard?: boolean };
 export type RateDecision = { allowed: boolean; remaining: number; retryAfterSeconds: number };
 
 export interface RateLimiter {

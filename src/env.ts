@@ -144,6 +144,12 @@ export const EnvSchema = z.object({
   OUTBOX_BATCH: int(1, 1000).default(50),
   /** The Node worker loop's pause between passes when idle; 0 turns the loop off. */
   OUTBOX_POLL_MS: int(0, 3_600_000).default(2000),
+  /**
+   * Workers: database queries one background invocation (a cron run, a queue batch) may make.
+   * D1 allows 1,000 queries per invocation on the Workers Paid plan and 50 on Free; jobs stop
+   * short of this and leave the rest for the next run (the Node build has no such limit).
+   */
+  QUERY_BUDGET: int(20, 100_000).default(900),
 
   // --- pledges, dashboard and privacy ---------------------------------------------------------
   /** Campaign id pledges and letters are recorded under (one pledge per email per campaign). */

@@ -201,6 +201,11 @@ export const outbox = sqliteTable(
     expiresAt: integer("expires_at"),
     remindedAt: integer("reminded_at"),
     lastError: text("last_error"),
+    /**
+     * Workers: when the outbox sweep last put the row's id on the delivery queue because the
+     * queue seemed to have lost it (so it does so at most once per grace period).
+     */
+    enqueuedAt: integer("enqueued_at"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     sentAt: integer("sent_at"),
@@ -268,9 +273,19 @@ export const capturedMail = sqliteTable(
     fromHeader: text("from_header").notNull(),
     toHeader: text("to_header").notNull(),
     replyTo: text("reply_to"),
+    /**
+     * The bare addresses of To and Reply-To, lower-cased: erasure finds a person's captured mail
+     * by exact match (an index lookup, and no LIKE pattern that D1 would refuse over 50 bytes).
+     */
+    toAddress: text("to_address"),
+    replyToAddress: text("reply_to_address"),
     subject: text("subject").notNull(),
     text: text("text").notNull(),
     capturedAt: integer("captured_at").notNull(),
   },
-  (t) => [index("captured_mail_message_ix").on(t.messageId)],
+  (t) => [
+    index("captured_mail_message_ix").on(t.messageId),
+    index("captured_mail_to_ix").on(t.toAddress),
+    index("captured_mail_reply_to_ix").on(t.replyToAddress),
+  ],
 );

@@ -9,6 +9,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { ZodError } from "zod";
 import { dbFault, unavailable } from "../db/guard";
 import { AppError, ERROR_CODES, type ErrorCode } from "../lib/errors";
+import { describeError } from "../lib/safe-error";
 import type { AppEnv } from "./types";
 
 export const PROBLEM_TYPE_BASE = "https://speakup.invalid/problems/";
@@ -71,19 +72,8 @@ function render(c: Context<AppEnv>, err: AppError): Response {
   return problemResponse(c, err);
 }
 
-/**
- * An error for the log without personal data: drizzle's "Failed query: <sql>\nparams: <values>"
- * carries what supporters typed (emails, letters), so its first line is replaced by the SQL
- * error underneath; the stack frames stay.
- */
-export function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const stack = err.stack ?? `${err.name}: ${err.message}`;
-  if (!err.message.startsWith("Failed query:")) return stack;
-  const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : "unknown cause";
-  const frames = stack.split("\n").filter((l) => /^\s+at /.test(l));
-  return [`${err.name}: query failed (parameters withheld): ${cause}`, ...frames].join("\n");
-}
+/** Errors for the log without personal data (kept here for existing importers). */
+export { describeError };
 
 export function onError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof AppError) return render(c, err);

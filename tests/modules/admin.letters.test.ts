@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { letterTallyStatements, tallyLetters } from "../../src/modules/admin/admin.tallies";
 import { adminApp } from "../support/admin";
-import { expectStatus } from "../support/deps";
+import { allowUnannouncedRows, expectStatus } from "../support/deps";
 import { insertLetter } from "../support/pledges";
 
 function insertOutbox(
@@ -115,6 +115,8 @@ describe("outbox and moderation actions", () => {
   it("lists a bounced representative's address with its MP and the letters held for it, and clears the flag on request", async () => {
     const t = await adminApp();
     const l = insertLetter(t.sqlite, { status: "confirmed" });
+    // A fixture row written behind the domain's back: nobody announces it.
+    allowUnannouncedRows(t.sqlite);
     insertOutbox(t, { id: "o-held-for-flag", letterId: l, state: "queued", attempts: 0 });
     t.sqlite
       .prepare(

@@ -76,6 +76,9 @@ export function testDeps(env: Record<string, string> = {}) {
   const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES };
   const breaker = breakerOptions(config, clock, logger);
   const rateLimiter = sqliteRateLimiter(sqlite, logger);
+  // What the runtime's sender was told (Workers: the queue). Every row that is queued at the
+  // end of a test must have been announced at some point (checked below).
+  const announced: { id: string; dueAt: number }[] = [];
   const deps: Deps = {
     db,
     atomic,
@@ -89,6 +92,11 @@ export function testDeps(env: Record<string, string> = {}) {
     templates,
     // MAIL_MODE=capture: mail lands in captured_mail. SMTP tests swap in a real transport.
     mailer: captureMailer(db, clock),
+    outboxQueue: {
+      async enqueue(rows) {
+        announced.push(...rows);
+      },
+    },
     network: { peerAddress: socketPeer, loopbackListener: isLoopbackHost(config.HOST) },
     rateLimiter,
     passwords: argon2PasswordHasher(argon2Params(config)),
@@ -101,12 +109,26 @@ export function testDeps(env: Record<string, string> = {}) {
         .prepare("select message_id m, count(*) n from captured_mail group by message_id having n > 1")
         .all();
       if (dup.length) throw new Error(`captured a second copy of a message: ${JSON.stringify(dup)}`);
+      // A queued row nobody announced would wait for the Workers sweep instead of the queue.
+      const told = new Set(announced.map((r) => r.id));
+      const silent = (
+        sqlite.prepare("select id, kind from outbox where state = 'queued'").all() as {
+          id: string;
+          kind: string;
+        }[]
+      ).filter((r) => !told.has(r.id));
+      if (silent.length && !unannouncedOk.has(sqlite))
+        throw new Error(`queued outbox rows never announced to deps.outboxQueue: ${JSON.stringify(silent)}`);
     });
   } catch {
     // Built outside a test (beforeAll): no automatic check.
   }
-  return { deps, sqlite, clock, logger, limiter: rateLimiter };
+  return { deps, sqlite, clock, logger, limiter: rateLimiter, announced };
 }
+
+/** Databases whose tests insert queued rows behind the domain's back (fixtures), on purpose. */
+const unannouncedOk = new WeakSet<object>();
+export const allowUnannouncedRows = (sqlite: object) => void unannouncedOk.add(sqlite);
 
 /** The real app over test deps; `request` is app.request. */
 export function testApp(env: Record<string, string> = {}) {

@@ -1,12 +1,13 @@
 /**
- * Letters on Workers: submit -> confirmation email -> confirm -> the cron drains the outbox,
- * all in workerd over local D1. Mail leaves through the fetch-based mail API transport, answered
- * here at the HTTP boundary (MAIL_API_URL -> http://mail.test/emails); nothing else is reachable.
+ * Letters on Workers: submit -> confirmation email -> confirm -> the delivery queue sends the
+ * letter, all in workerd over local D1 and Miniflare's local queue (no cron involved). Mail
+ * leaves through the fetch-based mail API transport, answered here at the HTTP boundary
+ * (MAIL_API_URL -> http://mail.test/emails); nothing else is reachable.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { svixSignature } from "../../src/modules/delivery/delivery.webhooks";
 import { expectStatus } from "../support/deps";
-import { LIVE_MAIL, mailApi, postJson, startWorker, type TestWorker } from "./support";
+import { LIVE_MAIL, mailApi, postJson, startWorker, type TestWorker, until } from "./support";
 
 let w: TestWorker | undefined;
 afterEach(async () => {
@@ -17,7 +18,10 @@ afterEach(async () => {
 /** A Worker in live mode whose mail API answers `status()`. */
 async function lettersWorker(status?: () => number, bindings: Record<string, string> = {}) {
   const api = mailApi(status);
-  w = await startWorker({ bindings: { ...LIVE_MAIL, ...bindings }, outbound: api.outbound });
+  w = await startWorker({
+    bindings: { ...LIVE_MAIL, LOG_LEVEL: "info", ...bindings },
+    outbound: api.outbound,
+  });
   const worker = w;
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     postJson(worker, path, body, headers);
@@ -39,14 +43,13 @@ const letterInput = (email = "jane@example.org") => ({
 });
 
 describe("letters on Workers + D1, mail through the HTTP mail API", () => {
-  it("submits, mails the confirmation link, confirms, and the cron sends the letter and a sent notice", async () => {
+  it("submits, mails the confirmation link, confirms, and the queue sends the letter and a sent notice", async () => {
     const { worker, mail, post } = await lettersWorker();
     const created = (await expectStatus(await post("/api/letters", letterInput()), 201)) as { id: string };
 
-    // Nothing is sent inside the request: the outbox row waits for the cron trigger.
+    // Nothing is sent inside the request: the row's id goes on the queue, whose consumer sends.
     expect(mail).toHaveLength(0);
-    await worker.scheduled();
-    expect(mail).toHaveLength(1);
+    await until(() => mail.length === 1, { what: "the confirmation email" });
     const confirmMail = mail[0]!;
     expect(confirmMail.body.to).toEqual(["jane@example.org"]);
     expect(confirmMail.call.headers.authorization).toBe("Bearer test-api-key");
@@ -56,7 +59,7 @@ describe("letters on Workers + D1, mail through the HTTP mail API", () => {
     expect(confirmMail.body.text).toContain("http://127.0.0.1:8787/letters/confirm?token=");
 
     await expectStatus(await post("/api/letters/confirm", { token }), 200);
-    await worker.scheduled();
+    await until(() => mail.length === 3, { what: "the letter and its sent notice" });
 
     const letter = mail.find((m) => m.body.subject.toLowerCase().includes("babies"));
     // The ZZ9 9ZZ test MP reflects: the letter comes back to the supporter, even in live mode.
@@ -88,17 +91,18 @@ describe("letters on Workers + D1, mail through the HTTP mail API", () => {
 
   it("keeps a message for retry when the mail API answers 503, and gives it up on a 422", async () => {
     let status = 503;
-    const { worker, mail, post, outbox } = await lettersWorker(() => status);
+    const { mail, post, outbox } = await lettersWorker(() => status);
     await expectStatus(await post("/api/letters", letterInput()), 201);
-    await worker.scheduled();
-    expect(mail).toHaveLength(1);
     const confirms = async () => (await outbox()).filter((r) => r.kind === "confirm");
+    await until(async () => (await confirms())[0]?.state === "failed", { what: "a failed attempt" });
+    expect(mail).toHaveLength(1);
     expect(await confirms()).toEqual([{ kind: "confirm", state: "failed", attempts: 1 }]);
 
     status = 422;
     await expectStatus(await post("/api/letters", letterInput("sam@example.org")), 201);
-    await worker.scheduled();
-    // The 503'd row waits out its backoff; the new row is refused for good.
+    // The 503'd row waits out its backoff (its message is retried with that delay); the new
+    // row is refused for good.
+    await until(async () => (await confirms()).some((r) => r.state === "dead"), { what: "the 422" });
     const rows = (await confirms()).map((r) => `${r.state}/${r.attempts}`).sort();
     expect(rows).toEqual(["dead/1", "failed/1"]);
   });
@@ -107,20 +111,27 @@ describe("letters on Workers + D1, mail through the HTTP mail API", () => {
     let status = 401;
     const { worker, mail, post, outbox } = await lettersWorker(() => status);
     await expectStatus(await post("/api/letters", letterInput()), 201);
-    await worker.scheduled();
+    const relay = () =>
+      worker.db.prepare("select state, reason, next_probe_at as nextProbeAt from relay_status").first();
+    await until(relay, { what: "the pause" });
     expect(mail).toHaveLength(1);
     expect((await outbox()).filter((r) => r.kind === "confirm")).toEqual([
       { kind: "confirm", state: "queued", attempts: 0 },
     ]);
-    const relay = await worker.db.prepare("select state, reason from relay_status").first();
-    expect(relay).toEqual({ state: "paused", reason: "api_auth" });
-    // While paused, the next cron tries nothing.
-    await worker.scheduled();
+    expect(await relay()).toMatchObject({ state: "paused", reason: "api_auth" });
+    // While paused, nothing is tried: a message naming the row is handed back as a fresh
+    // message due at the next probe (about 30 s away), so the queue's retries are not used up.
+    const [waiting] = (await worker.outbox()).filter((r) => r.kind === "confirm");
+    await worker.queue().then((q) => q.send({ id: waiting?.id ?? "" }));
+    await until(() => worker.logs.join("").includes('"requeued":1'), { what: "the deferral" });
     expect(mail).toHaveLength(1);
-    // The key is fixed and the back-off has passed: one message probes the API, then all flows.
+    // The key is fixed and the probe time comes: one message probes the API, then all flows.
     status = 200;
     await worker.db.prepare("update relay_status set next_probe_at = 0").run();
-    await worker.scheduled();
+    await worker.queue().then((q) => q.send({ id: waiting?.id ?? "" }));
+    await until(async () => (await outbox()).some((r) => r.kind === "confirm" && r.state === "sent"), {
+      what: "the probe",
+    });
     expect((await outbox()).filter((r) => r.kind === "confirm")).toEqual([
       { kind: "confirm", state: "sent", attempts: 1 },
     ]);
@@ -131,10 +142,10 @@ describe("letters on Workers + D1, mail through the HTTP mail API", () => {
     const secret = `whsec_${btoa("workers-webhook-secret-32-bytes!")}`;
     const { worker, mail, post } = await lettersWorker(undefined, { RESEND_WEBHOOK_SECRET: secret });
     const created = (await expectStatus(await post("/api/letters", letterInput()), 201)) as { id: string };
-    await worker.scheduled();
+    await until(() => mail.length === 1, { what: "the confirmation email" });
     const token = /\/letters\/confirm\?token=([A-Za-z0-9_.-]+)/.exec(mail[0]!.body.text)?.[1];
     await expectStatus(await post("/api/letters/confirm", { token }), 200);
-    await worker.scheduled();
+    await until(() => mail.length === 3, { what: "the letter" });
     const letter = mail.find((m) => m.body.subject.toLowerCase().includes("babies"));
     const tag = letter?.body.tags?.[0];
     expect(tag?.name).toBe("speakup_bounce");

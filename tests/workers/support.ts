@@ -14,7 +14,8 @@ import { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } from "wran
 import { seedSql } from "../../scripts/d1-seed-sql";
 
 export const ROOT_DIR = resolve(import.meta.dirname, "../..");
-export const WORKER_SCRIPT = resolve(ROOT_DIR, "dist/worker/worker.js");
+export const WORKER_DIR = resolve(ROOT_DIR, "dist/worker");
+export const WORKER_SCRIPT = resolve(WORKER_DIR, "worker.js");
 const MIGRATIONS_DIR = resolve(ROOT_DIR, "src/db/migrations");
 export const BASE_URL = "http://speakup.test";
 
@@ -24,22 +25,56 @@ export type OutboundHandler = (call: OutboundCall) => Response | undefined | Pro
 /** The seed is the same for every test file; build it once per process. */
 let seedStatements: Promise<string[]> | undefined;
 
+type RateLimits = Record<string, { simple: { limit: number; period: 10 | 60 } }>;
+type QueueConsumerOptions = {
+  maxBatchSize?: number;
+  maxBatchTimeout?: number;
+  maxRetries?: number;
+  deadLetterQueue?: string;
+  retryDelay?: number;
+};
+
 export async function startWorker(
-  opts: { bindings?: Record<string, string>; outbound?: OutboundHandler } = {},
+  opts: {
+    bindings?: Record<string, string>;
+    outbound?: OutboundHandler;
+    /** Rate Limiting bindings replacing wrangler.toml's (by binding name). */
+    ratelimits?: RateLimits;
+    /** Consumer settings merged over wrangler.toml's, by queue name. */
+    queueConsumers?: Record<string, QueueConsumerOptions>;
+    /** Leave out the delivery queue (the cron drains the outbox, as before Queues). */
+    noQueue?: boolean;
+  } = {},
 ) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(resolve(ROOT_DIR, "wrangler.toml"));
+  const consumers = Object.fromEntries(
+    Object.entries((workerOptions.queueConsumers ?? {}) as Record<string, QueueConsumerOptions>).map(
+      // Batches go as soon as a message arrives (wrangler.toml waits up to a second to fill one).
+      ([name, c]) => [name, { ...c, maxBatchTimeout: 0, ...opts.queueConsumers?.[name] }],
+    ),
+  );
   const calls: OutboundCall[] = [];
   const unhandled: OutboundCall[] = [];
   const logs: string[] = [];
   const mf = new Miniflare({
     // Listed explicitly: Miniflare's module walker rejects the dynamic import() that
     // rate-limiter-flexible carries (never called for the in-memory limiter we use).
-    modules: [{ type: "ESModule", path: WORKER_SCRIPT }],
+    // The argon2id WebAssembly modules go up precompiled, as wrangler uploads them.
+    modulesRoot: WORKER_DIR,
+    modules: [
+      { type: "ESModule", path: WORKER_SCRIPT },
+      ...readdirSync(WORKER_DIR)
+        .filter((f) => f.endsWith(".wasm"))
+        .map((f) => ({ type: "CompiledWasm" as const, path: resolve(WORKER_DIR, f) })),
+    ],
     compatibilityDate: workerOptions.compatibilityDate,
     compatibilityFlags: workerOptions.compatibilityFlags,
     bindings: { ...workerOptions.bindings, LOG_LEVEL: "warn", ...opts.bindings },
     d1Databases: { DB: "speakup-test" },
     d1Persist: false,
+    queueProducers: opts.noQueue ? {} : workerOptions.queueProducers,
+    queueConsumers: opts.noQueue ? {} : consumers,
+    ratelimits: opts.ratelimits ?? (workerOptions.ratelimits as RateLimits),
     // No Request.cf fetch from workers.cloudflare.com: this runs offline.
     cf: false,
     async outboundService(request: MfRequest) {
@@ -88,6 +123,25 @@ export async function startWorker(
     logs,
     fetch: (path: string, init?: RequestInit) =>
       mf.dispatchFetch(`${BASE_URL}${path}`, init as never) as unknown as Promise<Response>,
+    /** The delivery queue's producer, to put messages on it as the Worker does. */
+    queue: () => mf.getQueueProducer<{ id: string }>("OUTBOX_QUEUE"),
+    /** Outbox rows (kind, state, attempts, recipient), oldest first. */
+    async outbox() {
+      return (
+        await db
+          .prepare(
+            "select id, kind, state, attempts, to_email as toEmail, last_error as lastError from outbox order by created_at, kind",
+          )
+          .all()
+      ).results as {
+        id: string;
+        kind: string;
+        state: string;
+        attempts: number;
+        toEmail: string;
+        lastError: string | null;
+      }[];
+    },
     /** Fire the cron trigger, as Cloudflare does every minute. */
     async scheduled(cron = "* * * * *") {
       const worker = await mf.getWorker();
@@ -143,3 +197,17 @@ export const postJson = (w: TestWorker, path: string, body: unknown, headers: Re
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify(body),
   });
+
+/** Wait until `check` holds (polling; the local queue delivers on timers of its own). */
+export async function until<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  opts: { timeoutMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what ?? "a condition"}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

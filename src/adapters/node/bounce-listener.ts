@@ -18,6 +18,7 @@ import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import type { Deps } from "../../deps";
+import { safeErrorText } from "../../lib/safe-error";
 import { type BounceResult, inboundVerdict, recordBounce } from "../../modules/delivery/delivery.bounces";
 import { readBounceToken, tokenFromAddress } from "../../modules/delivery/delivery.verp";
 
@@ -80,7 +81,7 @@ export function createBounceServer(deps: Deps): SMTPServer {
           ),
         (e) => {
           deps.logger.error("bounce listener: could not process a report", {
-            error: e instanceof Error ? e.message : String(e),
+            error: safeErrorText(e),
           });
           cb(reply(451, "4.3.0 temporary failure, try again later"));
         },

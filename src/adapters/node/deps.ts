@@ -68,6 +68,8 @@ export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetc
   };
   const breaker = breakerOptions(config, clock, logger);
   const rateLimiter = sqliteRateLimiter(sqlite, logger);
+  // The outbox loop polls; a row that becomes ready wakes it (set by main.ts once it runs).
+  let wake: (() => void) | undefined;
   const deps: Deps = {
     db,
     atomic,
@@ -80,9 +82,22 @@ export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetc
     devolvedSources: devolvedSources(config, upstream, { clock, logger }),
     templates: loadTemplates(resolve(ROOT_DIR, "templates")),
     mailer: nodeMailer(config, db),
+    outboxQueue: {
+      async enqueue() {
+        wake?.();
+      },
+    },
     network: { peerAddress: socketPeer, loopbackListener: isLoopbackHost(config.HOST) },
     rateLimiter,
     passwords: argon2PasswordHasher(argon2Params(config)),
   };
-  return { deps, sqlite, stop: () => rateLimiter.stop() };
+  return {
+    deps,
+    sqlite,
+    stop: () => rateLimiter.stop(),
+    /** Called when outbox rows become ready (the loop's wake-up). */
+    onOutboxReady: (fn: () => void) => {
+      wake = fn;
+    },
+  };
 }

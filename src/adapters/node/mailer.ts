@@ -91,12 +91,30 @@ export function smtpMailer(opts: SmtpOptions): Mailer & { verify(): Promise<void
  */
 export function startOutboxWorker(
   run: () => Promise<{ claimed: number }>,
-  opts: { pollMs: number; batch: number; onError: (e: unknown) => void },
+  opts: { pollMs: number; batch: number; onError: (e: unknown) => void; wakeGapMs?: number },
 ) {
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let current: Promise<void> = Promise.resolve();
+  let running = false;
+  let wakeRequested = false;
+  let lastStart = 0;
+  // Wake-ups are coalesced: at most one extra pass per WAKE_GAP, however many letters are
+  // confirmed meanwhile (a pass claims a whole batch anyway).
+  const wakeGap = opts.wakeGapMs ?? 250;
+  let timerAt = 0;
+  const schedule = (ms: number) => {
+    const at = Date.now() + ms;
+    if (timer && timerAt <= at) return; // already due sooner
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    timer = setTimeout(tick, ms);
+  };
   const tick = () => {
+    timer = undefined;
+    running = true;
+    wakeRequested = false;
+    lastStart = Date.now();
     current = (async () => {
       let full = false;
       try {
@@ -104,11 +122,24 @@ export function startOutboxWorker(
       } catch (e) {
         opts.onError(e);
       }
-      if (!stopped) timer = setTimeout(tick, full ? 0 : opts.pollMs);
+      running = false;
+      if (stopped || timer) return;
+      if (full) schedule(0);
+      else if (wakeRequested) schedule(Math.max(0, lastStart + wakeGap - Date.now()));
+      else schedule(opts.pollMs);
     })();
   };
-  timer = setTimeout(tick, 0);
+  schedule(0);
   return {
+    /** Rows became ready: run a pass soon (now, unless one ran within the last WAKE_GAP). */
+    wake() {
+      if (stopped) return;
+      if (running) {
+        wakeRequested = true;
+        return;
+      }
+      schedule(Math.max(0, lastStart + wakeGap - Date.now()));
+    },
     async stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -23,7 +23,7 @@ import { seed } from "./seed";
 
 async function main() {
   const config = parseEnv(process.env, readCampaignFiles());
-  const { deps, sqlite, stop: stopDeps } = buildNodeDeps(config);
+  const { deps, sqlite, stop: stopDeps, onOutboxReady } = buildNodeDeps(config);
   if (config.SEED) {
     const counts = await seed(deps, resolve(ROOT_DIR, "data"));
     deps.logger.info("data loaded", counts);
@@ -43,6 +43,8 @@ async function main() {
           onError: (e) => deps.logger.error("outbox pass failed", { error: describeError(e) }),
         })
       : undefined;
+  // A confirmed letter (or any mail made ready) starts a pass now instead of at the next poll.
+  if (worker) onOutboxReady(() => worker.wake());
   // Retention (privacy): scrub old letter text and addresses, drop unconfirmed pledges. Once at
   // start, then every RETENTION_INTERVAL_MINUTES.
   const retentionPass = () =>

@@ -9,6 +9,7 @@
  * sync itself (member_syncs, shown on the dashboard); nothing here can stop the server.
  */
 import type { Deps } from "../../deps";
+import { describeError } from "../../lib/safe-error";
 import { syncDueBodies, untilDue } from "../../modules/members/members.schedule";
 
 /**
@@ -40,7 +41,7 @@ export function startMemberSync(deps: Deps, opts: { firstDelayMs?: number } = {}
     if (wait === null) return;
     if (wait > 0) return schedule(wait);
     running = syncDueBodies(deps, { trigger: "schedule" }).catch((e) =>
-      deps.logger.error("members sync crashed", { error: e instanceof Error ? e.stack : String(e) }),
+      deps.logger.error("members sync crashed", { error: describeError(e) }),
     );
     await running;
     running = undefined;

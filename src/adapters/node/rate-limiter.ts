@@ -19,6 +19,7 @@
 import type Database from "better-sqlite3";
 import { dbFault } from "../../db/guard";
 import type { Logger, RateLimiter } from "../../deps";
+import { safeErrorText } from "../../lib/safe-error";
 
 /** How often counts are written to SQLite. */
 export const FLUSH_MS = 1000;
@@ -102,7 +103,7 @@ export function sqliteRateLimiter(
     try {
       flush();
     } catch (e) {
-      logger?.warn("rate limit flush failed", { error: e instanceof Error ? e.message : String(e) });
+      logger?.warn("rate limit flush failed", { error: safeErrorText(e) });
     }
   }, FLUSH_MS);
   flusher.unref();
@@ -110,7 +111,7 @@ export function sqliteRateLimiter(
     try {
       if (sqlite.open) sqlite.prepare("DELETE FROM rate_limits WHERE expire < ?").run(Date.now());
     } catch (e) {
-      logger?.warn("rate limit cleanup skipped", { error: e instanceof Error ? e.message : String(e) });
+      logger?.warn("rate limit cleanup skipped", { error: safeErrorText(e) });
     }
   }, CLEANUP_MS);
   cleaner.unref();

@@ -11,17 +11,27 @@
  * - Deps are built once per isolate and per bindings object, not per request.
  * - The module exports only the handler: workerd treats every export as an entry point.
  */
-import type { D1Database, ExecutionContext, ScheduledController } from "@cloudflare/workers-types";
+import type {
+  D1Database,
+  ExecutionContext,
+  MessageBatch,
+  Queue,
+  ScheduledController,
+} from "@cloudflare/workers-types";
 import { drizzle } from "drizzle-orm/d1";
 import { createApp } from "../../app";
 import { guardDb, withDbRetry } from "../../db/guard";
 import * as schema from "../../db/schema";
-import type { Db, Deps, Statement } from "../../deps";
-import { ConfigError, isLoopbackHost, isPlaceholderSecret, parseEnv } from "../../env";
+import type { Db, Deps, Logger, Statement } from "../../deps";
+import { type Config, ConfigError, isLoopbackHost, isPlaceholderSecret, parseEnv } from "../../env";
 import { cloudflarePeer } from "../../http/client";
-import { memoryRateLimiter } from "../../lib/rate-limit";
+import { type QueryBudget, queryBudget } from "../../lib/budget";
+import { argon2Params } from "../../lib/passwords";
+import { describeError } from "../../lib/safe-error";
 import { templatesFromPrecompiled } from "../../lib/templates";
 import { captureMailer } from "../../modules/delivery/delivery.mail";
+import { consumeDeadLetters, consumeOutboxBatch, sweepOutbox } from "../../modules/delivery/delivery.queue";
+import type { OutboxQueueMessage } from "../../modules/delivery/delivery.schemas";
 import { drainOutbox } from "../../modules/delivery/delivery.service";
 import { syncDueBodies } from "../../modules/members/members.schedule";
 import { runRetention } from "../../modules/privacy/privacy.service";
@@ -30,47 +40,44 @@ import { devolvedSources } from "../http/devolved-sources";
 import { mailApiMailer } from "../http/mail-api";
 import { membersApi } from "../http/members-api";
 import { postcodesIo } from "../http/postcodes-io";
+import { countedD1 } from "./d1-budget";
 import precompiled from "./generated/templates.js";
 import { consoleLogger } from "./logger";
-import { legacyPasswordHasher } from "./passwords";
+import {
+  DEAD_LETTER_QUEUE,
+  MEMBERS_SYNC_CRON,
+  RATE_LIMIT_BINDINGS,
+  RATE_LIMIT_PERIOD_S,
+  RETENTION_CRON,
+} from "./names";
+import { wasmPasswordHasher } from "./passwords";
+import { cloudflareOutboxQueue } from "./queue";
+import { type RateLimitBinding, workersRateLimiter } from "./rate-limiter";
 
-/** Bindings from wrangler.toml: the D1 database plus [vars] and secrets as strings. */
-export type Bindings = { DB: D1Database } & Record<string, unknown>;
+/**
+ * Bindings from wrangler.toml: the D1 database, the delivery queue, the rate limiters, plus
+ * [vars] and secrets as strings.
+ */
+export type Bindings = {
+  DB: D1Database;
+  /** [[queues.producers]]: outbox ids ready to send. Without it, the cron drains the outbox. */
+  OUTBOX_QUEUE?: Queue<OutboxQueueMessage>;
+} & Record<string, unknown>;
 
 const templates = templatesFromPrecompiled(precompiled);
 /** A mail API answers in well under a second; 10 s leaves room for a slow one within the cron run. */
 const MAIL_API_TIMEOUT_MS = 10_000;
-/** Batches per cron run: 20 x OUTBOX_BATCH (50) = 1000 messages a minute before the next run takes over. */
+/** Without a queue: batches per cron run, 20 x OUTBOX_BATCH (50) = 1000 messages a minute. */
 const MAX_PASSES_PER_RUN = 20;
-/** wrangler.toml [triggers]: this one runs retention (hourly); every other cron drains the outbox. */
-const RETENTION_CRON = "17 * * * *";
-/** wrangler.toml [triggers]: the daily members sync of every parliament (05:23 UTC, clear of the hourly job). */
-const MEMBERS_SYNC_CRON = "23 5 * * *";
 const depsByEnv = new WeakMap<object, Deps>();
 
-function buildWorkerDeps(env: Bindings): Deps {
-  const cached = depsByEnv.get(env);
-  if (cached) return cached;
-  const config = parseEnv(env);
-  // A Worker answers the internet: a published or placeholder secret is only for local dev.
-  if (isPlaceholderSecret(config.TOKEN_SECRET) && !isLoopbackHost(new URL(config.PUBLIC_URL).hostname))
-    throw new ConfigError(
-      `Invalid configuration:\n  TOKEN_SECRET: set a real secret (wrangler secret put TOKEN_SECRET) when PUBLIC_URL=${config.PUBLIC_URL}`,
-    );
-  const d1 = drizzle(env.DB, { schema });
-  const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES };
-  if (config.MAIL_MODE !== "capture" && !config.MAIL_API_URL)
-    throw new ConfigError(
-      `Invalid configuration:\n  MAIL_API_URL: required on Workers when MAIL_MODE=${config.MAIL_MODE}`,
-    );
-  const clock = { now: () => Date.now() };
-  const logger = consoleLogger(config.LOG_LEVEL);
-  const breaker = breakerOptions(config, clock, logger);
+/** drizzle over a D1 binding, guarded (faults become 503s), with `atomic` as a D1 batch. */
+function d1Ports(binding: D1Database, logger: Logger): Pick<Deps, "db" | "atomic"> {
+  const d1 = drizzle(binding, { schema });
   // D1 queues writers itself: no retrying here, but its faults still become 503s, not 500s.
   const guard = { busyWaitMs: 0, logger };
-  const db = guardDb(d1 as unknown as Db, guard);
-  const deps: Deps = {
-    db,
+  return {
+    db: guardDb(d1 as unknown as Db, guard),
     async atomic(statements: Statement[]) {
       const [first, ...rest] = statements;
       if (!first) return [];
@@ -80,6 +87,41 @@ function buildWorkerDeps(env: Bindings): Deps {
         Array.isArray(r) ? r.length : ((r as { meta?: { changes?: number } })?.meta?.changes ?? 0),
       );
     },
+  };
+}
+
+function checkConfig(env: Bindings): Config {
+  const config = parseEnv(env);
+  // A Worker answers the internet: a published or placeholder secret is only for local dev.
+  if (isPlaceholderSecret(config.TOKEN_SECRET) && !isLoopbackHost(new URL(config.PUBLIC_URL).hostname))
+    throw new ConfigError(
+      `Invalid configuration:\n  TOKEN_SECRET: set a real secret (wrangler secret put TOKEN_SECRET) when PUBLIC_URL=${config.PUBLIC_URL}`,
+    );
+  if (config.MAIL_MODE !== "capture" && !config.MAIL_API_URL)
+    throw new ConfigError(
+      `Invalid configuration:\n  MAIL_API_URL: required on Workers when MAIL_MODE=${config.MAIL_MODE}`,
+    );
+  return config;
+}
+
+function buildWorkerDeps(env: Bindings): Deps {
+  const cached = depsByEnv.get(env);
+  if (cached) return cached;
+  const config = checkConfig(env);
+  const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, retries: config.UPSTREAM_RETRIES };
+  const clock = { now: () => Date.now() };
+  const logger = consoleLogger(config.LOG_LEVEL);
+  const breaker = breakerOptions(config, clock, logger);
+  const { db, atomic } = d1Ports(env.DB, logger);
+  const edgeLimits = Object.fromEntries(
+    Object.entries(RATE_LIMIT_BINDINGS).map(([group, name]) => {
+      const binding = env[name] as RateLimitBinding | undefined;
+      return [`ip-${group}`, binding ? { binding, periodSeconds: RATE_LIMIT_PERIOD_S } : undefined];
+    }),
+  );
+  const deps: Deps = {
+    db,
+    atomic,
     clock,
     ids: { uuid: () => crypto.randomUUID() },
     logger,
@@ -89,9 +131,9 @@ function buildWorkerDeps(env: Bindings): Deps {
     devolvedSources: devolvedSources(config, upstream, { clock, logger }),
     templates,
     network: { peerAddress: cloudflarePeer, loopbackListener: false },
-    // Per isolate, in memory, until the Workers issue moves it to the Rate Limiting binding.
-    rateLimiter: memoryRateLimiter(),
-    passwords: legacyPasswordHasher(logger),
+    // Flood limits at Cloudflare's edge, hard caps (per email, per representative) in D1.
+    rateLimiter: workersRateLimiter({ db, clock, bindings: edgeLimits }),
+    passwords: wasmPasswordHasher(argon2Params(config)),
     // Capture mode never sends: mail is stored in D1 (captured_mail), as on Node.
     mailer:
       config.MAIL_MODE === "capture" || !config.MAIL_API_URL
@@ -101,9 +143,27 @@ function buildWorkerDeps(env: Bindings): Deps {
             apiKey: config.MAIL_API_KEY,
             timeoutMs: MAIL_API_TIMEOUT_MS,
           }),
+    // Ready rows go on the delivery queue; without one, the every-minute cron drains the outbox.
+    outboxQueue: env.OUTBOX_QUEUE
+      ? cloudflareOutboxQueue(env.OUTBOX_QUEUE, clock)
+      : { enqueue: async () => {} },
   };
   depsByEnv.set(env, deps);
   return deps;
+}
+
+/**
+ * Deps for one background invocation (a cron run, a queue batch): the same ports, with the
+ * database counted against the invocation's query budget so its jobs can stop in time.
+ */
+function invocationDeps(env: Bindings, budget: QueryBudget): Deps {
+  const base = buildWorkerDeps(env);
+  const ports = d1Ports(countedD1(env.DB, budget), base.logger);
+  return {
+    ...base,
+    ...ports,
+    mailer: base.config.MAIL_MODE === "capture" ? captureMailer(ports.db, base.clock) : base.mailer,
+  };
 }
 
 const app = createApp((env) => buildWorkerDeps(env as Bindings));
@@ -129,15 +189,19 @@ function misconfigured(env: Bindings): Response | undefined {
 export default {
   fetch: (request: Request, env: Bindings, ctx: ExecutionContext) =>
     misconfigured(env) ?? app.fetch(request, env, ctx),
+
   /**
-   * Cron triggers (wrangler.toml [triggers]): every minute the outbox is drained (leases make
-   * overlapping runs safe); hourly, retention scrubs old letters (RETENTION_INTERVAL_MINUTES=0
-   * turns it off, as on Node); daily, the members of every parliament are synced (MPs, MSPs, MSs, MLAs).
+   * Cron triggers (wrangler.toml [triggers]). Every minute: with the delivery queue, the safety
+   * sweep (lapsed leases, unconfirmed letters, rows the queue lost); without it, a drain of the
+   * outbox. Hourly: retention (RETENTION_INTERVAL_MINUTES=0 turns it off, as on Node). Daily:
+   * the members of every parliament are synced (MPs, MSPs, MSs, MLAs). Each run is sized by
+   * QUERY_BUDGET.
    */
   async scheduled(controller: ScheduledController, env: Bindings, _ctx: ExecutionContext) {
-    const deps = buildWorkerDeps(env);
+    const budget = queryBudget(checkConfig(env).QUERY_BUDGET);
+    const deps = invocationDeps(env, budget);
     if (controller.cron === RETENTION_CRON) {
-      if (deps.config.RETENTION_INTERVAL_MINUTES > 0) await runRetention(deps);
+      if (deps.config.RETENTION_INTERVAL_MINUTES > 0) await runRetention(deps, { budget });
       return;
     }
     if (controller.cron === MEMBERS_SYNC_CRON) {
@@ -148,8 +212,42 @@ export default {
         await syncDueBodies(deps, { trigger: "cron", all: true });
       return;
     }
+    if (env.OUTBOX_QUEUE) {
+      const report = await sweepOutbox(deps, { budget });
+      if (report.reclaimed || report.expired || report.reminded || report.requeued)
+        deps.logger.info("outbox swept", { ...report, queries: budget.spent() });
+      return;
+    }
     const report = await drainOutbox(deps, { maxPasses: MAX_PASSES_PER_RUN });
     if (report.claimed || report.reclaimed || report.expired || report.reminded)
       deps.logger.info("outbox drained", report);
+  },
+
+  /**
+   * The delivery queue (wrangler.toml [[queues.consumers]]): each message names an outbox row
+   * to send; messages the queue gave up on arrive from the dead-letter queue. A thrown error
+   * (a database fault) makes the queue redeliver every message not yet acknowledged.
+   */
+  async queue(batch: MessageBatch<unknown>, env: Bindings, _ctx: ExecutionContext) {
+    const budget = queryBudget(checkConfig(env).QUERY_BUDGET);
+    const deps = invocationDeps(env, budget);
+    if (batch.queue === DEAD_LETTER_QUEUE) {
+      const { dead } = await consumeDeadLetters(deps, batch.messages);
+      if (dead) deps.logger.warn("outbox dead-letter queue consumed", { dead });
+      return;
+    }
+    try {
+      const r = await consumeOutboxBatch(deps, batch.messages, { budget });
+      const fields = { ...r, messages: batch.messages.length, queries: budget.spent() };
+      if (r.dead || r.lost || r.deferred || r.malformed || r.requeued)
+        deps.logger.info("outbox queue batch", fields);
+      else deps.logger.debug("outbox queue batch", fields);
+    } catch (e) {
+      deps.logger.error("outbox queue batch stopped; unfinished messages will be redelivered", {
+        error: describeError(e),
+        queries: budget.spent(),
+      });
+      throw e;
+    }
   },
 };

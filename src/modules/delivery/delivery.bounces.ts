@@ -24,7 +24,13 @@ import { recipientFlags } from "../../db/schema.delivery";
 import { letters, outbox } from "../../db/schema.letters";
 import type { Deps, Statement } from "../../deps";
 import { bounceNoticeEmail } from "../letters/letters.emails";
-import { EVENTS, insertOutboxWhen, transition } from "./delivery.machine";
+import {
+  announceInserted,
+  EVENTS,
+  insertOutboxWhen,
+  type NewOutboxRow,
+  transition,
+} from "./delivery.machine";
 import { actualRecipient } from "./delivery.outbox";
 import { readBounceToken } from "./delivery.verp";
 
@@ -48,6 +54,8 @@ export async function bounceStatements(
   deps: Pick<Deps, "db" | "config" | "clock" | "ids" | "templates">,
   row: OutboxRow,
   info: { detail: string; source: BounceSource },
+  /** Receives the notice row, to announce once the write has committed. */
+  ready: NewOutboxRow[] = [],
 ): Promise<Statement[]> {
   if (row.kind !== "letter" || !row.letterId) return [];
   const reachedRepresentative =
@@ -83,10 +91,11 @@ export async function bounceStatements(
     })
     .from(letters)
     .where(eq(letters.id, row.letterId));
-  if (l)
-    out.push(
-      insertOutboxWhen(deps, bounceNoticeEmail(deps, l, info.detail), { id: row.id, state: "bounced" }),
-    );
+  if (l) {
+    const notice = bounceNoticeEmail(deps, l, info.detail);
+    ready.push(notice);
+    out.push(insertOutboxWhen(deps, notice, { id: row.id, state: "bounced" }));
+  }
   return out;
 }
 
@@ -140,6 +149,7 @@ export async function recordBounce(deps: Deps, report: BounceReport): Promise<Bo
     return "not_sent";
   }
   const detail = withoutAddresses(`${report.status ?? ""} ${report.detail}`);
+  const notices: NewOutboxRow[] = [];
   const n = await transition(
     deps,
     "bounce",
@@ -147,10 +157,11 @@ export async function recordBounce(deps: Deps, report: BounceReport): Promise<Bo
     {
       guard: eq(outbox.state, row.state),
       set: { lastError: `bounced: ${detail}` },
-      after: await bounceStatements(deps, row, { detail, source: report.source }),
+      after: await bounceStatements(deps, row, { detail, source: report.source }, notices),
     },
   );
   if (n === 0) return "already";
+  await announceInserted(deps, notices);
   deps.logger.warn("message bounced", fields);
   return "bounced";
 }

@@ -24,9 +24,15 @@
  *     ├─expire─> expired                           │ ├─refuse (RCPT 5xx)─> bounced
  *     └─cancel─> cancelled                         │ ├─unclaim (relay down)─> queued
  *   queued / failed / held / dead ─cancel─> cancelled └─lapse (lease passed)─> failed
+ *   queued / failed / sending (lease passed) ─dead_letter (Workers: the queue gave up)─> dead
+ * - Events that make rows ready to send (confirm, release, requeue, nudge) and inserts of
+ *   `queued` rows are announced to deps.outboxQueue once their write has committed
+ *   (`transition` does it; callers of `transitionStatements` / `insertOutbox` call
+ *   `announce()` / `announceInserted`). Workers put the ids on a Cloudflare Queue.
  */
 import { and, eq, getTableColumns, inArray, is, lte, SQL, sql } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
+import { chunks, ID_CHUNK } from "../../db/limits";
 import {
   LETTER_STATUSES,
   type LetterStatus,
@@ -37,6 +43,7 @@ import {
   outbox,
 } from "../../db/schema.letters";
 import type { Deps, Statement } from "../../deps";
+import { safeErrorText } from "../../lib/safe-error";
 
 /** States a new outbox row may be inserted in. */
 export const INITIAL_STATES = ["awaiting_confirmation", "queued"] as const satisfies readonly OutboxState[];
@@ -84,6 +91,12 @@ export const EVENTS = {
   /** ... unless that was the last attempt allowed. */
   lapse_final: { from: ["sending"], to: "dead" },
   /**
+   * Workers: the delivery queue gave up on the row's message (its retries ran out and it went
+   * to the dead-letter queue). Never silently dropped: the row is dead, on the dashboard, and
+   * can be requeued. From `sending` only once the lease has passed (the caller's guard).
+   */
+  dead_letter: { from: ["queued", "failed", "sending"], to: "dead" },
+  /**
    * A bounce report (DSN, provider webhook) for a message we handed over. `queued`/`failed`:
    * the relay had accepted it before the connection dropped (no 250 seen), so we still held it.
    */
@@ -128,6 +141,7 @@ export const fromStates = (to: OutboxState): OutboxState[] =>
 
 /** States a worker claims from. */
 export const CLAIMABLE = EVENTS.claim.from;
+const CLAIMABLE_STATES: readonly OutboxState[] = CLAIMABLE;
 
 /** What a letter's status is while its `letter` outbox row is in each state. */
 export const LETTER_STATUS_OF: Record<OutboxState, LetterStatus> = {
@@ -173,16 +187,14 @@ const inStates = (column: SQL | AnySQLiteColumn, list: readonly string[]) =>
 
 // --- targets --------------------------------------------------------------------------------
 
-/**
- * Ids per `ids` / `letterIds` target. A transition binds each id list once per statement (the
- * UPDATE, the letter sync, the cascade) plus up to a dozen values of its own, and D1 allows 100.
- */
-export const ID_CHUNK = 80;
+/** Ids per `ids` / `letterIds` list in one statement (src/db/limits.ts says why 80). */
+export { ID_CHUNK };
 
 /**
- * Which rows an event applies to. D1 binds at most 100 variables: at most ID_CHUNK ids per list. A
- * `where` must not test the rows' state (put that in the options' `guard`): it is evaluated
- * again after the UPDATE, to find the letters whose status follows.
+ * Which rows an event applies to. Id lists of any length are split into ID_CHUNK-sized lists
+ * (one set of statements each, all in the same atomic write), so every statement stays within
+ * D1's 100 bound variables. A `where` must not test the rows' state (put that in the options'
+ * `guard`): it is evaluated again after the UPDATE, to find the letters whose status follows.
  */
 export type Target =
   | { id: string }
@@ -316,6 +328,8 @@ function defaults(deps: Pick<Deps, "config">, event: OutboxEvent, now: number) {
     case "lapse":
     case "lapse_final":
       return { ...released, nextAttemptAt: now, lastError: "lease expired while sending" };
+    case "dead_letter":
+      return { ...released, lastError: "the delivery queue gave up on this message" };
     case "cancel":
     case "reject":
       return { ...released, cancelReason: event === "reject" ? "rejected by moderator" : "cancelled" };
@@ -326,53 +340,142 @@ function defaults(deps: Pick<Deps, "config">, event: OutboxEvent, now: number) {
   }
 }
 
+/** A target's id lists split to ID_CHUNK (src/db/limits.ts): one target per chunk. */
+function splitTarget(t: Target): Target[] {
+  if ("ids" in t) return t.ids.length > ID_CHUNK ? chunks(t.ids).map((ids) => ({ ids })) : [t];
+  if ("letterIds" in t)
+    return t.letterIds.length > ID_CHUNK
+      ? chunks(t.letterIds).map((letterIds) => ({ letterIds, kinds: t.kinds }))
+      : [t];
+  return [t];
+}
+
+/**
+ * Events after which rows are ready to send: the runtime's sender is told (announce). `unclaim`
+ * is not among them: the sender that gave the attempt back reschedules the row itself.
+ */
+const READY_AFTER: ReadonlySet<OutboxEvent> = new Set(["confirm", "release", "requeue", "nudge"]);
+
+export type TransitionWrite = {
+  statements: Statement[];
+  /** Position of the (first) outbox UPDATE: its changed-row count says whether it happened. */
+  index: number;
+  /** Positions of every outbox UPDATE (one per ID_CHUNK of a long id list). */
+  indexes: number[];
+  /**
+   * Call after the atomic write committed: hands the rows this event made ready to the
+   * runtime's sender (a no-op for events that make nothing ready).
+   */
+  announce(): Promise<void>;
+};
+
 /**
  * The statements of one event on `target`, for callers that add their own statements to the same
- * atomic write. `index` is the position of the outbox UPDATE: its changed-row count says whether
- * the transition happened.
+ * atomic write (and then call `announce()`). Id lists longer than ID_CHUNK become one set of
+ * statements per chunk, in the same write.
  */
 export function transitionStatements(
-  deps: Pick<Deps, "db" | "config" | "clock">,
+  deps: Pick<Deps, "db" | "config" | "clock"> & Partial<Pick<Deps, "outboxQueue" | "logger">>,
   event: OutboxEvent,
   target: Target,
   opts: TransitionOptions = {},
-): { statements: Statement[]; index: number } {
+): TransitionWrite {
   if (event === "claim") throw new Error("outbox: claim goes through claimDue");
   const spec: EventSpec = EVENTS[event];
   const now = deps.clock.now();
-  const before = opts.before ?? [];
-  const update = deps.db
-    .update(outbox)
-    .set({
-      ...(spec.to === "same" ? {} : { state: spec.to }),
-      ...defaults(deps, event, now),
-      ...opts.set,
-      updatedAt: now,
-    })
-    .where(and(targetWhere(target), inStates(outbox.state, spec.from), opts.guard));
-  const statements: Statement[] = [...before, update];
-  if (
-    spec.to !== "same" &&
-    spec.from.some((s) => LETTER_STATUS_OF[s] !== LETTER_STATUS_OF[spec.to as OutboxState])
-  )
-    statements.push(letterSync(deps, target, now));
-  if (spec.to !== "same" && LETTER_ENDS.includes(spec.to))
-    statements.push(cascade(deps, target, now, spec.to));
+  const statements: Statement[] = [...(opts.before ?? [])];
+  const indexes: number[] = [];
+  const parts = splitTarget(target);
+  for (const part of parts) {
+    indexes.push(statements.length);
+    statements.push(
+      deps.db
+        .update(outbox)
+        .set({
+          ...(spec.to === "same" ? {} : { state: spec.to }),
+          ...defaults(deps, event, now),
+          ...opts.set,
+          updatedAt: now,
+        })
+        .where(and(targetWhere(part), inStates(outbox.state, spec.from), opts.guard)),
+    );
+    if (
+      spec.to !== "same" &&
+      spec.from.some((s) => LETTER_STATUS_OF[s] !== LETTER_STATUS_OF[spec.to as OutboxState])
+    )
+      statements.push(letterSync(deps, part, now));
+    if (spec.to !== "same" && LETTER_ENDS.includes(spec.to))
+      statements.push(cascade(deps, part, now, spec.to));
+  }
   statements.push(...(opts.after ?? []));
-  return { statements, index: before.length };
+  return {
+    statements,
+    index: indexes[0] ?? 0,
+    indexes,
+    async announce() {
+      if (!READY_AFTER.has(event)) return;
+      if (!deps.outboxQueue || !deps.logger)
+        throw new Error(`outbox: announcing "${event}" needs deps.outboxQueue and deps.logger`);
+      const rows: { id: string; dueAt: number }[] = [];
+      for (const part of parts) {
+        if ("id" in part) {
+          rows.push({ id: part.id, dueAt: now });
+          continue;
+        }
+        // The rows this write moved: in the event's state, written at this very millisecond.
+        const moved = await deps.db
+          .select({ id: outbox.id, dueAt: outbox.nextAttemptAt })
+          .from(outbox)
+          .where(and(targetWhere(part), inStates(outbox.state, CLAIMABLE_STATES), eq(outbox.updatedAt, now)));
+        rows.push(...moved);
+      }
+      await announceReady({ outboxQueue: deps.outboxQueue, logger: deps.logger }, rows);
+    },
+  };
 }
 
 /** Apply one event; resolves to the number of outbox rows it moved (0: not allowed from here). */
 export async function transition(
-  deps: Pick<Deps, "db" | "config" | "clock" | "atomic">,
+  deps: Pick<Deps, "db" | "config" | "clock" | "atomic" | "outboxQueue" | "logger">,
   event: OutboxEvent,
   target: Target,
   opts: TransitionOptions = {},
 ): Promise<number> {
-  const { statements, index } = transitionStatements(deps, event, target, opts);
-  const changes = await deps.atomic(statements);
-  return changes[index] ?? 0;
+  const write = transitionStatements(deps, event, target, opts);
+  const changes = await deps.atomic(write.statements);
+  const n = write.indexes.reduce((sum, i) => sum + (changes[i] ?? 0), 0);
+  if (n > 0) await write.announce();
+  return n;
 }
+
+// --- telling the sender -------------------------------------------------------------------
+
+/**
+ * Hand rows that are ready to send to the runtime's sender (deps.outboxQueue), after their write
+ * committed. Never fails the caller: the row is safely in the outbox, and a sweep finds rows
+ * whose hand-over was lost (Workers: the cron; Node: the loop polls anyway).
+ */
+export async function announceReady(
+  deps: Pick<Deps, "outboxQueue" | "logger">,
+  rows: readonly { id: string; dueAt: number }[],
+): Promise<void> {
+  if (!rows.length) return;
+  try {
+    await deps.outboxQueue.enqueue([...rows]);
+  } catch (e) {
+    deps.logger.warn("outbox: could not hand rows to the sender; the sweep will", {
+      rows: rows.length,
+      error: safeErrorText(e),
+    });
+  }
+}
+
+/** Announce the rows of an insert that start out ready (state `queued`), once it committed. */
+export const announceInserted = (deps: Pick<Deps, "outboxQueue" | "logger">, rows: readonly NewOutboxRow[]) =>
+  announceReady(
+    deps,
+    rows.filter((r) => r.state === "queued").map((r) => ({ id: r.id, dueAt: r.nextAttemptAt })),
+  );
 
 // --- the two writes that are not an UPDATE of one known row -------------------------------
 
@@ -433,13 +536,15 @@ export const initialLetterStatus = (letterRow: Pick<NewOutboxRow, "state">): Let
 export async function claimDue(
   deps: Pick<Deps, "db" | "config" | "clock" | "ids">,
   limit: number,
-  opts: { kinds?: readonly OutboxKind[]; skip?: SQL } = {},
+  opts: { kinds?: readonly OutboxKind[]; skip?: SQL; ids?: readonly string[] } = {},
 ) {
+  if (opts.ids && opts.ids.length > ID_CHUNK) throw new Error(`claimDue: at most ${ID_CHUNK} ids`);
   const now = deps.clock.now();
   const due = and(
     inStates(outbox.state, EVENTS.claim.from),
     lte(outbox.nextAttemptAt, now),
     opts.kinds ? inArray(outbox.kind, [...opts.kinds]) : undefined,
+    opts.ids ? inArray(outbox.id, opts.ids.length ? [...opts.ids] : [""]) : undefined,
     opts.skip,
   );
   const ids = deps.db

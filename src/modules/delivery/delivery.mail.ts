@@ -156,6 +156,8 @@ export function captureMailer(db: Db, clock: Clock): Mailer {
         fromHeader: formatAddress(m.from),
         toHeader: formatAddress(m.to),
         replyTo: m.replyTo ? formatAddress(m.replyTo) : null,
+        toAddress: m.to.address.toLowerCase(),
+        replyToAddress: m.replyTo?.address.toLowerCase() ?? null,
         subject: m.subject,
         text: m.text,
         capturedAt: clock.now(),

@@ -16,6 +16,7 @@
 import { eq, sql } from "drizzle-orm";
 import { relayStatus } from "../../db/schema.delivery";
 import type { Deps, Mailer } from "../../deps";
+import { safeErrorText } from "../../lib/safe-error";
 import { classifyFailure, type RelayReason } from "./delivery.mail";
 
 const ROW = "outbox";
@@ -167,7 +168,9 @@ async function verifyRelay(mailer: Mailer): Promise<{ reason: RelayReason; detai
     const v = classifyFailure(e);
     return {
       reason: v.scope === "relay" ? v.reason : "connection",
-      detail: (e instanceof Error ? e.message : String(e)).slice(0, 200),
+      detail: safeErrorText(e)
+        .replace(/^MailError: /, "")
+        .slice(0, 200),
     };
   }
 }

@@ -29,16 +29,19 @@
  *   reserved .invalid domain always goes back to the supporter.
  */
 import { and, eq, gt, inArray, lte, or, type SQL, sql } from "drizzle-orm";
+import { chunks, ID_CHUNK } from "../../db/limits";
 import { recipientFlags } from "../../db/schema.delivery";
 import { deliveryLog, letters, outbox } from "../../db/schema.letters";
 import type { Deps, Mailer, MailMessage, Statement } from "../../deps";
+import { describeError, safeErrorText } from "../../lib/safe-error";
 import { followupEmail, letterForEmailColumns, sentNoticeEmail } from "../letters/letters.emails";
 import { sweepUnconfirmed } from "../letters/letters.service";
 import { bounceStatements } from "./delivery.bounces";
 import {
+  announceInserted,
+  announceReady,
   backoffMs,
   claimDue,
-  ID_CHUNK,
   insertOutboxWhen,
   MAILBOX_FULL_RETRY_MS,
   type NewOutboxRow,
@@ -76,7 +79,7 @@ export type DrainReport = {
   paused: boolean;
 };
 
-const emptyReport = (): DrainReport => ({
+export const emptyReport = (): DrainReport => ({
   claimed: 0,
   sent: 0,
   retrying: 0,
@@ -122,16 +125,17 @@ type Pending = {
   followups: NewOutboxRow[];
 };
 /**
- * Acceptances (and follow-up rows) the database refused to record, per database: written first
- * thing in the next pass, and their rows are never reclaimed meanwhile. Lost only if this
- * process dies too: the documented at-least-once window.
+ * Acceptances (and follow-up rows) the database refused to record, per configured service (one
+ * per process on Node, per isolate on Workers, whose queue batches each get their own deps but
+ * share the configuration): written first thing in the next pass, and their rows are never
+ * reclaimed meanwhile. Lost only if this process dies too: the documented at-least-once window.
  */
-const pendingByDb = new WeakMap<object, Map<string, Pending>>();
-const pendingFor = (deps: Pick<Deps, "db">) => {
-  let m = pendingByDb.get(deps.db);
+const pendingByService = new WeakMap<object, Map<string, Pending>>();
+const pendingFor = (deps: Pick<Deps, "config">) => {
+  let m = pendingByService.get(deps.config);
   if (!m) {
     m = new Map();
-    pendingByDb.set(deps.db, m);
+    pendingByService.set(deps.config, m);
   }
   return m;
 };
@@ -239,9 +243,11 @@ async function writeAccepted(deps: Deps, row: OutboxRow, response: string): Prom
 async function writeFollowups(deps: Deps, row: OutboxRow, followups: NewOutboxRow[]) {
   if (!followups.length) return;
   await deps.atomic(followups.map((r) => insertOutboxWhen(deps, r, { id: row.id, state: "sent" })));
+  // The "sent" notice is due now, the follow-up in LETTER_FOLLOWUP_DAYS.
+  await announceInserted(deps, followups);
 }
 
-type Outcome = "sent" | "retrying" | "dead" | "bounced" | "lost" | "skipped" | "deferred" | "pending";
+export type Outcome = "sent" | "retrying" | "dead" | "bounced" | "lost" | "skipped" | "deferred" | "pending";
 
 /** Record an acceptance; on a busy database keep trying briefly, then hold it for the next pass. */
 async function recordAccepted(deps: Deps, p: Pending): Promise<Outcome> {
@@ -262,7 +268,7 @@ async function recordAccepted(deps: Deps, p: Pending): Promise<Outcome> {
     pendingFor(deps).set(p.row.id, p);
     deps.logger.error("outbox: accepted message not yet recorded (database error); held for the next pass", {
       outboxId: p.row.id,
-      error: lastError instanceof Error ? lastError.message : String(lastError),
+      error: safeErrorText(lastError),
     });
     return "pending";
   }
@@ -274,7 +280,7 @@ async function recordAccepted(deps: Deps, p: Pending): Promise<Outcome> {
       pendingFor(deps).set(p.row.id, { ...p, recorded: true });
       deps.logger.error("outbox: sent, but its notices could not be queued yet; retrying next pass", {
         outboxId: p.row.id,
-        error: e instanceof Error ? e.message : String(e),
+        error: safeErrorText(e),
       });
     }
   }
@@ -282,7 +288,7 @@ async function recordAccepted(deps: Deps, p: Pending): Promise<Outcome> {
 }
 
 /** Write what earlier passes could not. Runs before leases are reclaimed. */
-async function flushPending(deps: Deps, report: DrainReport) {
+export async function flushPending(deps: Deps, report: DrainReport) {
   const pending = pendingFor(deps);
   for (const [id, p] of [...pending]) {
     try {
@@ -307,11 +313,19 @@ async function flushPending(deps: Deps, report: DrainReport) {
 
 // --- failures ------------------------------------------------------------------------------
 
-/** Pass-wide state shared by the lanes of one drain pass. */
-type Pass = { relayDown?: { reason: RelayReason; detail: string; retryAfterMs?: number } };
+/** Pass-wide state shared by the lanes of one drain pass (or one queue batch). */
+export type Pass = {
+  relayDown?: { reason: RelayReason; detail: string; retryAfterMs?: number };
+  /** When the paused relay is next probed (set with relayDown). */
+  nextProbeAt?: number;
+  /** Retried rows' next attempt times, for a queue consumer's retry delay. */
+  retryAt?: Map<string, number>;
+};
 
 async function recordFailure(deps: Deps, row: OutboxRow, e: unknown, pass: Pass): Promise<Outcome> {
-  const detail = shortText(e instanceof Error ? e.message : String(e));
+  // A mail error's text is the relay's short answer (addresses redacted); anything else, e.g. a
+  // database error from the capture mailer, is named by its code, never its parameters.
+  const detail = shortText(safeErrorText(e).replace(/^MailError: /, ""));
   const verdict = classifyFailure(e);
   if (verdict.scope === "relay") {
     // Nothing is wrong with this message: give its attempt back, pause the outbox (once per
@@ -324,7 +338,7 @@ async function recordFailure(deps: Deps, row: OutboxRow, e: unknown, pass: Pass)
     );
     if (!pass.relayDown) {
       pass.relayDown = { reason: verdict.reason, detail, retryAfterMs: verdict.retryAfterMs };
-      await pauseRelay(deps, pass.relayDown);
+      pass.nextProbeAt = (await pauseRelay(deps, pass.relayDown)).nextProbeAt ?? undefined;
     }
     if (n === 0)
       deps.logger.error("outbox: a deferral matched no row (claim taken over)", { outboxId: row.id });
@@ -334,7 +348,7 @@ async function recordFailure(deps: Deps, row: OutboxRow, e: unknown, pass: Pass)
     // A bug, not a delivery failure: logged, and retried like a temporary failure.
     deps.logger.error("outbox send crashed", {
       outboxId: row.id,
-      error: e instanceof Error ? e.stack : String(e),
+      error: describeError(e),
     });
   const now = deps.clock.now();
   const exhausted = row.attempts >= (row.attemptLimit ?? deps.config.OUTBOX_MAX_ATTEMPTS);
@@ -358,13 +372,16 @@ async function recordFailure(deps: Deps, row: OutboxRow, e: unknown, pass: Pass)
       at: now,
     }),
   ];
-  if (event === "refuse") after.push(...(await bounceStatements(deps, row, { detail, source: "smtp" })));
+  const notices: NewOutboxRow[] = [];
+  if (event === "refuse")
+    after.push(...(await bounceStatements(deps, row, { detail, source: "smtp" }, notices)));
   const n = await transition(
     deps,
     event,
     { id: row.id },
     { guard: ourClaim(row), set: { lastError: detail, nextAttemptAt }, after },
   );
+  if (n > 0) await announceInserted(deps, notices);
   if (n === 0) {
     deps.logger.error("outbox: a failure outcome matched no row (claim taken over)", {
       outboxId: row.id,
@@ -379,6 +396,10 @@ async function recordFailure(deps: Deps, row: OutboxRow, e: unknown, pass: Pass)
     smtpCode,
     next: to,
   });
+  if (event === "retry") {
+    pass.retryAt ??= new Map();
+    pass.retryAt.set(row.id, nextAttemptAt);
+  }
   return event === "retry" ? "retrying" : event === "refuse" ? "bounced" : "dead";
 }
 
@@ -392,20 +413,23 @@ export async function sendClaimed(
   deps: Deps,
   mailer: Mailer,
   row: OutboxRow,
-  opts: { followups?: NewOutboxRow[]; pass?: Pass } = {},
+  opts: { followups?: NewOutboxRow[]; pass?: Pass; justClaimed?: boolean } = {},
 ): Promise<Outcome> {
   const pass = opts.pass ?? {};
   const now = deps.clock.now();
   // The lease is checked and extended right before sending: a claimer that has lost it (its
   // lease lapsed while the row waited its turn) must not send what someone else may be sending.
-  const extended = await transition(
-    deps,
-    "extend",
-    { id: row.id },
-    {
-      guard: and(ourClaim(row), gt(outbox.leaseUntil, now)),
-    },
-  );
+  // A row claimed a moment ago on its own (a queue consumer) has its whole lease ahead of it.
+  const extended = opts.justClaimed
+    ? 1
+    : await transition(
+        deps,
+        "extend",
+        { id: row.id },
+        {
+          guard: and(ourClaim(row), gt(outbox.leaseUntil, now)),
+        },
+      );
   if (extended === 0) {
     deps.logger.warn("outbox: lease lapsed before sending; left for reclaiming, not sent", {
       outboxId: row.id,
@@ -427,8 +451,7 @@ export async function sendClaimed(
 async function prepareFollowups(deps: Deps, rows: OutboxRow[]): Promise<Map<string, NewOutboxRow[]>> {
   const out = new Map<string, NewOutboxRow[]>();
   const letterRows = rows.filter((r) => r.kind === "letter" && r.letterId);
-  for (let i = 0; i < letterRows.length; i += 90) {
-    const chunk = letterRows.slice(i, i + 90);
+  for (const chunk of chunks(letterRows)) {
     const found = await deps.db
       .select(letterForEmailColumns)
       .from(letters)
@@ -448,7 +471,7 @@ async function prepareFollowups(deps: Deps, rows: OutboxRow[]): Promise<Map<stri
         // Sending the letter matters more than its notices: send it, and say what went wrong.
         deps.logger.error("outbox: could not render a letter's notices; the letter is sent without them", {
           outboxId: r.id,
-          error: e instanceof Error ? e.message : String(e),
+          error: safeErrorText(e),
         });
       }
     }
@@ -458,21 +481,27 @@ async function prepareFollowups(deps: Deps, rows: OutboxRow[]): Promise<Map<stri
 
 // --- crash recovery -------------------------------------------------------------------------
 
-/** `sending` rows whose lease has passed: their sender died. One more attempt (or dead), logged. */
-export async function recoverExpiredLeases(deps: Deps): Promise<number> {
+/**
+ * `sending` rows whose lease has passed: their sender died. One more attempt (or dead), logged;
+ * the rows given another attempt are announced to the sender (on Workers: the queue). `ids`
+ * limits it to those rows (a queue consumer finding its row stuck); `limit` bounds one call.
+ */
+export async function recoverExpiredLeases(
+  deps: Deps,
+  opts: { ids?: string[]; limit?: number; announce?: boolean } = {},
+): Promise<number> {
   const now = deps.clock.now();
   const pending = pendingFor(deps);
+  const lapsed = and(eq(outbox.state, "sending"), lte(outbox.leaseUntil, now)) as SQL;
   const rows = (
     await deps.db
       .select({ id: outbox.id, attempts: outbox.attempts, attemptLimit: outbox.attemptLimit })
       .from(outbox)
-      .where(and(eq(outbox.state, "sending"), lte(outbox.leaseUntil, now)))
-      .limit(500)
+      .where(and(lapsed, opts.ids ? inArray(outbox.id, opts.ids) : undefined))
+      .limit(opts.limit ?? 500)
   ).filter((r) => !pending.has(r.id));
   let n = 0;
-  for (let i = 0; i < rows.length; i += ID_CHUNK) {
-    const chunk = rows.slice(i, i + ID_CHUNK);
-    const lapsed = and(eq(outbox.state, "sending"), lte(outbox.leaseUntil, now)) as SQL;
+  for (const chunk of chunks(rows)) {
     for (const final of [false, true]) {
       const ids = chunk
         .filter((r) => r.attempts >= (r.attemptLimit ?? deps.config.OUTBOX_MAX_ATTEMPTS) === final)
@@ -495,7 +524,18 @@ export async function recoverExpiredLeases(deps: Deps): Promise<number> {
             .where(and(inArray(outbox.id, ids), lapsed)),
         )
         .onConflictDoNothing();
-      n += await transition(deps, final ? "lapse_final" : "lapse", { ids }, { guard: lapsed, before: [log] });
+      const moved = await transition(
+        deps,
+        final ? "lapse_final" : "lapse",
+        { ids },
+        { guard: lapsed, before: [log] },
+      );
+      n += moved;
+      if (moved && !final && opts.announce !== false)
+        await announceReady(
+          deps,
+          ids.map((id) => ({ id, dueAt: now })),
+        );
     }
   }
   if (n) deps.logger.warn("outbox: reclaimed rows whose sender stopped (lease lapsed)", { rows: n });
@@ -515,7 +555,7 @@ async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<vo
 }
 
 /** Letters to a representative's address that hard-bounced wait (not claimed) until it changes. */
-const notToFlaggedAddress = sql`not (${outbox.kind} = 'letter' and ${outbox.alwaysReflect} = 0 and exists (select 1 from ${recipientFlags} f where f.address = lower(${outbox.toEmail})))`;
+export const notToFlaggedAddress = sql`not (${outbox.kind} = 'letter' and ${outbox.alwaysReflect} = 0 and exists (select 1 from ${recipientFlags} f where f.address = lower(${outbox.toEmail})))`;
 
 /**
  * One pass: write what an earlier pass could not, recover lapsed leases, remind/expire
@@ -561,7 +601,7 @@ export async function drainOnce(
           "outbox: could not record an outcome (database error); the lease will bring the row back",
           {
             outboxId: row.id,
-            error: e instanceof Error ? e.message : String(e),
+            error: safeErrorText(e),
           },
         );
         outcome = "skipped";
@@ -619,7 +659,11 @@ export async function requeueAllDead(deps: Deps): Promise<number> {
   let total = 0;
   for (;;) {
     const ids = (
-      await deps.db.select({ id: outbox.id }).from(outbox).where(eq(outbox.state, "dead")).limit(ID_CHUNK)
+      await deps.db
+        .select({ id: outbox.id })
+        .from(outbox)
+        .where(eq(outbox.state, "dead"))
+        .limit(ID_CHUNK * 5)
     ).map((r) => r.id);
     if (!ids.length) break;
     const n = await transition(deps, "requeue", { ids });

@@ -19,7 +19,7 @@ import {
 } from "../../db/schema.devolved";
 import type { Deps, Statement } from "../../deps";
 import { parsePostcode } from "../../lib/postcode";
-import { chunks } from "../members/members.sync";
+import { chunks } from "../../db/limits";
 import { SEATS_PER_AREA } from "./devolved.bodies";
 import { devolvedChanged } from "./devolved.cache";
 import type {

@@ -27,14 +27,15 @@ import type { Deps, RemoteDevolvedMember, Statement } from "../../deps";
 import { isAppError } from "../../lib/errors";
 import { notifyStoppedLetters, stopLettersToFormerDevolvedMembers } from "../letters/letters.reroute";
 import { nameKey } from "../lookup/lookup.import";
-import { chunks, guardLimit, personKey, recordAttempt, type SyncOutcome } from "../members/members.sync";
+import { chunks, rowsPerInsert } from "../../db/limits";
+import { guardLimit, personKey, recordAttempt, type SyncOutcome } from "../members/members.sync";
 import { BODY_INFO, memberContactUrl } from "./devolved.bodies";
 import { devolvedChanged } from "./devolved.cache";
 import { areasOf } from "./devolved.import";
 import { SyncDevolvedInput } from "./devolved.schemas";
 
-/** Change-log rows per INSERT (10 parameters each, within D1's 100). */
-const CHANGES_PER_INSERT = 9;
+/** Change-log rows per INSERT (10 parameters each, within D1's 100: src/db/limits.ts). */
+const CHANGES_PER_INSERT = rowsPerInsert(10);
 
 /**
  * Area names the official data spells differently from the names we hold (key: our nameKey of

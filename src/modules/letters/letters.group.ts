@@ -43,6 +43,7 @@ import {
   checkRecipientLimits,
   chosenAsks,
   confirmableColumns,
+  announceConfirmed,
   confirmOutcome,
   confirmStatements,
   consumeEmailAllowance,
@@ -610,6 +611,10 @@ export async function confirmGroup(deps: Deps, groupId: string) {
     ...waiting.flatMap((l) => confirmStatements(deps, l, now)),
     ...confirmPledgesWithLetterStatements(deps, groupId, now),
   ]);
+  await announceConfirmed(
+    deps,
+    waiting.map((l) => l.id),
+  );
   const outcomes = await Promise.all(
     before.map(async (l) => ({ l, ...(await confirmOutcome(deps, l, now)) })),
   );

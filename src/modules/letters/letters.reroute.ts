@@ -37,7 +37,7 @@ import {
 } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
 import { sha256Hex } from "../../lib/tokens";
-import { insertOutbox, transitionStatements, UNSENT } from "../delivery/delivery.machine";
+import { announceInserted, insertOutbox, transitionStatements, UNSENT } from "../delivery/delivery.machine";
 import { messageIdFor, outboxRow } from "../delivery/delivery.outbox";
 import { BODY_INFO } from "../devolved/devolved.bodies";
 import { renderText } from "./letters.templates";
@@ -340,6 +340,7 @@ export async function notifyStoppedLetters(deps: Deps): Promise<{ notified: numb
       messageId: messageIdFor(deps, id),
     };
     await deps.atomic([markTold, insertOutbox(deps, [row]).onConflictDoNothing()]);
+    await announceInserted(deps, [row]);
     notified++;
   }
   if (notified) deps.logger.info("supporters told their letter was stopped", { notified });

@@ -44,11 +44,15 @@ import {
 } from "drizzle-orm";
 import { candidates, letterStops, members, recipientFlags } from "../../db/schema";
 import { letterBands, letters, outbox, type RecipientKind } from "../../db/schema.letters";
+import { chunks } from "../../db/limits";
 import type { Deps, Statement } from "../../deps";
+import { type QueryBudget, unlimited } from "../../lib/budget";
 import { AppError } from "../../lib/errors";
 import { pseudonym, sha256Hex, verifyToken } from "../../lib/tokens";
 import { letterTallyStatements } from "../admin/admin.tallies";
 import {
+  announceInserted,
+  announceReady,
   initialLetterStatus,
   insertOutbox,
   transition,
@@ -216,10 +220,18 @@ export async function previewLetter(deps: Deps, input: PreviewLetterInput) {
 
 // --- limits -------------------------------------------------------------------------------------
 
-/** Letters per email address per day: the limit that holds however many people share a network. */
+/**
+ * Letters per email address per day: the limit that holds however many people share a network.
+ * A hard cap: counted in the database on every runtime, exactly, across all Workers isolates.
+ */
 export async function consumeEmailAllowance(deps: Deps, email: string) {
   const decision = await deps.rateLimiter.consume(
-    { name: "letters-email", limit: deps.config.LETTER_LIMIT_PER_EMAIL_DAY, windowSeconds: 86_400 },
+    {
+      name: "letters-email",
+      limit: deps.config.LETTER_LIMIT_PER_EMAIL_DAY,
+      windowSeconds: 86_400,
+      hard: true,
+    },
     await pseudonym(deps.config.TOKEN_SECRET, `email:${email}`),
   );
   if (!decision.allowed)
@@ -231,8 +243,6 @@ export async function consumeEmailAllowance(deps: Deps, email: string) {
       },
     );
 }
-
-const LIVE_LETTER_STATUSES = ["awaiting_confirmation", "confirmed", "held", "sent"] as const;
 
 /**
  * The letters to the same representative as `r` (or as letter `l`): their kind and id in their
@@ -274,23 +284,20 @@ export async function checkRecipientLimits(
         `Letters to ${r.name}'s email address are coming back undelivered, so we can't send yours just now. The campaign team has been told; please try again in a few days.`,
       );
   }
+  // Letters per representative per UTC day: a hard cap, one atomic counter per representative
+  // and day (the day is in the key), so parallel submits on any number of servers can't pass it.
   const dayStart = now - (now % DAY);
-  const [count] = await deps.db
-    .select({ n: sql<number>`count(*)` })
-    .from(letters)
-    .where(
-      and(
-        sameRecipientAs({
-          code: r.constituency.code,
-          areaCode: r.areaCode,
-          kind: r.kind,
-          personId: r.personId,
-        }),
-        inArray(letters.status, [...LIVE_LETTER_STATUSES]),
-        gte(letters.createdAt, dayStart),
-      ),
-    );
-  if (Number(count?.n ?? 0) >= deps.config.LETTER_RECIPIENT_DAILY_CAP)
+  const day = new Date(dayStart).toISOString().slice(0, 10);
+  const decision = await deps.rateLimiter.consume(
+    {
+      name: "letters-recipient",
+      limit: deps.config.LETTER_RECIPIENT_DAILY_CAP,
+      windowSeconds: 86_400,
+      hard: true,
+    },
+    `${r.kind}:${r.areaCode ?? r.constituency.code}:${r.personId ?? "-"}:${day}`,
+  );
+  if (!decision.allowed)
     throw new AppError(
       "recipient_daily_cap",
       `${r.name} has received many letters today. Please try tomorrow.`,
@@ -413,6 +420,7 @@ export async function submitLetter(
     supporterEmail: email,
     recipientName: r.name,
   };
+  const confirmMail = await confirmEmail(deps, forEmail, expiresAt, "confirm");
   const letterMail = outboxRow(deps, {
     kind: "letter",
     letterId: id,
@@ -452,7 +460,7 @@ export async function submitLetter(
       similarTo: dup?.id ?? null,
       createdAt: now,
     }),
-    insertOutbox(deps, [letterMail, await confirmEmail(deps, forEmail, expiresAt, "confirm")]),
+    insertOutbox(deps, [letterMail, confirmMail]),
   ];
   if (sig)
     statements.push(deps.db.insert(letterBands).values(bands(sig).map((band) => ({ band, letterId: id }))));
@@ -481,6 +489,7 @@ export async function submitLetter(
     if (winner) return { letter: await getLetterStatus(deps, winner), created: false };
     throw e;
   }
+  await announceInserted(deps, [confirmMail]);
   deps.logger.info("letter submitted", { letterId: id, constituency: r.constituency.code, kind: r.kind });
   return { letter: await getLetterStatus(deps, { id }), created: true };
 }
@@ -617,6 +626,23 @@ export function confirmStatements(
 }
 
 /**
+ * After a confirming write committed: hand the letters' rows that it made ready (queued) to the
+ * runtime's sender (Workers: the delivery queue). A replay announces nothing new that matters:
+ * a second message for a row is a no-op for the sender.
+ */
+export async function announceConfirmed(deps: Deps, letterIds: readonly string[]) {
+  const rows: { id: string; dueAt: number }[] = [];
+  for (const ids of chunks(letterIds))
+    rows.push(
+      ...(await deps.db
+        .select({ id: outbox.id, dueAt: outbox.nextAttemptAt })
+        .from(outbox)
+        .where(and(inArray(outbox.letterId, ids), eq(outbox.kind, "letter"), eq(outbox.state, "queued")))),
+    );
+  await announceReady(deps, rows);
+}
+
+/**
  * How a confirmation went for letter `l` (read after the write): its status now, and the problem
  * to tell the supporter if it was not confirmed (already written to them, stopped, expired).
  */
@@ -677,6 +703,7 @@ export async function confirmLetter(deps: Deps, input: { token: string }) {
     ...confirmStatements(deps, l, now),
     ...confirmPledgesWithLetterStatements(deps, id, now),
   ]);
+  await announceConfirmed(deps, [id]);
   const after = await confirmOutcome(deps, l, now);
   if (after.problem) throw after.problem;
   const held = (l.similarity ?? 0) >= deps.config.LETTER_SIMILARITY_HOLD;
@@ -732,9 +759,9 @@ export async function resendConfirmation(
       )
       .returning({ id: letters.id });
     if (!due || !l.expiresAt) continue;
-    await deps.atomic([
-      insertOutbox(deps, [await confirmEmail(deps, group.forEmail(l), l.expiresAt, "confirm")]),
-    ]);
+    const mail = await confirmEmail(deps, group.forEmail(l), l.expiresAt, "confirm");
+    await deps.atomic([insertOutbox(deps, [mail])]);
+    await announceInserted(deps, [mail]);
     if (++queued >= 5) break;
   }
   deps.logger.info("letter confirmation resend asked", { queued });
@@ -765,29 +792,55 @@ export async function answerFollowup(deps: Deps, input: { token: string; answer:
 
 // --- unconfirmed letters ------------------------------------------------------------------------
 
+/** Reminders one sweep may send: each is a read and a write (and the sweep runs every minute). */
+const REMINDERS_PER_SWEEP = 200;
+/** Queries a reminder costs: the letter read, its group's, the insert (the reservation is shared). */
+const REMINDER_QUERIES = 3;
+
 /**
  * One reminder half-way through the confirmation window, then expiry. Each step is one
- * conditional UPDATE, so a sweep running twice (two workers) reminds and expires once.
+ * conditional UPDATE, so a sweep running twice (two workers) reminds and expires once. A sweep
+ * reserves at most REMINDERS_PER_SWEEP reminders (fewer if its query budget is short) and sends
+ * exactly those; the rest wait for the next sweep (still unreminded, so none is skipped).
  */
-export async function sweepUnconfirmed(deps: Deps): Promise<{ reminded: number; expired: number }> {
+export async function sweepUnconfirmed(
+  deps: Deps,
+  opts: { budget?: QueryBudget } = {},
+): Promise<{ reminded: number; expired: number }> {
+  const budget = opts.budget ?? unlimited;
   const now = deps.clock.now();
   const halfTtl = (deps.config.LETTER_CONFIRM_TTL_DAYS * DAY) / 2;
   const expired = await transition(deps, "expire", {
     where: and(eq(outbox.kind, "letter"), lte(outbox.expiresAt, now)) as SQL,
   });
 
+  const room = Math.min(REMINDERS_PER_SWEEP, Math.floor((budget.left() - 2) / REMINDER_QUERIES));
+  if (room <= 0) return { reminded: 0, expired };
+  const needsReminder = and(
+    eq(outbox.kind, "letter"),
+    eq(outbox.state, "awaiting_confirmation"),
+    isNull(outbox.remindedAt),
+    lte(outbox.createdAt, now - halfTtl),
+  );
   const due = await deps.db
     .update(outbox)
     .set({ remindedAt: now, updatedAt: now })
     .where(
       and(
-        eq(outbox.kind, "letter"),
-        eq(outbox.state, "awaiting_confirmation"),
-        isNull(outbox.remindedAt),
-        lte(outbox.createdAt, now - halfTtl),
+        inArray(
+          outbox.id,
+          deps.db
+            .select({ id: outbox.id })
+            .from(outbox)
+            .where(needsReminder)
+            .orderBy(outbox.createdAt)
+            .limit(room),
+        ),
+        needsReminder,
       ),
     )
     .returning({ letterId: outbox.letterId, expiresAt: outbox.expiresAt });
+  let reminded = 0;
   for (const row of due) {
     if (!row.letterId || !row.expiresAt) continue;
     const [l] = await deps.db
@@ -798,9 +851,10 @@ export async function sweepUnconfirmed(deps: Deps): Promise<{ reminded: number; 
     // Letters written together are reminded once, by the group's first waiting letter, with its link.
     const group = await groupReminderFor(deps, l);
     if (!group.send) continue;
-    await deps.atomic([
-      insertOutbox(deps, [await confirmEmail(deps, group.forEmail(l), row.expiresAt, "reminder")]),
-    ]);
+    const mail = await confirmEmail(deps, group.forEmail(l), row.expiresAt, "reminder");
+    await deps.atomic([insertOutbox(deps, [mail])]);
+    await announceInserted(deps, [mail]);
+    reminded++;
   }
-  return { reminded: due.length, expired };
+  return { reminded, expired };
 }

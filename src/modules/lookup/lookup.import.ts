@@ -3,13 +3,17 @@
  * Club candidates (MPs: modules/members/members.sync.ts). Each writes its rows atomically (all of a batch or none) and is
  * idempotent, so an interrupted import can simply be run again.
  */
-import { and, eq, isNull, notInArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { chunks } from "../../db/limits";
 import { candidates, constituencies, members, postcodes } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
 import { type PostcodeCountry, TEST_POSTCODE } from "../../lib/postcode";
 import type { CandidateRow, ConstituencyRow } from "./lookup.schemas";
 
-/** Rows per INSERT: 3 columns x 2000 rows stays far below SQLite's 32,766 bound variables. */
+/**
+ * Rows per INSERT of the Node importer: 3 columns x 2000 rows stays far below SQLite's 32,766
+ * bound variables. (D1 allows 100: the D1 load is SQL text, scripts/d1-postcodes-sql.ts.)
+ */
 export const POSTCODE_ROWS_PER_INSERT = 2000;
 
 export const TEST_SEAT = {
@@ -126,11 +130,11 @@ export function checkPostcodeRow(
 /** Upsert one batch of postcodes in one transaction. */
 export async function importPostcodeBatch(deps: Deps, rows: PostcodeRecord[]): Promise<void> {
   const statements: Statement[] = [];
-  for (let i = 0; i < rows.length; i += POSTCODE_ROWS_PER_INSERT) {
+  for (const batch of chunks(rows, POSTCODE_ROWS_PER_INSERT)) {
     statements.push(
       deps.db
         .insert(postcodes)
-        .values(rows.slice(i, i + POSTCODE_ROWS_PER_INSERT))
+        .values(batch)
         .onConflictDoUpdate({
           target: postcodes.postcode,
           set: { constituencyCode: sql`excluded.constituency_code`, terminated: sql`excluded.terminated` },
@@ -182,14 +186,23 @@ export async function importCandidates(
         .onConflictDoUpdate({ target: [candidates.electionId, candidates.personId], set: values }),
     );
   }
-  // Candidates who withdrew (no longer in the file) leave the list.
-  statements.push(
-    keep.length
-      ? deps.db
-          .delete(candidates)
-          .where(and(eq(candidates.electionId, input.electionId), notInArray(candidates.personId, keep)))
-      : deps.db.delete(candidates).where(eq(candidates.electionId, input.electionId)),
-  );
+  // Candidates who withdrew (no longer in the file) leave the list: by id, in chunks (a NOT IN
+  // of every kept candidate would bind thousands of values, and D1 allows 100).
+  const kept = new Set(keep);
+  const withdrawn = (
+    await deps.db
+      .select({ personId: candidates.personId })
+      .from(candidates)
+      .where(eq(candidates.electionId, input.electionId))
+  )
+    .map((c) => c.personId)
+    .filter((id) => !kept.has(id));
+  for (const ids of chunks(withdrawn))
+    statements.push(
+      deps.db
+        .delete(candidates)
+        .where(and(eq(candidates.electionId, input.electionId), inArray(candidates.personId, ids))),
+    );
   await deps.atomic(statements);
   return { imported: keep.length, skipped, unmatched: [...unmatched] };
 }

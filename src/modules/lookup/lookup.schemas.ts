@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { NATIONS } from "../../db/schema";
 
+/** Longest constituency search accepted: the longest 2024 seat name has 40 characters. */
+export const SEARCH_MAX = 60;
+
 /**
  * `postcode` is only capped here (against abuse); whether it is a postcode is the service's
  * call, so a pasted "SW1A 1AA, London" gets `postcode_malformed` like any other non-postcode.
@@ -9,7 +12,12 @@ import { NATIONS } from "../../db/schema";
 export const LookupQuery = z
   .object({
     postcode: z.string().max(100, "a postcode is at most 8 characters").optional(),
-    q: z.string().trim().min(2, "type at least 2 letters of the constituency name").max(100).optional(),
+    q: z
+      .string()
+      .trim()
+      .min(2, "type at least 2 letters of the constituency name")
+      .max(SEARCH_MAX, `a constituency name is at most ${SEARCH_MAX} characters`)
+      .optional(),
     /** For a postcode that has closed: the seat (ONS code) the supporter confirms they still live in. */
     seat: z
       .string()

@@ -15,7 +15,7 @@
  * - An MP without an official email address is shown, not contactable, with a link to their
  *   official contact page on parliament.uk.
  */
-import { and, asc, eq, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { prepared } from "../../db/prepared";
 import * as schema from "../../db/schema";
 import { candidates, constituencies, lookupCache, members } from "../../db/schema";
@@ -25,6 +25,7 @@ import { CROWN_DEPENDENCY_AREAS, parseOutcode, parsePostcode } from "../../lib/p
 import { type DevolvedView, devolvedForSeat } from "../devolved/devolved.lookup";
 import { type SeatPledgeView, seatPledgeStatus } from "../pledges/pledges.status";
 import { freeOtherSeat, VACANT_SEAT } from "./lookup.import";
+import { SEARCH_MAX } from "./lookup.schemas";
 
 export type LookupSource = "local" | "cache" | "postcodes.io";
 
@@ -439,16 +440,45 @@ export async function lookupOutcode(deps: Deps, input: { outcode: string }): Pro
   return { outcode, seats };
 }
 
-/** Constituencies whose name contains the query (for people who don't know their postcode). */
+/** Case, accents and punctuation folded away: "glyndwr" finds "Montgomeryshire and Glyndŵr". */
+export const searchKey = (s: string) =>
+  s
+    .normalize("NFKD")
+    .replace(/\p{M}/gu, "")
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, " ")
+    .trim();
+
+const SEARCH_RESULTS = 20;
+
+/**
+ * Constituencies whose name contains the query (for people who don't know their postcode).
+ * The query is capped (SEARCH_MAX) and matched in code on folded names: no LIKE pattern is
+ * built from what people type (D1 refuses patterns over 50 bytes), and accents don't matter.
+ */
 export async function searchConstituencies(deps: Deps, input: { q: string }): Promise<SeatView[]> {
-  const pattern = `%${input.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const q = input.q.trim();
+  if (q.length > SEARCH_MAX)
+    throw new AppError("validation_failed", `A constituency name is at most ${SEARCH_MAX} characters.`);
+  const key = searchKey(q);
+  if (!key) return [];
+  // 650 short names: one small read, then a substring match in code.
+  const names = await deps.db
+    .select({ code: constituencies.onsCode, name: constituencies.name })
+    .from(constituencies)
+    .where(eq(constituencies.isTest, false));
+  const codes = names
+    .filter((n) => ` ${searchKey(n.name)} `.includes(key))
+    .sort((a, b) => a.name.localeCompare(b.name, "en-GB"))
+    .slice(0, SEARCH_RESULTS)
+    .map((n) => n.code);
+  if (!codes.length) return [];
   const rows = (await deps.db
     .select(seatColumns)
     .from(constituencies)
     .leftJoin(members, eq(members.constituencyCode, constituencies.onsCode))
-    .where(and(sql`${constituencies.name} like ${pattern} escape '\\'`, eq(constituencies.isTest, false)))
-    .orderBy(asc(constituencies.name))
-    .limit(20)) as SeatRow[];
+    .where(inArray(constituencies.onsCode, codes))
+    .orderBy(asc(constituencies.name))) as SeatRow[];
   // Search lists many seats at once: answer from local data only, never one upstream call per row.
   return Promise.all(rows.map((r) => seatView(deps, r, { askRemote: false })));
 }

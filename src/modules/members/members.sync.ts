@@ -19,6 +19,7 @@
  * - The ZZ9 9ZZ test seat is never touched, counted or logged.
  */
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { chunks, rowsPerInsert } from "../../db/limits";
 import { constituencies, members } from "../../db/schema";
 import type { Body } from "../../db/schema.devolved";
 import type { MemberSyncTrigger } from "../../db/schema.members";
@@ -42,10 +43,8 @@ import { SyncMembersInput } from "./members.schemas";
 export const GUARD_FLOOR_SEATS = 5;
 /** Contact lookups in flight at once: gentle on Parliament's API, ~650 in well under a minute. */
 const CONTACT_CONCURRENCY = 4;
-/** Ids per `IN (...)` list: D1 allows 100 bound parameters per statement. */
-const IDS_PER_STATEMENT = 90;
-/** Change-log rows per INSERT (9 parameters each, within D1's 100). */
-const CHANGES_PER_INSERT = 10;
+/** Change-log rows per INSERT (9 parameters each, within D1's 100: src/db/limits.ts). */
+const CHANGES_PER_INSERT = rowsPerInsert(9);
 
 export type SyncOutcome = {
   syncId: string;
@@ -222,12 +221,6 @@ const rowDiffers = (cur: CurrentRow | undefined, t: Target) =>
   cur.party !== t.party ||
   cur.email !== t.email ||
   cur.since !== t.since;
-
-export function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /**
  * The guard's limit for a body of `seats` members: more than this many changing at once is
@@ -442,7 +435,7 @@ export async function applyRoster(
         .onConflictDoUpdate({ target: members.constituencyCode, set: values }),
     );
   }
-  for (const ids of chunks(onlyChecked, IDS_PER_STATEMENT))
+  for (const ids of chunks(onlyChecked))
     statements.push(
       deps.db.update(members).set({ emailCheckedAt: now }).where(inArray(members.parliamentId, ids)),
     );

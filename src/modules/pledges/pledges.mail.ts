@@ -13,7 +13,7 @@
  * a change that was not made.
  */
 import type { Deps } from "../../deps";
-import { insertOutbox } from "../delivery/delivery.machine";
+import { announceInserted, insertOutbox } from "../delivery/delivery.machine";
 import { type NewOutboxRow, outboxRow } from "../delivery/delivery.outbox";
 
 export type ServiceMailTemplate =
@@ -59,9 +59,11 @@ export function serviceMailRow(
  * swallowed: the caller must not tell anyone to check their email.
  */
 export async function sendServiceMail(
-  deps: Pick<Deps, "db" | "templates" | "config" | "ids" | "clock" | "logger">,
+  deps: Pick<Deps, "db" | "templates" | "config" | "ids" | "clock" | "logger" | "outboxQueue">,
   mail: ServiceMail,
 ): Promise<true> {
-  await insertOutbox(deps, [serviceMailRow(deps, mail)]);
+  const row = serviceMailRow(deps, mail);
+  await insertOutbox(deps, [row]);
+  await announceInserted(deps, [row]);
   return true;
 }

@@ -37,6 +37,7 @@ import type { RepKind } from "../../db/schema.pledges";
 import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { randomId, signToken, verifyToken } from "../../lib/tokens";
+import { announceInserted } from "../delivery/delivery.machine";
 import { insertOutboxWhere, type NewOutboxRow } from "../delivery/delivery.outbox";
 import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
 import { lookupPostcode } from "../lookup/lookup.service";
@@ -108,7 +109,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
     const mail = await confirmMail(deps, { publicId, name: input.name, email: emailNorm });
     // If a parallel identical pledge got there first, neither statement does anything here: the
     // winner's batch holds the row and its one confirmation mail.
-    await deps.atomic([
+    const written = await deps.atomic([
       deps.db
         .insert(supporterPledges)
         .values({
@@ -132,6 +133,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
         .onConflictDoNothing(),
       mailIfClaimed(deps, mail),
     ]);
+    if (written[1]) await announceInserted(deps, [mail]);
     deps.logger.info("pledge submitted", { new: true });
   } else if (existing.status === "unconfirmed") {
     // Someone (perhaps this same person a moment ago) holds the row. Resend only to an
@@ -139,7 +141,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
     // goes in the same batch only if it did.
     const publicId = existing.publicId ?? randomId();
     const mail = await confirmMail(deps, { publicId, name: existing.name, email: emailNorm });
-    await deps.atomic([
+    const written = await deps.atomic([
       deps.db
         .update(supporterPledges)
         .set({ confirmSentAt: now, confirmMailId: mail.id, publicId })
@@ -155,6 +157,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
         ),
       mailIfClaimed(deps, mail),
     ]);
+    if (written[1]) await announceInserted(deps, [mail]);
     deps.logger.info("pledge submitted", { new: false });
   }
   // The same answer whether or not the address had pledged, or was mailed this time.
@@ -626,7 +629,7 @@ export async function requestRepPledgeLink(
       ttlDays: deps.config.REP_PLEDGE_LINK_DAYS,
     },
   });
-  await deps.atomic([
+  const written = await deps.atomic([
     claim(mail.id),
     insertOutboxWhere(
       deps,
@@ -634,6 +637,7 @@ export async function requestRepPledgeLink(
       sql`exists (select 1 from ${repPledges} where ${repPledges.linkMailId} = ${mail.id})`,
     ),
   ]);
+  if (written[1]) await announceInserted(deps, [mail]);
   const [after] = await deps.db.select({ mailId: repPledges.linkMailId }).from(repPledges).where(mine);
   return { status: after?.mailId === mail.id ? "sent" : "recently_sent" };
 }

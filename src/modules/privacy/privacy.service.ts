@@ -17,6 +17,7 @@
  *   privacy requests are deleted. Counts are never touched.
  */
 import { and, eq, inArray, isNotNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
+import { chunks, ID_CHUNK } from "../../db/limits";
 import {
   adminSessions,
   capturedMail,
@@ -24,21 +25,22 @@ import {
   letters,
   outbox,
   privacyRequests,
+  rateLimits,
   repPledges,
   supporterPledges,
   suppressions,
 } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
+import { type QueryBudget, unlimited } from "../../lib/budget";
 import { AppError } from "../../lib/errors";
 import { signToken, verifyToken } from "../../lib/tokens";
 import { deleteStaleThrottles } from "../admin/admin.auth";
-import { ID_CHUNK, insertOutbox, transitionStatements } from "../delivery/delivery.machine";
+import { announceInserted, insertOutbox, transitionStatements } from "../delivery/delivery.machine";
 import { emailFingerprint } from "../pledges/pledges.fingerprint";
 import { serviceMailRow } from "../pledges/pledges.mail";
 import { normaliseEmail } from "../pledges/pledges.service";
 
 const DAY_MS = 86_400_000;
-const likeContaining = (s: string) => `%${s.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 export const SCRUBBED = "[removed]";
 const PURPOSE = { export: "privacy.export", erase: "privacy.erase" } as const;
 
@@ -103,6 +105,7 @@ export async function requestPrivacyLink(
       deps.db.insert(privacyRequests).values({ id, kind: input.kind, emailNorm, createdAt: now, expiresAt }),
       insertOutbox(deps, [mail]),
     ]);
+    await announceInserted(deps, [mail]);
   }
   deps.logger.info("privacy request", { kind: input.kind });
   return { status: "check_email" };
@@ -186,30 +189,24 @@ function deleteServiceMailStatements(deps: Deps, where: SQL | undefined): Statem
   ];
 }
 
-/** Cancel everything unsent about these letters (in chunks: D1 binds at most 100 variables). */
+/** Cancel everything unsent about these letters (the machine chunks the id list for D1). */
 function cancelLetterStatements(deps: Deps, letterIds: string[]): Statement[] {
-  const out: Statement[] = [];
-  for (let i = 0; i < letterIds.length; i += ID_CHUNK)
-    out.push(
-      ...transitionStatements(
-        deps,
-        "cancel",
-        { letterIds: letterIds.slice(i, i + ID_CHUNK) },
-        {
-          set: { cancelReason: "erased at the supporter's request" },
-        },
-      ).statements,
-    );
-  return out;
+  return transitionStatements(
+    deps,
+    "cancel",
+    { letterIds },
+    {
+      set: { cancelReason: "erased at the supporter's request" },
+    },
+  ).statements;
 }
 
 /** Statements that scrub personal data from the given letters and their outbox copies. */
 function scrubLetterStatements(deps: Deps, letterIds: string[]): Statement[] {
   if (letterIds.length === 0) return [];
   const out: Statement[] = [];
-  // D1 binds at most 100 variables per statement (SQLite 32,766); chunk below the smaller.
-  for (let i = 0; i < letterIds.length; i += 90) {
-    const ids = letterIds.slice(i, i + 90);
+  // D1 binds at most 100 variables per statement (SQLite 32,766): src/db/limits.ts.
+  for (const ids of chunks(letterIds)) {
     out.push(
       deps.db
         .update(letters)
@@ -251,14 +248,10 @@ export async function erasePersonalData(deps: Deps, input: { token: string }) {
       .where(or(eq(outbox.reflectTo, email), eq(outbox.replyTo, email))),
     deps.db.update(outbox).set({ toEmail: erasedEmail, bodyText: SCRUBBED }).where(eq(outbox.toEmail, email)),
     deps.db.update(letters).set({ supporterEmail: erasedEmail }).where(eq(letters.supporterEmail, email)),
+    // By exact address columns: a LIKE on a long address exceeds D1's 50-byte pattern limit.
     deps.db
       .delete(capturedMail)
-      .where(
-        or(
-          sql`${capturedMail.toHeader} like ${likeContaining(email)} escape '\\'`,
-          sql`${capturedMail.replyTo} like ${likeContaining(email)} escape '\\'`,
-        ),
-      ),
+      .where(or(eq(capturedMail.toAddress, email), eq(capturedMail.replyToAddress, email))),
     deps.db
       .insert(suppressions)
       .values({
@@ -293,7 +286,18 @@ export type RetentionReport = {
 /** Letters scrubbed per pass: bounded so one run never holds the write lock for long. */
 const SCRUB_BATCH = 5000;
 
-export async function runRetention(deps: Deps): Promise<RetentionReport> {
+/** Queries the rest of a retention run needs after scrubbing (deletes and counts). */
+const RETENTION_RESERVE = 12;
+
+/**
+ * One retention run. `budget` bounds its queries (a Worker's cron run); letters it had no room
+ * to scrub are scrubbed by the next run.
+ */
+export async function runRetention(
+  deps: Deps,
+  opts: { budget?: QueryBudget } = {},
+): Promise<RetentionReport> {
+  const budget = opts.budget ?? unlimited;
   const now = deps.clock.now();
   const c = deps.config;
   const pledgeCutoff = now - c.PLEDGE_CONFIRM_TTL_DAYS * DAY_MS;
@@ -316,6 +320,9 @@ export async function runRetention(deps: Deps): Promise<RetentionReport> {
   // text and address. Rows, statuses and dates stay for the counts.
   let scrubbed = 0;
   for (;;) {
+    // A scrub costs two statements per ID_CHUNK letters, plus the read.
+    const room = Math.min(SCRUB_BATCH, Math.floor((budget.left() - RETENTION_RESERVE - 1) / 2) * ID_CHUNK);
+    if (room <= 0) break;
     const ids = (
       await deps.db
         .select({ id: letters.id })
@@ -332,12 +339,12 @@ export async function runRetention(deps: Deps): Promise<RetentionReport> {
             ),
           ),
         )
-        .limit(SCRUB_BATCH)
+        .limit(room)
     ).map((r) => r.id);
     if (ids.length === 0) break;
     await deps.atomic(scrubLetterStatements(deps, ids));
     scrubbed += ids.length;
-    if (ids.length < SCRUB_BATCH) break;
+    if (ids.length < room) break;
   }
   // Service mail carries confirm, verification and privacy links: once the longest-lived of
   // them has expired the row is of no use to anyone, sent or not.
@@ -366,6 +373,8 @@ export async function runRetention(deps: Deps): Promise<RetentionReport> {
     .returning({ t: adminSessions.tokenHash });
   // Sign-in counters nobody has touched for a day would start from zero anyway.
   await deleteStaleThrottles(deps);
+  // Rate-limit windows that have ended (the Workers limiter has no cleanup timer of its own).
+  await deps.db.delete(rateLimits).where(lt(rateLimits.expire, now));
   const requests = await deps.db
     .delete(privacyRequests)
     .where(or(lt(privacyRequests.expiresAt, now), isNotNull(privacyRequests.completedAt)))
