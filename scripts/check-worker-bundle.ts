@@ -2,12 +2,13 @@
  * Fails when the Worker bundle still imports a module workerd can't provide. `wrangler deploy
  * --dry-run` only *warns* about a Node built-in ("node:fs ... built into node") and leaves the
  * import in the bundle, where it would fail at run time; this turns that into a failed build.
- * Allowed: `cloudflare:*` modules. Run by `npm run deploy:dry` (part of `npm test`).
+ * Allowed: `cloudflare:*` modules, and WebAssembly modules wrangler emitted beside the bundle
+ * (uploaded precompiled: argon2id). Run by `npm run deploy:dry` (part of `npm test`).
  *
  * usage: node --import tsx scripts/check-worker-bundle.ts [dist/worker.js]
  */
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 
 const file = resolve(process.argv[2] ?? "dist/worker.js");
 const code = readFileSync(file, "utf8");
@@ -27,7 +28,8 @@ const inComment = (index: number) => {
 for (const re of patterns)
   for (const m of code.matchAll(re)) if (m[1] && !inComment(m.index ?? 0)) specifiers.add(m[1]);
 
-const bad = [...specifiers].filter((s) => !s.startsWith("cloudflare:"));
+const emittedWasm = (s: string) => /^\.\/[\w.-]+\.wasm$/.test(s) && existsSync(resolve(dirname(file), s));
+const bad = [...specifiers].filter((s) => !s.startsWith("cloudflare:") && !emittedWasm(s));
 if (bad.length) {
   process.stderr.write(
     `${file} imports modules the Workers runtime doesn't provide:\n${bad.map((s) => `  ${s}`).join("\n")}\n` +

@@ -27,7 +27,6 @@ import { type Config, ConfigError, isLoopbackHost, isPlaceholderSecret, parseEnv
 import { cloudflarePeer } from "../../http/client";
 import { type QueryBudget, queryBudget } from "../../lib/budget";
 import { argon2Params } from "../../lib/passwords";
-import { describeError } from "../../lib/safe-error";
 import { templatesFromPrecompiled } from "../../lib/templates";
 import { captureMailer } from "../../modules/delivery/delivery.mail";
 import { consumeDeadLetters, consumeOutboxBatch, sweepOutbox } from "../../modules/delivery/delivery.queue";
@@ -225,8 +224,7 @@ export default {
 
   /**
    * The delivery queue (wrangler.toml [[queues.consumers]]): each message names an outbox row
-   * to send; messages the queue gave up on arrive from the dead-letter queue. A thrown error
-   * (a database fault) makes the queue redeliver every message not yet acknowledged.
+   * to send; messages the queue gave up on arrive from the dead-letter queue.
    */
   async queue(batch: MessageBatch<unknown>, env: Bindings, _ctx: ExecutionContext) {
     const budget = queryBudget(checkConfig(env).QUERY_BUDGET);
@@ -236,18 +234,12 @@ export default {
       if (dead) deps.logger.warn("outbox dead-letter queue consumed", { dead });
       return;
     }
-    try {
-      const r = await consumeOutboxBatch(deps, batch.messages, { budget });
-      const fields = { ...r, messages: batch.messages.length, queries: budget.spent() };
-      if (r.dead || r.lost || r.deferred || r.malformed || r.requeued)
-        deps.logger.info("outbox queue batch", fields);
-      else deps.logger.debug("outbox queue batch", fields);
-    } catch (e) {
-      deps.logger.error("outbox queue batch stopped; unfinished messages will be redelivered", {
-        error: describeError(e),
-        queries: budget.spent(),
-      });
-      throw e;
-    }
+    // Every message is acknowledged or retried on its own; a fault stops the batch and retries
+    // the rest (consumeOutboxBatch logs it), so this never throws for a delivery problem.
+    const r = await consumeOutboxBatch(deps, batch.messages, { budget });
+    const fields = { ...r, messages: batch.messages.length, queries: budget.spent() };
+    if (r.dead || r.lost || r.deferred || r.malformed || r.requeued || r.stopped)
+      deps.logger.info("outbox queue batch", fields);
+    else deps.logger.debug("outbox queue batch", fields);
   },
 };

@@ -16,8 +16,10 @@
  * - A relay-wide failure (or a paused outbox) consumes nothing: the attempt is given back
  *   (`unclaim`) and the row is announced again for the next probe, as a fresh message, so a
  *   long outage does not use up the queue's retries.
- * - A database fault stops the batch: the error propagates, and the queue redelivers every
- *   message not yet acknowledged.
+ * - A database fault (or a bug) stops the batch: that message and every one after it are
+ *   retried, each explicitly, with a delay that doubles with the message's attempts (2 s, 4 s,
+ *   ... about half an hour in all before the dead-letter queue); those already finished stay
+ *   acknowledged. The handler returns normally, so nothing finished is delivered again.
  * - Messages the queue gave up on arrive on the dead-letter queue, whose consumer moves the row
  *   to `dead` through the machine (`dead_letter`): visible on the dashboard, requeue-able, never
  *   silently dropped.
@@ -80,11 +82,17 @@ export type BatchReport = DrainReport & {
   /** Announced again as a fresh message (relay paused, budget spent). */
   requeued: number;
   malformed: number;
+  /** Why the batch stopped early (a database fault or a bug), if it did. */
+  stopped?: string;
 };
+
+/** First retry after a batch stopped on a fault; doubles with each of the message's attempts. */
+const STOPPED_RETRY_BASE_MS = 2000;
 
 type Verdict =
   | { kind: "done"; outcome: Outcome | "gone" | "ended" | "waiting" }
-  | { kind: "retry"; at: number }
+  /** `answered`: the relay answered a send (a temporary failure), so it works. */
+  | { kind: "retry"; at: number; answered?: boolean }
   | { kind: "deferred" }
   | { kind: "pending" };
 
@@ -125,7 +133,7 @@ async function deliverOne(
   const outcome = await sendClaimed(deps, mailer, row, { pass, justClaimed: true });
   switch (outcome) {
     case "retrying":
-      return { kind: "retry", at: pass.retryAt?.get(id) ?? now + 30_000 };
+      return { kind: "retry", at: pass.retryAt?.get(id) ?? now + 30_000, answered: true };
     case "deferred":
       return { kind: "deferred" };
     case "pending":
@@ -138,8 +146,8 @@ async function deliverOne(
 }
 
 /**
- * Consume one batch from the delivery queue. Throws (after acknowledging what it finished) on a
- * database fault, so the queue redelivers the rest.
+ * Consume one batch from the delivery queue. Every message is acknowledged or retried
+ * explicitly; on a database fault the rest of the batch is retried and `stopped` says why.
  */
 export async function consumeOutboxBatch(
   deps: Deps,
@@ -177,7 +185,27 @@ export async function consumeOutboxBatch(
   };
   const pausedUntil = () => pass.nextProbeAt ?? gate.row?.nextProbeAt ?? deps.clock.now() + PAUSE_FALLBACK_MS;
 
-  for (const m of messages) {
+  let i = 0;
+  try {
+    for (; i < messages.length; i++) {
+      const m = messages[i] as QueueMessage;
+      await handle(m);
+    }
+  } catch (e) {
+    // This message and the rest go back to the queue; what finished stays finished.
+    report.stopped = safeErrorText(e);
+    deps.logger.error("outbox queue batch stopped; the rest of the batch will be redelivered", {
+      error: report.stopped,
+      redelivered: messages.length - i,
+    });
+    for (const m of messages.slice(i))
+      retry(m, deps.clock.now() + STOPPED_RETRY_BASE_MS * 2 ** Math.min(20, Math.max(0, m.attempts - 1)));
+  }
+  if (pass.relayDown) report.paused = true;
+  else if (report.sent > 0) await relayHealthy(deps, gate.row);
+  return report;
+
+  async function handle(m: QueueMessage) {
     const parsed = OutboxQueueMessage.safeParse(m.body);
     if (!parsed.success) {
       // It can never name a row: retrying would only fill the dead-letter queue.
@@ -186,17 +214,17 @@ export async function consumeOutboxBatch(
       });
       report.malformed++;
       ack(m);
-      continue;
+      return;
     }
     const { id } = parsed.data;
     if (gate.mode === "paused" || pass.relayDown) {
       report.deferred++;
       await requeue(m, id, pausedUntil());
-      continue;
+      return;
     }
     if (!affords(budget, QUERIES_PER_MESSAGE, BATCH_RESERVE)) {
       await requeue(m, id, deps.clock.now());
-      continue;
+      return;
     }
     const v = await deliverOne(deps, mailer, id, pass);
     if (v.kind === "done") {
@@ -215,13 +243,11 @@ export async function consumeOutboxBatch(
       // Accepted by the relay, not yet written (database fault): redeliver this message, whose
       // acceptance is held in memory and written first thing, and stop the batch.
       report.pending++;
-      retry(m, deps.clock.now() + 5000);
-      throw new Error("outbox queue: the database refused to record a sent message; batch stopped");
+      throw new Error("the database refused to record a sent message");
     }
     if (v.kind === "done" || v.kind === "retry") {
       const answered =
-        v.kind === "retry" ||
-        (v.kind === "done" && ["sent", "bounced", "dead"].includes(v.outcome as string));
+        v.kind === "retry" ? v.answered === true : ["sent", "bounced", "dead"].includes(v.outcome);
       // A paused relay answered about a message (probe): sending works again.
       if (gate.mode === "probe" && answered && !pass.relayDown) {
         await resumeRelay(deps, "probe message");
@@ -229,9 +255,6 @@ export async function consumeOutboxBatch(
       }
     }
   }
-  if (pass.relayDown) report.paused = true;
-  else if (report.sent > 0) await relayHealthy(deps, gate.row);
-  return report;
 }
 
 /**
