@@ -25,7 +25,12 @@ const PASSWORD = "correct horse battery staple ✓";
 
 describe("argon2id PHC strings across runtimes", () => {
   it("verifies a hash made by @node-rs/argon2 (Node) with the WebAssembly argon2id (Workers)", async () => {
-    const stored = await nativeHash(PASSWORD, { algorithm: 2, memoryCost: 1024, timeCost: 2, parallelism: 1 });
+    const stored = await nativeHash(PASSWORD, {
+      algorithm: 2,
+      memoryCost: 1024,
+      timeCost: 2,
+      parallelism: 1,
+    });
     expect(stored).toMatch(/^\$argon2id\$v=19\$m=1024,t=2,p=1\$/);
     expect(argon2idVerify(compute, stored, PASSWORD)).toBe(true);
     expect(argon2idVerify(compute, stored, `${PASSWORD}!`)).toBe(false);

@@ -65,7 +65,7 @@ describe("delivery on Cloudflare Queues", () => {
       outbound: api.outbound,
       // One batch of ten: it goes as soon as it is full (the timeout only caps the wait, and
       // then delays the redelivered rest by as much).
-      queueConsumers: { "speakup-outbox": { maxBatchSize: 10, maxBatchTimeout: 5 } },
+      queueConsumers: { "speakup-outbox": { maxBatchSize: 10, maxBatchTimeout: 3 } },
     });
     const worker = w;
     // The database refuses to claim the 8th row: the consumer stops there.

@@ -44,6 +44,11 @@ export async function startWorker(
     queueConsumers?: Record<string, QueueConsumerOptions>;
     /** Leave out the delivery queue (the cron drains the outbox, as before Queues). */
     noQueue?: boolean;
+    /**
+     * Run this many copies of the Worker, each its own isolate, over the same D1 (as Cloudflare
+     * runs many); `fetchOn(i, ...)` reaches copy i.
+     */
+    replicas?: number;
   } = {},
 ) {
   const { workerOptions } = unstable_getMiniflareWorkerOptions(resolve(ROOT_DIR, "wrangler.toml"));
@@ -56,13 +61,13 @@ export async function startWorker(
   const calls: OutboundCall[] = [];
   const unhandled: OutboundCall[] = [];
   const logs: string[] = [];
-  const mf = new Miniflare({
-    // Listed explicitly: Miniflare's module walker rejects the dynamic import() that
-    // rate-limiter-flexible carries (never called for the in-memory limiter we use).
-    // The argon2id WebAssembly modules go up precompiled, as wrangler uploads them.
+  const worker = (name: string, consumer: boolean) => ({
+    name,
+    // Listed explicitly (Miniflare's module walker rejects dynamic import()s in dependencies),
+    // with the argon2id WebAssembly modules precompiled, as wrangler uploads them.
     modulesRoot: WORKER_DIR,
     modules: [
-      { type: "ESModule", path: WORKER_SCRIPT },
+      { type: "ESModule" as const, path: WORKER_SCRIPT },
       ...readdirSync(WORKER_DIR)
         .filter((f) => f.endsWith(".wasm"))
         .map((f) => ({ type: "CompiledWasm" as const, path: resolve(WORKER_DIR, f) })),
@@ -70,13 +75,12 @@ export async function startWorker(
     compatibilityDate: workerOptions.compatibilityDate,
     compatibilityFlags: workerOptions.compatibilityFlags,
     bindings: { ...workerOptions.bindings, LOG_LEVEL: "warn", ...opts.bindings },
+    // Every replica binds the same database, as every isolate of a deployed Worker does.
     d1Databases: { DB: "speakup-test" },
-    d1Persist: false,
     queueProducers: opts.noQueue ? {} : workerOptions.queueProducers,
-    queueConsumers: opts.noQueue ? {} : consumers,
+    // A queue has one consumer: the first Worker.
+    queueConsumers: opts.noQueue || !consumer ? {} : consumers,
     ratelimits: opts.ratelimits ?? (workerOptions.ratelimits as RateLimits),
-    // No Request.cf fetch from workers.cloudflare.com: this runs offline.
-    cf: false,
     async outboundService(request: MfRequest) {
       const call: OutboundCall = {
         method: request.method,
@@ -90,6 +94,13 @@ export async function startWorker(
       unhandled.push(call);
       return new Response("unhandled outbound request in test", { status: 599 }) as never;
     },
+  });
+  const names = Array.from({ length: opts.replicas ?? 1 }, (_, i) => (i ? `speakup-${i + 1}` : "speakup"));
+  const mf = new Miniflare({
+    workers: names.map((name, i) => worker(name, i === 0)),
+    d1Persist: false,
+    // No Request.cf fetch from workers.cloudflare.com: this runs offline.
+    cf: false,
     handleRuntimeStdio(stdout: Readable, stderr: Readable) {
       const keep = (chunk: Buffer) => void logs.push(chunk.toString());
       stdout.on("data", keep);
@@ -123,6 +134,11 @@ export async function startWorker(
     logs,
     fetch: (path: string, init?: RequestInit) =>
       mf.dispatchFetch(`${BASE_URL}${path}`, init as never) as unknown as Promise<Response>,
+    /** A request to copy `i` of the Worker (0 is the one `fetch` reaches). */
+    async fetchOn(i: number, path: string, init?: RequestInit) {
+      const w = await mf.getWorker(names[i]);
+      return w.fetch(`${BASE_URL}${path}`, init as never) as unknown as Promise<Response>;
+    },
     /** The delivery queue's producer, to put messages on it as the Worker does. */
     queue: () => mf.getQueueProducer<{ id: string }>("OUTBOX_QUEUE"),
     /** Outbox rows (kind, state, attempts, recipient), oldest first. */

@@ -167,6 +167,30 @@ function invocationDeps(env: Bindings, budget: QueryBudget): Deps {
 
 const app = createApp((env) => buildWorkerDeps(env as Bindings));
 
+/** One cron trigger's job, sized by the invocation's query budget. */
+async function runCron(deps: Deps, cron: string, budget: QueryBudget, queued: boolean) {
+  if (cron === RETENTION_CRON) {
+    if (deps.config.RETENTION_INTERVAL_MINUTES > 0) await runRetention(deps, { budget });
+    return;
+  }
+  if (cron === MEMBERS_SYNC_CRON) {
+    // MEMBERS_SYNC_INTERVAL_HOURS=0 turns the sync off here as on Node; MEMBERS_SYNC_BODIES
+    // picks the parliaments (MPs, MSPs, MSs, MLAs). Each outcome (applied, refused by the
+    // guard, failed) is recorded in D1 and shown on the dashboard.
+    if (deps.config.MEMBERS_SYNC_INTERVAL_HOURS > 0) await syncDueBodies(deps, { trigger: "cron", all: true });
+    return;
+  }
+  if (queued) {
+    const report = await sweepOutbox(deps, { budget });
+    if (report.reclaimed || report.expired || report.reminded || report.requeued)
+      deps.logger.info("outbox swept", { ...report, queries: budget.spent() });
+    return;
+  }
+  const report = await drainOutbox(deps, { maxPasses: MAX_PASSES_PER_RUN });
+  if (report.claimed || report.reclaimed || report.expired || report.reminded)
+    deps.logger.info("outbox drained", report);
+}
+
 /**
  * A Worker has no start-up to fail, so a bad setting fails every request instead: loudly in the
  * log (naming the setting), and with a plain 500 that names nothing to the visitor.
@@ -199,27 +223,13 @@ export default {
   async scheduled(controller: ScheduledController, env: Bindings, _ctx: ExecutionContext) {
     const budget = queryBudget(checkConfig(env).QUERY_BUDGET);
     const deps = invocationDeps(env, budget);
-    if (controller.cron === RETENTION_CRON) {
-      if (deps.config.RETENTION_INTERVAL_MINUTES > 0) await runRetention(deps, { budget });
-      return;
-    }
-    if (controller.cron === MEMBERS_SYNC_CRON) {
-      // MEMBERS_SYNC_INTERVAL_HOURS=0 turns the sync off here as on Node; MEMBERS_SYNC_BODIES
-      // picks the parliaments (MPs, MSPs, MSs, MLAs). Each outcome (applied, refused by the
-      // guard, failed) is recorded in D1 and shown on the dashboard.
-      if (deps.config.MEMBERS_SYNC_INTERVAL_HOURS > 0)
-        await syncDueBodies(deps, { trigger: "cron", all: true });
-      return;
-    }
-    if (env.OUTBOX_QUEUE) {
-      const report = await sweepOutbox(deps, { budget });
-      if (report.reclaimed || report.expired || report.reminded || report.requeued)
-        deps.logger.info("outbox swept", { ...report, queries: budget.spent() });
-      return;
-    }
-    const report = await drainOutbox(deps, { maxPasses: MAX_PASSES_PER_RUN });
-    if (report.claimed || report.reclaimed || report.expired || report.reminded)
-      deps.logger.info("outbox drained", report);
+    await runCron(deps, controller.cron, budget, !!env.OUTBOX_QUEUE);
+    // What each run cost, against the budget D1 allows one invocation.
+    deps.logger.debug("cron run", {
+      cron: controller.cron,
+      queries: budget.spent(),
+      budget: deps.config.QUERY_BUDGET,
+    });
   },
 
   /**
