@@ -143,7 +143,7 @@ describe("D1's limits on Workers", () => {
     await until(
       async () =>
         (await count(worker, "select count(*) n from outbox where kind = 'reminder' and state = 'sent'")) ===
-        400,
+        250,
       {
         what: "the reminders to be sent",
         timeoutMs: 60_000,
