@@ -2,9 +2,14 @@
  * Lookup in the real Workers runtime (workerd via Miniflare) over local D1 with the real
  * migrations and the data/ seed. postcodes.io is answered at the HTTP boundary.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unstable_splitSqlQuery } from "wrangler";
+import { buildPostcodeSql } from "../../scripts/d1-postcodes";
 import { expectStatus } from "../support/deps";
-import { startWorker, type TestWorker } from "./support";
+import { ROOT_DIR, startWorker, type TestWorker } from "./support";
 
 /** Not in data/postcodes.csv, so only postcodes.io knows it. */
 const REMOTE_ONLY = "AB12 9ZZ";
@@ -124,6 +129,34 @@ describe("lookup on Workers + D1", () => {
       results: { constituency: { name: string } }[];
     };
     expect(body.results.map((r) => r.constituency.name)).toContain("Aberdeen South");
+  });
+
+  it("answers from postcodes loaded by the D1 postcode build, applied to local D1 as wrangler would", async () => {
+    const out = mkdtempSync(join(tmpdir(), "d1-postcodes-"));
+    try {
+      const m = await buildPostcodeSql(resolve(ROOT_DIR, "tests/fixtures/import/nspl-sample.zip"), {
+        out,
+        rowsPerFile: 3,
+      });
+      for (const f of m.files) {
+        const statements = unstable_splitSqlQuery(readFileSync(join(out, f.name), "utf8"));
+        await w.db.batch(statements.map((q) => w.db.prepare(q)));
+      }
+      // Twice: every statement is an upsert, so a file applied again (a resumed load) is harmless.
+      const first = m.files[0]?.name ?? "";
+      await w.db.batch(
+        unstable_splitSqlQuery(readFileSync(join(out, first), "utf8")).map((q) => w.db.prepare(q)),
+      );
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+    const before = w.calls.length;
+    const body = (await expectStatus(await w.fetch("/api/lookup?postcode=SW1A%201AA"), 200)) as {
+      source: string;
+      constituency: { code: string };
+    };
+    expect(body).toMatchObject({ source: "local", constituency: { code: "E14001172" } });
+    expect(w.calls.length).toBe(before);
   });
 
   it("makes no outbound request that no handler answered", () => {

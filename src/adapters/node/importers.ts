@@ -153,10 +153,15 @@ export type PostcodeImportReport = {
   files: string[];
 };
 
-type ImportOptions = {
+export type ImportOptions = {
   batchSize?: number;
   column?: string;
   onProgress?: (r: PostcodeImportReport) => void;
+  /**
+   * Where each checked batch goes (default: this database, in one transaction per batch). The
+   * D1 loader (scripts/d1-postcodes.ts) writes SQL files instead.
+   */
+  sink?: (batch: PostcodeRecord[]) => Promise<void>;
 };
 
 const emptyReport = (): PostcodeImportReport => ({
@@ -188,7 +193,7 @@ async function importPostcodeStreams(
   let batchNations: string[] = [];
   const flush = async () => {
     if (!batch.length) return;
-    await importPostcodeBatch(deps, batch);
+    await (opts.sink ? opts.sink(batch) : importPostcodeBatch(deps, batch));
     report.imported += batch.length;
     for (const n of batchNations) report.byNation[n] = (report.byNation[n] ?? 0) + 1;
     batch = [];
