@@ -1,6 +1,6 @@
 /**
  * Lookup on the Workers build (`wrangler dev`, workerd + local D1) against the Node build
- * (better-sqlite3), same machine, same data: `npm run bench:workers [-- --duration 10 --connections 50]`.
+ * (better-sqlite3), same machine, same data: `npm run bench:workers-vs-node [-- --duration 10 --connections 50]`.
  *
  * 1. One seed for both: data/ (650 constituencies, MPs, sample postcodes, the test seat). Node
  *    loads it with its start-up seed; D1 gets the SQL that scripts/d1-seed-sql.ts generates from
@@ -219,7 +219,7 @@ async function main() {
     const w = fmt(workersResult);
     const date = new Date().toISOString().slice(0, 10);
     const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? "cpu"}, Node ${process.version}`;
-    const body = `Measured ${date} by \`npm run bench:workers\` on ${machine}; ${connections} connections, ${duration} s each after a ${WARMUP_SECONDS} s warm-up, one run, loopback, client on the same machine. Data: data/ (650 seats, MPs, ${postcodes.length} current postcodes), the same seed in both databases; REMOTE_LOOKUP off.
+    const body = `Measured ${date} by \`npm run bench:workers-vs-node\` on ${machine}; ${connections} connections, ${duration} s each after a ${WARMUP_SECONDS} s warm-up, one run, loopback, client on the same machine. Data: data/ (650 seats, MPs, ${postcodes.length} current postcodes), the same seed in both databases; REMOTE_LOOKUP off.
 
 ${table([
   ["build", "req/s (avg)", "p50", "p99", "requests", "errors / non-2xx"],

@@ -3,7 +3,12 @@
  * and @types/autocannon describes v7).
  */
 declare module "autocannon" {
-  export type RawRequest = { method?: string; path?: string; headers?: Record<string, string> };
+  export type RawRequest = {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  };
   export type RequestSpec = RawRequest & {
     setupRequest?: (req: RawRequest, context: Record<string, unknown>) => RawRequest | undefined;
   };
@@ -17,6 +22,8 @@ declare module "autocannon" {
     headers?: Record<string, string>;
     requests?: RequestSpec[];
     title?: string;
+    /** Requests per second across all connections (a fixed rate instead of as fast as possible). */
+    overallRate?: number;
   };
   /** Percentiles are in ms (latency) or per-second samples (requests, throughput). */
   export type Histogram = {
