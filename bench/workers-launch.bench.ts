@@ -183,8 +183,32 @@ async function startWranglerDev(stateDir: string, port: number, vars: Record<str
   };
   process.once("exit", kill);
   let output = "";
+  /** The Worker's own warning and error lines (JSON), counted by message, for the report. */
+  const problems = new Map<string, number>();
+  let partial = "";
   const keep = (d: string) => {
     output = (output + d).slice(-20_000);
+    const lines = (partial + d).split("\n");
+    partial = lines.pop() ?? "";
+    for (const l of lines) {
+      const at = l.indexOf('{"time"');
+      if (at < 0) {
+        if (/\[ERROR\]|Uncaught|exceeded/i.test(l)) {
+          const k = `wrangler: ${l.trim().slice(0, 160)}`;
+          problems.set(k, (problems.get(k) ?? 0) + 1);
+        }
+        continue;
+      }
+      try {
+        const j = JSON.parse(l.slice(at)) as { level?: string; msg?: string; fault?: string; error?: string };
+        if (j.level === "warn" || j.level === "error") {
+          const k = `${j.level}: ${j.msg}${j.fault ? ` (${j.fault})` : ""}${j.error ? ` [${String(j.error).split("\n")[0]}]` : ""}`;
+          problems.set(k, (problems.get(k) ?? 0) + 1);
+        }
+      } catch {
+        // not one of ours
+      }
+    }
   };
   child.stdout?.setEncoding("utf8").on("data", keep);
   child.stderr?.setEncoding("utf8").on("data", keep);
@@ -205,6 +229,7 @@ async function startWranglerDev(stateDir: string, port: number, vars: Record<str
   return {
     url,
     output: () => output,
+    problems,
     query: (sql: string) =>
       JSON.parse(
         wrangler(["d1", "execute", "DB", "--local", "--persist-to", stateDir, "--command", sql, "--json"]),
@@ -364,6 +389,7 @@ async function main() {
     const drainedAfterS = (Date.now() - loadEnded) / 1000;
     confirming = false;
     await confirmer;
+    const problemsSeen = dev.problems;
     await dev.stop();
     const outboxText = (
       dev.query("select kind || ' ' || state as k, count(*) as n from outbox group by kind, state")[0]
@@ -413,6 +439,12 @@ ${table([
 
 Delivery: ${submitted} letters submitted, ${confirmed} confirmed (${confirmErrors} confirm errors); the mail API took ${mail.stats.confirmations} confirmation emails, ${mail.stats.letters} letters and ${mail.stats.notices} "sent" notices (${mail.stats.accepted} emails, ${mail.stats.duplicates} duplicates). The queue was drained ${drainedAfterS.toFixed(0)} s after the load stopped (${(mail.stats.accepted / ((Date.now() - started) / 1000)).toFixed(0)} emails/s over the whole run). Outbox at the end: ${outboxText} (follow-ups wait LETTER_FOLLOWUP_DAYS by design); ${stuck} due and not delivered. 5xx responses: ${fiveXX}.`;
     log(body);
+    const logged = [...(problemsSeen ?? new Map<string, number>())].map(([k, v]) => `${v} × ${k}`);
+    log(
+      logged.length
+        ? `The Worker logged:\n  ${logged.join("\n  ")}`
+        : "The Worker logged no warning or error.",
+    );
     if (!args["no-report"])
       updateReport(resolve(ROOT_DIR, "bench/REPORT.md"), {
         section: "Workers launch mix",

@@ -8,7 +8,7 @@
  * checked against the 2024 seats: src/adapters/node/importers.ts) and writes numbered SQL files
  * of upserts plus a manifest. Within D1's limits: no bound parameters at all (literals), at most
  * ROWS_PER_STATEMENT rows per statement (about 35 KB; D1 allows 100 KB), and files of
- * --rows-per-file rows (about 3.5 MB; `wrangler d1 execute --file` takes up to 5 GB).
+ * --rows-per-file rows (about 2.6 MB; `wrangler d1 execute --file` takes up to 5 GB).
  *
  * `apply` runs each file with `wrangler d1 execute <database> --file` and records it in a state
  * file beside the manifest (per target: local or remote, and database). Run it again after an
