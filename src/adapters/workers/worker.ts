@@ -177,7 +177,8 @@ async function runCron(deps: Deps, cron: string, budget: QueryBudget, queued: bo
     // MEMBERS_SYNC_INTERVAL_HOURS=0 turns the sync off here as on Node; MEMBERS_SYNC_BODIES
     // picks the parliaments (MPs, MSPs, MSs, MLAs). Each outcome (applied, refused by the
     // guard, failed) is recorded in D1 and shown on the dashboard.
-    if (deps.config.MEMBERS_SYNC_INTERVAL_HOURS > 0) await syncDueBodies(deps, { trigger: "cron", all: true });
+    if (deps.config.MEMBERS_SYNC_INTERVAL_HOURS > 0)
+      await syncDueBodies(deps, { trigger: "cron", all: true });
     return;
   }
   if (queued) {

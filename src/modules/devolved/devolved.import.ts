@@ -9,6 +9,7 @@
  * never stored.
  */
 import { eq, sql } from "drizzle-orm";
+import { chunks } from "../../db/limits";
 import { constituencies } from "../../db/schema";
 import {
   type DevolvedBody,
@@ -19,7 +20,6 @@ import {
 } from "../../db/schema.devolved";
 import type { Deps, Statement } from "../../deps";
 import { parsePostcode } from "../../lib/postcode";
-import { chunks } from "../../db/limits";
 import { SEATS_PER_AREA } from "./devolved.bodies";
 import { devolvedChanged } from "./devolved.cache";
 import type {

@@ -20,6 +20,7 @@
  *   the letters the change stops (letters to a member who left are not sent).
  */
 import { and, eq, sql } from "drizzle-orm";
+import { chunks, rowsPerInsert } from "../../db/limits";
 import { type DevolvedBody, devolvedMembers } from "../../db/schema.devolved";
 import type { MemberSyncTrigger } from "../../db/schema.members";
 import { type MemberChangeKind, memberChanges, memberSyncs } from "../../db/schema.members";
@@ -27,7 +28,6 @@ import type { Deps, RemoteDevolvedMember, Statement } from "../../deps";
 import { isAppError } from "../../lib/errors";
 import { notifyStoppedLetters, stopLettersToFormerDevolvedMembers } from "../letters/letters.reroute";
 import { nameKey } from "../lookup/lookup.import";
-import { chunks, rowsPerInsert } from "../../db/limits";
 import { guardLimit, personKey, recordAttempt, type SyncOutcome } from "../members/members.sync";
 import { BODY_INFO, memberContactUrl } from "./devolved.bodies";
 import { devolvedChanged } from "./devolved.cache";

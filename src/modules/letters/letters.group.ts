@@ -29,7 +29,7 @@ import { letterBands, letters, type RecipientKind } from "../../db/schema.letter
 import type { Deps, Statement } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { sha256Hex } from "../../lib/tokens";
-import { initialLetterStatus, insertOutbox } from "../delivery/delivery.machine";
+import { announceInserted, initialLetterStatus, insertOutbox } from "../delivery/delivery.machine";
 import { outboxRow } from "../delivery/delivery.outbox";
 import { BODY_INFO, bodyOfRepKind, devolvedBodyOf } from "../devolved/devolved.bodies";
 import type { DevolvedView } from "../devolved/devolved.lookup";
@@ -40,10 +40,10 @@ import { confirmEmail, type LetterForEmail } from "./letters.emails";
 import type { GroupRecipient, PreviewLettersInput, SubmitLettersInput } from "./letters.schemas";
 import {
   addressLines,
+  announceConfirmed,
   checkRecipientLimits,
   chosenAsks,
   confirmableColumns,
-  announceConfirmed,
   confirmOutcome,
   confirmStatements,
   consumeEmailAllowance,
@@ -514,7 +514,8 @@ export async function submitLetters(
     recipientName: listNames(names),
     tokenSubject: toWrite.length > 1 ? `${GROUP_PREFIX}${groupId}` : undefined,
   };
-  statements.push(insertOutbox(deps, [await confirmEmail(deps, forEmail, expiresAt, "confirm")]));
+  const confirmMail = await confirmEmail(deps, forEmail, expiresAt, "confirm");
+  statements.push(insertOutbox(deps, [confirmMail]));
   // A pledge ticked on the letters' form is confirmed by their one confirmation link.
   if (input.pledge)
     statements.push(
@@ -537,6 +538,7 @@ export async function submitLetters(
     if (winner) return { group: winner, created: false };
     throw e;
   }
+  await announceInserted(deps, [confirmMail]);
   deps.logger.info("letters submitted", {
     group: groupId,
     letters: toWrite.length,

@@ -42,9 +42,9 @@ import {
   type SQL,
   sql,
 } from "drizzle-orm";
+import { chunks } from "../../db/limits";
 import { candidates, letterStops, members, recipientFlags } from "../../db/schema";
 import { letterBands, letters, outbox, type RecipientKind } from "../../db/schema.letters";
-import { chunks } from "../../db/limits";
 import type { Deps, Statement } from "../../deps";
 import { type QueryBudget, unlimited } from "../../lib/budget";
 import { AppError } from "../../lib/errors";
