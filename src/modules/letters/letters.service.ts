@@ -840,7 +840,6 @@ export async function sweepUnconfirmed(
       ),
     )
     .returning({ letterId: outbox.letterId, expiresAt: outbox.expiresAt });
-  let reminded = 0;
   for (const row of due) {
     if (!row.letterId || !row.expiresAt) continue;
     const [l] = await deps.db
@@ -854,7 +853,7 @@ export async function sweepUnconfirmed(
     const mail = await confirmEmail(deps, group.forEmail(l), row.expiresAt, "reminder");
     await deps.atomic([insertOutbox(deps, [mail])]);
     await announceInserted(deps, [mail]);
-    reminded++;
   }
-  return { reminded, expired };
+  // Letters reminded (letters written together share one email).
+  return { reminded: due.length, expired };
 }
