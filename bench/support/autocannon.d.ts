@@ -11,6 +11,12 @@ declare module "autocannon" {
   };
   export type RequestSpec = RawRequest & {
     setupRequest?: (req: RawRequest, context: Record<string, unknown>) => RawRequest | undefined;
+    onResponse?: (
+      status: number,
+      body: string,
+      context: Record<string, unknown>,
+      headers: Record<string, string>,
+    ) => void;
   };
   export type Options = {
     url: string;
