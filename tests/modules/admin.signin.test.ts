@@ -92,6 +92,26 @@ describe("sign-in attempts", () => {
     expect((await (await attempt(t, "x", { device, email: "other@speakup.invalid" }))()).status).toBe(429);
   });
 
+  it("never slows a team signing in from one office: only wrong passwords count against an address", async () => {
+    const t = await app();
+    const team = Array.from({ length: 12 }, (_, i) => ({
+      email: `lead${i}@speakup.invalid`,
+      password: `password of lead ${i}`,
+    }));
+    for (const lead of team) await createUser(t.deps, lead);
+    // Twelve leads, each in a new browser (no device cookie), one after another, same address and
+    // the same instant: every one goes straight in.
+    for (const lead of team) {
+      const res = await (await attempt(t, lead.password, { email: lead.email }))();
+      expect(res.status, lead.email).toBe(303);
+    }
+    // Wrong passwords from that address still add up to a wait, whoever they are for.
+    for (let i = 0; i < 5; i++) {
+      expect((await (await attempt(t, "wrong", { email: team[i % 12]?.email }))()).status).toBe(401);
+    }
+    expect((await (await attempt(t, "wrong", { email: team[6]?.email }))()).status).toBe(429);
+  });
+
   it("answers an unknown address exactly as a known one, checked against a hash with the configured parameters", async () => {
     const t = await app();
     const unknown = await (await attempt(t, "whatever", { email: "nobody@speakup.invalid" }))();

@@ -95,6 +95,19 @@ async function claimAttempt(deps: Deps, key: string): Promise<number> {
   return Math.max(1000, (row?.nextAt ?? now) - now);
 }
 
+/** Give back one attempt on `key` (a sign-in that proved its password), lifting any wait it set. */
+async function refundAttempt(deps: Deps, key: string): Promise<void> {
+  const t = signinThrottle;
+  const free = deps.config.ADMIN_SIGNIN_ATTEMPTS;
+  await deps.db
+    .update(t)
+    .set({
+      attempts: sql`max(${t.attempts} - 1, 0)`,
+      nextAt: sql`(case when ${t.attempts} - 1 < ${free} then ${t.updatedAt} else ${t.nextAt} end)`,
+    })
+    .where(eq(t.key, key));
+}
+
 const accountKey = async (deps: Deps, email: string) =>
   `acct:${await pseudonym(deps.config.TOKEN_SECRET, `admin:${email}`)}`;
 
@@ -141,11 +154,14 @@ export async function signIn(
     deps.logger.warn("admin sign-in failed", {});
     throw new AppError("sign_in_failed");
   }
-  // The right password resets this account's (and this browser's) count; the address keeps its
-  // own, so one lead's sign-in can't clear the way for guesses at another account.
+  // The right password resets this account's (and this browser's) count. The address keeps its
+  // count, so one lead's sign-in can't clear the way for guesses at another account, but gets
+  // back the attempt this sign-in used: only wrong passwords slow an address down, so a team
+  // signing in from one office is never made to wait.
   await deps.db
     .delete(signinThrottle)
     .where(inArray(signinThrottle.key, device ? [account, device] : [account]));
+  if (!device) await refundAttempt(deps, keys[1] as string);
   if (deps.passwords.needsRehash(user.passwordHash)) {
     const upgraded = await deps.passwords.hash(input.password);
     // Conditional: a password changed meanwhile (CLI) is not overwritten with the old one.
