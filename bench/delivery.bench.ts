@@ -87,6 +87,7 @@ async function main() {
       DATABASE_PATH: join(dir, "bench.sqlite"),
       LOG_LEVEL: "error",
       MAIL_MODE: "reflect",
+      MAIL_FROM: "campaign@example.org",
       SMTP_URL: sink.url,
       TOKEN_SECRET: "bench-only-token-secret-0123456789",
       OUTBOX_BATCH: String(BATCH),

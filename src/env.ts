@@ -134,8 +134,13 @@ export const EnvSchema = z.object({
    */
   LETTER_LIMIT_PER_IP_HOUR: int(1, 100_000).default(200),
   LETTER_LIMIT_PER_EMAIL_DAY: int(1, 1000).default(5),
-  /** Estimated Jaccard similarity of supporters' own words above which a letter is held for moderation. */
-  LETTER_SIMILARITY_HOLD: z.coerce.number().min(0.1).max(1).default(0.8),
+  /**
+   * Similarity (Jaccard index of two letters' own words: the campaign's wording and the asks'
+   * text left out) at or above which a confirmed letter is held for a moderator. 0.5 is
+   * WriteToThem's MAX_MESSAGE_SIMILARITY: copies with a line or every fourth word changed score
+   * about 0.6-0.9; distinct personal letters on the same subject score under 0.2.
+   */
+  LETTER_SIMILARITY_HOLD: z.coerce.number().min(0.1).max(1).default(0.5),
   /** Attempts before an outbox row is dead. With backoff this spans roughly a day. */
   OUTBOX_MAX_ATTEMPTS: int(1, 50).default(8),
   /** How long a claimed row is reserved for its sender; past it the row is reclaimed (crash recovery). */
@@ -166,11 +171,18 @@ export const EnvSchema = z.object({
   /** Where supporters write about their data; shown on the privacy notice. */
   PRIVACY_CONTACT_EMAIL: z.email().default("privacy@speakup.invalid"),
   /**
-   * Letter bodies and supporters' postal addresses are scrubbed this many days after the letter
-   * was written (the counts stay). 180 days covers the follow-up ("did your MP reply?") and a
-   * reasonable period for a supporter's questions.
+   * Letter text, supporters' postal addresses and the similarity data derived from the text are
+   * removed this many days after the letter was sent (or, for a letter never sent, after it was
+   * written). 28 days, as WriteToThem keeps messages: long enough for a bounce or a question.
+   * The counts stay.
    */
-  RETENTION_DAYS: int(1, 3650).default(180),
+  RETENTION_DAYS: int(1, 3650).default(28),
+  /**
+   * Names and email addresses are removed from letters, their outbox rows and the delivery log
+   * this many days after the letter was sent (or written, if never sent); counts stay. It must
+   * cover the one-letter-per-representative window and the follow-up email, which need them.
+   */
+  ANONYMISE_DAYS: int(1, 3650).default(60),
   /** How often the Node process runs the retention job; 0 turns the timer off (use the CLI). */
   RETENTION_INTERVAL_MINUTES: int(0, 7 * 24 * 60).default(60),
   /** Export/erasure links by email stay valid this long. */
@@ -276,6 +288,14 @@ export const EnvSchema = z.object({
   PLEDGE_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(200),
   RESEND_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(60),
   PRIVACY_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(30),
+  /** Privacy requests (export or erasure links) per email address per day, whoever asks. */
+  PRIVACY_LIMIT_PER_EMAIL_DAY: int(1, 1000).default(5),
+  /**
+   * At most one export (or erasure) link is mailed to an address in this many minutes, however
+   * often it is asked for: the privacy form can't be used to flood someone's inbox. The link sent
+   * stays valid for PRIVACY_LINK_HOURS.
+   */
+  PRIVACY_MAIL_WINDOW_MINUTES: int(1, 7 * 24 * 60).default(60),
   SIGNIN_LIMIT_PER_IP_HOUR: int(1, 1_000_000).default(60),
   /**
    * The key id of the current link key (HKDF of TOKEN_SECRET and this id); it travels in every
@@ -356,8 +376,25 @@ export function parseEnv(
   }
   if (env.LINK_KEY_IDS_PREVIOUS.includes(env.LINK_KEY_ID))
     modeProblems.push("  LINK_KEY_IDS_PREVIOUS: must not contain the current LINK_KEY_ID");
-  if (env.MAIL_MODE === "live" && env.MAIL_FROM.endsWith(".invalid"))
-    modeProblems.push("  MAIL_FROM: set the campaign's real address when MAIL_MODE=live");
+  // reflect sends real mail too (back to supporters), and receiving servers refuse a reserved domain.
+  if (env.MAIL_MODE !== "capture" && isPlaceholderDomain(env.MAIL_FROM))
+    modeProblems.push(
+      `  MAIL_FROM: set the campaign's real address when MAIL_MODE=${env.MAIL_MODE} (${env.MAIL_FROM} is a placeholder)`,
+    );
+  if (env.MAIL_MODE !== "capture" && env.BOUNCE_ADDRESS && isPlaceholderDomain(env.BOUNCE_ADDRESS))
+    modeProblems.push(`  BOUNCE_ADDRESS: set a real address when MAIL_MODE=${env.MAIL_MODE}`);
+  if (env.ANONYMISE_DAYS < env.RETENTION_DAYS)
+    modeProblems.push(
+      "  ANONYMISE_DAYS: must be at least RETENTION_DAYS (names go last, with the addresses)",
+    );
+  if (env.ANONYMISE_DAYS < env.LETTER_SAME_RECIPIENT_DAYS)
+    modeProblems.push(
+      "  ANONYMISE_DAYS: must be at least LETTER_SAME_RECIPIENT_DAYS (that rule compares email addresses)",
+    );
+  if (env.ANONYMISE_DAYS < env.LETTER_FOLLOWUP_DAYS + 7)
+    modeProblems.push(
+      "  ANONYMISE_DAYS: must be at least LETTER_FOLLOWUP_DAYS + 7 (the follow-up email needs the address)",
+    );
   const bounceLocal = (env.BOUNCE_ADDRESS ?? env.MAIL_FROM).split("@")[0] ?? "";
   if (bounceLocal.length > MAX_BOUNCE_LOCAL_PART)
     modeProblems.push(
@@ -388,6 +425,11 @@ export function parseEnv(
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
     campaign,
   };
+}
+
+/** An address at a reserved top-level domain (RFC 2606/6761): never deliverable. */
+export function isPlaceholderDomain(address: string): boolean {
+  return /\.(invalid|test|example|localhost)$/i.test(address.trim());
 }
 
 /** The published default, or an obvious placeholder someone forgot to replace. */

@@ -71,8 +71,14 @@ export const letters = sqliteTable(
     /** The full plain-text body as sent, sign-off included. Scrubbed by the retention job. */
     body: text("body").notNull(),
     supporterName: text("supporter_name").notNull(),
-    /** Lower-cased. */
+    /** As typed (trimmed): where the supporter's mail goes. */
     supporterEmail: text("supporter_email").notNull(),
+    /**
+     * One key per mailbox (lib/email.ts emailKey: lower case, punycode domain, Gmail dots and
+     * +tags dropped): what limits, the one-letter-per-representative rule, the similarity check
+     * and privacy requests compare. NULL only for rows written before it existed.
+     */
+    supporterEmailKey: text("supporter_email_key"),
     /** Full postal address, one line per element, joined by "\n". */
     supporterAddress: text("supporter_address").notNull(),
     supporterPostcode: text("supporter_postcode").notNull(),
@@ -83,6 +89,13 @@ export const letters = sqliteTable(
     /** Highest estimated similarity to another supporter's letter, when checked. */
     similarity: real("similarity"),
     similarTo: text("similar_to"),
+    /**
+     * Why the letter goes to a moderator instead of out when it is confirmed (JSON array of
+     * reasons: letters.flags.ts), besides a high `similarity`. Empty or null: nothing found.
+     */
+    flags: text("flags", { mode: "json" }).$type<string[]>(),
+    /** When names, email addresses and the postal address were removed (privacy: retention). */
+    anonymisedAt: integer("anonymised_at"),
     createdAt: integer("created_at").notNull(),
     confirmedAt: integer("confirmed_at"),
     sentAt: integer("sent_at"),
@@ -98,7 +111,7 @@ export const letters = sqliteTable(
   (t) => [
     uniqueIndex("letters_idempotency_uq").on(t.idempotencyKey),
     index("letters_constituency_created_ix").on(t.constituencyCode, t.createdAt),
-    index("letters_email_created_ix").on(t.supporterEmail, t.createdAt),
+    index("letters_email_key_created_ix").on(t.supporterEmailKey, t.createdAt),
     index("letters_campaign_created_ix").on(t.campaignId, t.createdAt),
     index("letters_status_ix").on(t.status),
     index("letters_group_ix").on(t.groupId),

@@ -2,8 +2,9 @@
  * Pledges, their running tallies, and the privacy tables.
  *
  * Invariants held here:
- * - One supporter pledge per email per campaign: UNIQUE (campaign_id, email_norm), where
- *   email_norm is the trimmed, lower-cased address (written only by pledges.service normaliseEmail).
+ * - One supporter pledge per mailbox per campaign: UNIQUE (campaign_id, email_norm), where
+ *   email_norm is the mailbox's key (lib/email.ts emailKey; Gmail dots and +tags don't make a
+ *   second pledge). `email` keeps the address as typed, for sending.
  *   Two parallel submits therefore make one row; the loser's INSERT ... ON CONFLICT DO NOTHING
  *   finds the winner's row.
  * - Consent is explicit: the pledge consent's wording version and time are NOT NULL; the
@@ -33,8 +34,13 @@ export const supporterPledges = sqliteTable(
      */
     publicId: text("public_id"),
     campaignId: text("campaign_id").notNull(),
-    /** Trimmed and lower-cased; the uniqueness key. */
+    /**
+     * One key per mailbox (lib/email.ts emailKey: lower case, punycode domain, Gmail dots and
+     * +tags dropped): the uniqueness key, so one mailbox makes one pledge however it is typed.
+     */
     emailNorm: text("email_norm").notNull(),
+    /** The address as typed (trimmed): where confirmation mail goes. NULL: rows from before, use email_norm. */
+    email: text("email"),
     /** HMAC of email_norm (see suppressions): lets exports leave out suppressed addresses by join. */
     emailHash: text("email_hash").notNull(),
     name: text("name").notNull(),
@@ -192,13 +198,26 @@ export const privacyRequests = sqliteTable(
   {
     id: text("id").primaryKey(),
     kind: text("kind", { enum: PRIVACY_REQUEST_KINDS }).notNull(),
+    /** The mailbox's key (lib/email.ts emailKey). */
     emailNorm: text("email_norm").notNull(),
+    /** The address as typed, where the link goes (cleared once the request is processed). */
+    email: text("email"),
     createdAt: integer("created_at").notNull(),
     expiresAt: integer("expires_at").notNull(),
+    /**
+     * Requests are answered off the response path (privacy.service processPrivacyRequests): the
+     * page does one insert whoever asks, and the outbox worker decides whether there is anything
+     * to send. NULL: not yet processed.
+     */
+    processedAt: integer("processed_at"),
+    /** A link was mailed for this request (at most one per address and kind per window). */
+    mailed: integer("mailed", { mode: "boolean" }).notNull().default(false),
     completedAt: integer("completed_at"),
   },
   (t) => [
     index("privacy_requests_expires_ix").on(t.expiresAt),
+    index("privacy_requests_pending_ix").on(t.processedAt),
+    index("privacy_requests_email_ix").on(t.emailNorm, t.kind, t.createdAt),
     check("privacy_requests_kind_ck", sql`${t.kind} in ('export','erase')`),
   ],
 );

@@ -6,6 +6,7 @@
 export const ERROR_CODES = {
   validation_failed: { status: 400, title: "The request is not valid" },
   malformed_body: { status: 400, title: "The request body could not be read" },
+  text_too_long: { status: 422, title: "The text is too long" },
   postcode_malformed: { status: 400, title: "That doesn't look like a UK postcode" },
   postcode_incomplete: { status: 400, title: "Please enter your full postcode" },
   postcode_not_found: { status: 404, title: "We couldn't find that postcode" },
@@ -22,7 +23,8 @@ export const ERROR_CODES = {
   database_unavailable: { status: 503, title: "We can't save anything just now" },
   // letters and delivery
   token_malformed: { status: 400, title: "That link is not complete" },
-  token_invalid: { status: 403, title: "That link is not valid" },
+  // 404, like a link that never existed: an altered link, or one for another page, is nothing here.
+  token_invalid: { status: 404, title: "That link is not valid" },
   token_expired: { status: 410, title: "That link has expired" },
   letter_expired: { status: 410, title: "This letter was never confirmed and has expired" },
   letter_not_confirmable: { status: 409, title: "This letter can no longer be confirmed" },

@@ -84,6 +84,7 @@ describe("npm start", () => {
         PORT: "0",
         SEED: "off",
         MAIL_MODE: "reflect",
+        MAIL_FROM: "campaign@example.org",
         SMTP_URL: smtpUrl,
         TOKEN_SECRET: "a-long-and-real-secret-4f9c1",
         OUTBOX_POLL_MS: "100",

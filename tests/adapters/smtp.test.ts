@@ -19,7 +19,12 @@ afterEach(async () => {
 });
 
 async function withSmtp(sink: SmtpSink | { url: string }, env: Record<string, string> = {}) {
-  const t = await lettersApp({ MAIL_MODE: "reflect", SMTP_URL: sink.url, ...env });
+  const t = await lettersApp({
+    MAIL_MODE: "reflect",
+    SMTP_URL: sink.url,
+    MAIL_FROM: "campaign@example.org",
+    ...env,
+  });
   const mailer = smtpMailer({ url: sink.url, poolSize: 3, timeoutMs: 2000 });
   t.deps.mailer = mailer;
   cleanups.push(() => mailer.close?.());
@@ -63,7 +68,7 @@ describe("sending over real SMTP", () => {
     expect(mail).toBeDefined();
     expect(mail!.from?.value[0]).toEqual({
       name: "Zoë Brontë-O'Hara 👶 via #SpeakUpForBabies",
-      address: "campaign@speakup.invalid",
+      address: "campaign@example.org",
     });
     expect(mail!.replyTo?.value[0]).toEqual({ name: "Zoë Brontë-O'Hara 👶", address: "zoe@example.org" });
     // The test MP reflects: the letter comes back to the supporter, never to an MP.
@@ -78,7 +83,7 @@ describe("sending over real SMTP", () => {
     expect(mail!.headers.has("bcc")).toBe(false);
     // The envelope sender is the message's own VERP address: a bounce comes back naming it.
     const i = sink.messages.indexOf(mail!);
-    expect(sink.senders[i]).toMatch(/^campaign\+[0-9a-f]{48}@speakup\.invalid$/);
+    expect(sink.senders[i]).toMatch(/^campaign\+[0-9a-f]{48}@example\.org$/);
   });
 
   it("live mode still reflects the test MP's mail to the sender", async () => {

@@ -74,6 +74,7 @@ describe("SIGKILL during a drain", () => {
       SEED: "off",
       REMOTE_LOOKUP: "off",
       MAIL_MODE: "reflect",
+      MAIL_FROM: "campaign@example.org",
       SMTP_URL: sink.url,
       TOKEN_SECRET: "sigkill-test-secret-0123456789",
       SMTP_POOL_SIZE: "4",

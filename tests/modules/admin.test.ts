@@ -175,7 +175,8 @@ describe("dashboard", () => {
 describe("CSV export", () => {
   it("streams confirmed pledges and neutralises cells a spreadsheet would run as formulas", async () => {
     const t = await adminApp();
-    const names = ['=HYPERLINK("http://x")', "+1", "-2+3", "@SUM(A1)", "Plain Name"];
+    // (A formula carrying a web address is refused as a name: see tests/hostile/12-csv-formulas.)
+    const names = ['=HYPERLINK("x")', "+1", "-2+3", "@SUM(A1)", "Plain Name"];
     for (const [i, name] of names.entries())
       await t.request(
         "/api/pledges",
@@ -189,7 +190,7 @@ describe("CSV export", () => {
     const csv = (await expectStatus(res, 200)) as string;
     const lines = csv.trim().split("\n");
     expect(lines).toHaveLength(1 + names.length);
-    expect(csv).toContain(`"'=HYPERLINK(""http://x"")"`);
+    expect(csv).toContain(`"'=HYPERLINK(""x"")"`);
     expect(csv).toContain("'+1,");
     expect(csv).toContain("'-2+3,");
     expect(csv).toContain("'@SUM(A1),");

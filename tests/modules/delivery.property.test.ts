@@ -291,8 +291,12 @@ async function apply(w: World, e: Ev) {
         id,
         kind: "erase",
         emailNorm: EMAILS[e.who] as string,
+        email: EMAILS[e.who] as string,
         createdAt: now,
         expiresAt: now + 3_600_000,
+        // As processPrivacyRequests leaves a request whose link it mailed.
+        processedAt: now,
+        mailed: true,
       });
       const token = await signToken(w.deps.config.TOKEN_SECRET, {
         purpose: "privacy.erase",

@@ -55,7 +55,11 @@ describe("who may read captured mail", () => {
   });
 
   it("never outside capture mode, not even for a lead", async () => {
-    const t = await withMail({ MAIL_MODE: "reflect", SMTP_URL: "smtp://127.0.0.1:1" });
+    const t = await withMail({
+      MAIL_MODE: "reflect",
+      SMTP_URL: "smtp://127.0.0.1:1",
+      MAIL_FROM: "campaign@example.org",
+    });
     expect((await t.devMail(LOOPBACK)).status).toBe(404);
   });
 });

@@ -65,7 +65,9 @@ async function queuedLetters(
   } = {},
 ) {
   const t = await lettersApp({
-    ...(opts.live ? LIVE : { MAIL_MODE: "reflect", SMTP_URL: "smtp://127.0.0.1:1" }),
+    ...(opts.live
+      ? LIVE
+      : { MAIL_MODE: "reflect", SMTP_URL: "smtp://127.0.0.1:1", MAIL_FROM: "campaign@example.org" }),
     ...opts.env,
   });
   if (opts.live)
@@ -515,7 +517,11 @@ describe("relay-wide failures pause the outbox and consume nothing", () => {
 
   it("the dashboard shows the pause and can ask for a check now", async () => {
     const { adminApp } = await import("../support/admin");
-    const t = await adminApp({ MAIL_MODE: "reflect", SMTP_URL: "smtp://127.0.0.1:1" });
+    const t = await adminApp({
+      MAIL_MODE: "reflect",
+      SMTP_URL: "smtp://127.0.0.1:1",
+      MAIL_FROM: "campaign@example.org",
+    });
     const { pauseRelay } = await import("../../src/modules/delivery/delivery.relay");
     await pauseRelay(t.deps, { reason: "auth", detail: "535 5.7.8 Authentication credentials invalid" });
     const dash = (await expectStatus(await t.get("/admin"), 200)) as string;

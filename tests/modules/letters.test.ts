@@ -400,19 +400,19 @@ describe("confirm", () => {
     expect(toMp).toHaveLength(1);
   });
 
-  it("rejects a tampered token with 403 and a truncated one with 400", async () => {
+  it("rejects a tampered token with 404 (as if it never existed) and a truncated one with 400", async () => {
     const t = await lettersApp();
     const { id } = await t.submit();
     const token = await t.confirmToken(id);
     const [kid, payload, mac] = token.split(".") as [string, string, string];
     const forged = `${kid}.${payload.slice(0, -2)}${payload.endsWith("A") ? "B" : "A"}${payload.slice(-1)}.${mac}`;
-    expect(await expectStatus(await t.confirm(forged), 403)).toMatchObject({ code: "token_invalid" });
+    expect(await expectStatus(await t.confirm(forged), 404)).toMatchObject({ code: "token_invalid" });
     expect(await expectStatus(await t.confirm(token.slice(0, 20)), 400)).toMatchObject({
       code: "token_malformed",
     });
   });
 
-  it("rejects a token minted for another purpose with 403", async () => {
+  it("rejects a token minted for another purpose with 404", async () => {
     const t = await lettersApp();
     const { id } = await t.submit();
     const other = await signToken(t.deps.config, {
@@ -420,7 +420,7 @@ describe("confirm", () => {
       subject: id,
       expiresAt: t.clock.now() + DAY,
     });
-    expect(await expectStatus(await t.confirm(other), 403)).toMatchObject({ code: "token_invalid" });
+    expect(await expectStatus(await t.confirm(other), 404)).toMatchObject({ code: "token_invalid" });
   });
 
   it("answers an expired link with 410, and the letter has expired after one reminder", async () => {
@@ -478,7 +478,11 @@ describe("sending through capture mode", () => {
     expect(html).toContain("&lt;script&gt;alert(");
     expect(html).not.toContain("<script>alert");
 
-    const live = await lettersApp({ MAIL_MODE: "reflect", SMTP_URL: "smtp://127.0.0.1:1" });
+    const live = await lettersApp({
+      MAIL_MODE: "reflect",
+      SMTP_URL: "smtp://127.0.0.1:1",
+      MAIL_FROM: "campaign@example.org",
+    });
     expect((await live.app.request("/dev/mail", {}, LOOPBACK)).status).toBe(404);
   });
 

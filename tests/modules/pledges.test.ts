@@ -21,6 +21,7 @@ describe("supporter pledges", () => {
     const row = t.sqlite.prepare("select * from supporter_pledges").get() as Record<string, unknown>;
     expect(row).toMatchObject({
       email_norm: "ada@example.org",
+      email: "Ada@Example.org",
       postcode: "GU11 1AA",
       constituency_code: "E14001063",
       status: "unconfirmed",
@@ -30,14 +31,19 @@ describe("supporter pledges", () => {
       updates_consent_at: t.clock.now(),
     });
     expect(t.sent).toHaveLength(1);
-    expect(t.sent[0]?.to.address).toBe("ada@example.org");
+    // Sent to the address as typed; the key is its canonical form.
+    expect(t.sent[0]?.to.address).toBe("Ada@Example.org");
     expect(t.sent[0]?.text).toContain("/pledge/confirm?token=");
   });
 
   it("keeps the confirm email through a relay failure: the outbox pauses without using up the message, and a later drain delivers it", async () => {
     // A relay that is down for the first attempt, in reflect mode (which must not redirect a
     // supporter's own mail anywhere else).
-    const t = pledgeTestApp({ MAIL_MODE: "reflect", SMTP_URL: "smtp://127.0.0.1:1" });
+    const t = pledgeTestApp({
+      MAIL_MODE: "reflect",
+      SMTP_URL: "smtp://127.0.0.1:1",
+      MAIL_FROM: "campaign@example.org",
+    });
     const delivered: MailMessage[] = [];
     let calls = 0;
     t.deps.mailer = {
@@ -61,7 +67,7 @@ describe("supporter pledges", () => {
       kind: "service",
       state: "queued",
       attempts: 0,
-      to_email: "ada@example.org",
+      to_email: "Ada@Example.org",
     });
     expect(row().last_error).toContain("421");
     expect(t.sqlite.prepare("select state, reason from relay_status").get()).toEqual({
@@ -79,7 +85,7 @@ describe("supporter pledges", () => {
       failures: 0,
     });
     expect(delivered).toHaveLength(1);
-    expect(delivered[0]?.to.address).toBe("ada@example.org");
+    expect(delivered[0]?.to.address).toBe("Ada@Example.org");
     const token = tokenIn(delivered[0], "/pledge/confirm");
     expect(await expectStatus(await t.request("/api/pledges/confirm", json({ token })), 200)).toMatchObject({
       status: "confirmed",
@@ -143,13 +149,13 @@ describe("supporter pledges", () => {
     expect(counter).toMatchObject({ supporters: { total: 1, byNation: { England: 1, Scotland: 0 } } });
   });
 
-  it("rejects an expired confirm token with 410 and a tampered one with 403", async () => {
+  it("rejects an expired confirm token with 410 and a tampered one with 404", async () => {
     const t = pledgeTestApp({ PLEDGE_CONFIRM_TTL_DAYS: "7" });
     await t.request("/api/pledges", json(pledge()));
     const token = tokenIn(t.sent[0], "/pledge/confirm");
     const tampered = `${token.slice(0, -2)}${token.endsWith("AA") ? "BB" : "AA"}`;
     expect(
-      await expectStatus(await t.request("/api/pledges/confirm", json({ token: tampered })), 403),
+      await expectStatus(await t.request("/api/pledges/confirm", json({ token: tampered })), 404),
     ).toMatchObject({ code: "token_invalid" });
     t.clock.advance(8 * 86_400_000);
     expect(await expectStatus(await t.request("/api/pledges/confirm", json({ token })), 410)).toMatchObject({

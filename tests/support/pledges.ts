@@ -6,8 +6,10 @@
 import { gt } from "drizzle-orm";
 import { capturedMail } from "../../src/db/schema.letters";
 import type { MailAddress, MailMessage } from "../../src/deps";
+import { emailKey } from "../../src/lib/email";
 import { claimDue } from "../../src/modules/delivery/delivery.machine";
 import { activeMailer, sendClaimed } from "../../src/modules/delivery/delivery.service";
+import { processPrivacyRequests } from "../../src/modules/privacy/privacy.service";
 import { testApp } from "./deps";
 
 export const SEATS = [
@@ -60,6 +62,8 @@ export function pledgeTestApp(env: Record<string, string> = {}) {
   const sent: SentMail[] = [];
   let seen = 0;
   const deliver = async () => {
+    // Privacy requests are answered by the worker's pass, off the response path.
+    await processPrivacyRequests(t.deps);
     const due = await claimDue(t.deps, 100, { kinds: ["service"] });
     for (const row of due) await sendClaimed(t.deps, activeMailer(t.deps), row);
     const rows = await t.deps.db
@@ -153,25 +157,28 @@ export function insertLetter(
   }> = {},
 ) {
   const id = over.id ?? `letter-${++letterSeq}`;
+  const createdAt = over.createdAt ?? Date.parse("2026-11-20T10:00:00Z");
+  const status = over.status ?? "sent";
+  const email = over.email ?? "ada@example.org";
   sqlite
     .prepare(
       `insert into letters (id, campaign_id, constituency_code, recipient_kind, recipient_person_id, recipient_name,
-        status, asks, subject, body, supporter_name, supporter_email, supporter_address, supporter_postcode,
-        idempotency_key, created_at, confirmed_at)
-       values (?, 'manifesto-for-babies', ?, 'mp', 4000, 'MP Aldershot', ?, '["a1"]', 'Babies', ?, 'Ada Supporter', ?,
-        '1 High St\nAldershot', 'GU11 1AA', ?, ?, ?)`,
+        status, asks, subject, body, supporter_name, supporter_email, supporter_email_key, supporter_address,
+        supporter_postcode, idempotency_key, created_at, confirmed_at, sent_at)
+       values (?, 'manifesto-for-babies', ?, 'mp', 4000, 'MP Aldershot', ?, '["a1"]', 'Babies', ?, 'Ada Supporter', ?, ?,
+        '1 High St\nAldershot', 'GU11 1AA', ?, ?, ?, ?)`,
     )
     .run(
       id,
       over.code ?? "E14001063",
-      over.status ?? "sent",
+      status,
       over.body ?? "Dear MP, my story about my baby.",
-      over.email ?? "ada@example.org",
+      email,
+      emailKey(email),
       `idem-${id}`,
-      over.createdAt ?? Date.parse("2026-11-20T10:00:00Z"),
-      ["awaiting_confirmation", "expired"].includes(over.status ?? "sent")
-        ? null
-        : (over.createdAt ?? Date.parse("2026-11-20T10:00:00Z")) + 60_000,
+      createdAt,
+      ["awaiting_confirmation", "expired"].includes(status) ? null : createdAt + 60_000,
+      status === "sent" ? createdAt + 120_000 : null,
     );
   return id;
 }

@@ -14,7 +14,9 @@ import type { Deps } from "../../deps";
 import { byConstituency, repPledgeList } from "./admin.service";
 
 const PAGE = 2000;
-const FORMULA_START = /^[=+\-@\t\r]/;
+/** = + - @ first, after any spaces or control characters a spreadsheet might skip. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the characters spreadsheets skip
+const FORMULA_START = /^[\s\u0000-\u001f]*[=+\-@]|^[\t\r\n]/;
 
 /** Neutralise a cell a spreadsheet would run as a formula. */
 export const safeCell = (v: string) => (FORMULA_START.test(v) ? `'${v}` : v);
@@ -70,7 +72,8 @@ export function pledgesCsv(deps: Deps): ReadableStream<Uint8Array> {
       .select({
         id: supporterPledges.id,
         name: supporterPledges.name,
-        email: supporterPledges.emailNorm,
+        // As typed (rows from before it was kept: the key).
+        email: sql<string>`coalesce(${supporterPledges.email}, ${supporterPledges.emailNorm})`,
         postcode: supporterPledges.postcode,
         code: supporterPledges.constituencyCode,
         constituency: constituencies.name,

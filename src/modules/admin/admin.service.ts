@@ -9,7 +9,7 @@
  * - Outbox and moderation actions are events of the delivery state machine (delivery.machine.ts):
  *   it makes the change, only from the states its table allows, letter and outbox together.
  */
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, or, sql } from "drizzle-orm";
 import {
   constituencies,
   devolvedAreas,
@@ -30,6 +30,7 @@ import type { RelayReason } from "../delivery/delivery.mail";
 import { RELAY_REASONS, relayState } from "../delivery/delivery.relay";
 import { outboxCounts, requeueOutbox } from "../delivery/delivery.service";
 import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
+import { FLAG_REASONS, type LetterFlag } from "../letters/letters.flags";
 import { membersStatus } from "../members/members.service";
 import { countPublicRepPledges, repPledgeCounts } from "../pledges/pledges.service";
 
@@ -381,39 +382,64 @@ export async function cancelOutbox(deps: Deps, input: { id: string }) {
   deps.logger.info("outbox row cancelled", { outboxId: input.id });
 }
 
+/**
+ * Letters for a moderator: those held when confirmed (a near-duplicate or an abuse flag), and
+ * flagged letters that can't be confirmed (written "from" the representative's own address, so
+ * no confirmation mail went out), each with its reasons in words.
+ */
 export async function moderationQueue(deps: Deps) {
   const rows = await deps.db
     .select({
       id: letters.id,
+      status: letters.status,
       recipientName: letters.recipientName,
       constituency: constituencies.name,
       subject: letters.subject,
       body: letters.body,
       similarity: letters.similarity,
+      flags: letters.flags,
       createdAt: letters.createdAt,
     })
     .from(letters)
     .innerJoin(constituencies, eq(constituencies.onsCode, letters.constituencyCode))
-    .where(eq(letters.status, "held"))
+    .where(
+      or(
+        eq(letters.status, "held"),
+        and(eq(letters.status, "awaiting_confirmation"), sql`${letters.flags} like '%representative_email%'`),
+      ),
+    )
     .orderBy(letters.createdAt)
     .limit(50);
-  return rows.map((r) => ({
-    ...r,
-    similarityPct: r.similarity === null ? null : Math.round(r.similarity * 100),
-    created: new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "),
-  }));
+  return rows.map((r) => {
+    const reasons: string[] = [];
+    if ((r.similarity ?? 0) >= deps.config.LETTER_SIMILARITY_HOLD)
+      reasons.push(
+        `${FLAG_REASONS.near_duplicate} (${Math.round((r.similarity ?? 0) * 100)}% the same words)`,
+      );
+    for (const f of r.flags ?? []) reasons.push(FLAG_REASONS[f as LetterFlag] ?? f);
+    return {
+      ...r,
+      held: r.status === "held",
+      reasons,
+      similarityPct: r.similarity === null ? null : Math.round(r.similarity * 100),
+      created: new Date(r.createdAt).toISOString().slice(0, 16).replace("T", " "),
+    };
+  });
 }
 
 /**
  * Release a held letter to the outbox or reject it: one transition of its letter row (the letter's
  * status follows in the same write), allowed only from `held`, so a double click does nothing the
- * second time.
+ * second time. A flagged letter that was never confirmable can only be stopped (`cancel`).
  */
 export async function moderateLetter(deps: Deps, input: { id: string; decision: "release" | "reject" }) {
-  const n = await transition(deps, input.decision === "release" ? "release" : "reject", {
-    letterId: input.id,
-    kinds: ["letter"],
-  });
+  const target = { letterId: input.id, kinds: ["letter"] as const };
+  let n = await transition(deps, input.decision === "release" ? "release" : "reject", target);
+  if (!n && input.decision === "reject")
+    n = await transition(deps, "cancel", target, {
+      guard: sql`${outbox.state} = 'awaiting_confirmation' and exists (select 1 from ${letters} l where l.id = ${input.id} and l.flags is not null)`,
+      set: { cancelReason: "rejected by moderator" },
+    });
   if (!n) throw new AppError("not_found", "That letter is not waiting for moderation.");
   deps.logger.info("letter moderated", { letterId: input.id, decision: input.decision });
 }

@@ -36,6 +36,7 @@ import type { Deps, Mailer, MailMessage, Statement } from "../../deps";
 import { describeError, safeErrorText } from "../../lib/safe-error";
 import { followupEmail, letterForEmailColumns, sentNoticeEmail } from "../letters/letters.emails";
 import { sweepUnconfirmed } from "../letters/letters.service";
+import { processPrivacyRequests } from "../privacy/privacy.service";
 import { bounceStatements } from "./delivery.bounces";
 import {
   announceInserted,
@@ -572,6 +573,8 @@ export async function drainOnce(
   const swept = await sweepUnconfirmed(deps);
   report.reminded = swept.reminded;
   report.expired = swept.expired;
+  // Export and erasure links asked for since the last pass (off the privacy page's response path).
+  await processPrivacyRequests(deps);
   const mailer = activeMailer(deps);
   const gate: Gate =
     deps.config.MAIL_MODE === "capture" ? { mode: "open", row: undefined } : await relayGate(deps, mailer);

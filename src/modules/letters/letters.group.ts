@@ -27,6 +27,7 @@ import { devolvedMembers, letterStops, members } from "../../db/schema";
 import type { Body, DevolvedBody } from "../../db/schema.devolved";
 import { letterBands, letters, type RecipientKind } from "../../db/schema.letters";
 import type { Deps, Statement } from "../../deps";
+import { emailKey } from "../../lib/email";
 import { AppError } from "../../lib/errors";
 import { sha256Hex } from "../../lib/tokens";
 import { announceInserted, initialLetterStatus, insertOutbox } from "../delivery/delivery.machine";
@@ -37,6 +38,7 @@ import { type LookupResult, lookupPostcode } from "../lookup/lookup.service";
 import { confirmPledgesWithLetterStatements, pledgeWithLetterStatement } from "../pledges/pledges.service";
 import { type Ask, type Campaign, type CampaignNation, NATION_BODIES } from "./letters.campaign";
 import { confirmEmail, type LetterForEmail } from "./letters.emails";
+import { letterFlags } from "./letters.flags";
 import type { GroupRecipient, PreviewLettersInput, SubmitLettersInput } from "./letters.schemas";
 import {
   addressLines,
@@ -247,7 +249,7 @@ export async function planLetters(deps: Deps, input: PreviewLettersInput): Promi
   });
   const nation = campaignNation(seat.constituency.nation);
   const recipients = await resolveRecipients(deps, seat, input.recipients);
-  const lines = addressLines(input.supporter);
+  const lines = addressLines(input.supporter, seat.postcode);
   const signoff = renderText(deps, "letters/signoff.txt", {
     supporter: {
       name: input.supporter.name ?? "Your name",
@@ -306,7 +308,15 @@ export async function planLetters(deps: Deps, input: PreviewLettersInput): Promi
       recipients: mine,
       subject,
       draft: edited?.body ? tidy(edited.body) : draftFor(routed, story),
-      defaultText: draftFor(campaign.asks, null),
+      // Everything the campaign wrote for this parliament: every ask and one, and the asks' text.
+      defaultText: [
+        draftFor(campaign.asks, null),
+        draftFor(campaign.asks.slice(0, 1), null),
+        ...campaign.asks.flatMap((a) => [a.title, a.summary, ...a.points]),
+        campaign.name,
+        campaign.organisation,
+        campaign.hashtag,
+      ].join("\n"),
       greets: body !== "uk_parliament",
     });
   }
@@ -402,12 +412,15 @@ export async function submitLetters(
   ctx: { idempotencyKey?: string } = {},
 ): Promise<{ group: LetterGroupView; created: boolean }> {
   const campaign = deps.config.campaign;
+  /** As typed: where the supporter's mail goes. */
   const email = input.supporter.email;
+  /** The mailbox: what limits and every "same person" rule compare (lib/email.ts). */
+  const key = emailKey(email);
   const clientKey = ctx.idempotencyKey ?? input.idempotencyKey;
   const keySource = clientKey
     ? `key:${clientKey}`
     : `group:${JSON.stringify([input.recipients, input.asks, input.story, input.letters, input.supporter, input.area])}`;
-  const idempotencyKey = await sha256Hex(`${campaign.id}|${email}|${keySource}`);
+  const idempotencyKey = await sha256Hex(`${campaign.id}|${key}|${keySource}`);
   const replay = async () => {
     const [first] = await deps.db
       .select({ id: letters.id, groupId: letters.groupId })
@@ -435,7 +448,7 @@ export async function submitLetters(
         "recipient_not_contactable",
         `We have no email address for ${r.name}, so we can't send a letter to them. Untick them to write to the others.`,
       );
-  await consumeEmailAllowance(deps, email);
+  await consumeEmailAllowance(deps, key);
   for (const { r } of toWrite)
     await checkRecipientLimits(deps, {
       kind: r.kind,
@@ -445,6 +458,27 @@ export async function submitLetters(
       constituency: plan.constituency,
       areaCode: r.areaCode,
     });
+
+  // Abuse signals per letter (letters.flags.ts): a flagged letter is held for a moderator when
+  // confirmed. If the supporter's address is one of the representatives' own, no confirmation
+  // mail goes at all: nobody mails a representative's office a link to confirm letters to itself.
+  const a = input.supporter.address;
+  const flagsOf = new Map<PlannedRecipient, string[]>();
+  for (const { r } of toWrite)
+    flagsOf.set(
+      r,
+      await letterFlags(deps, {
+        supporter: {
+          name: input.supporter.name,
+          email,
+          addressLines: [a.line1, a.line2, a.town].filter((x): x is string => !!x),
+        },
+        postcode: plan.postcode,
+        constituencyCode: plan.constituency.code,
+        recipient: { name: r.name, email: r.email },
+      }),
+    );
+  const mailConfirmation = ![...flagsOf.values()].some((f) => f.includes("representative_email"));
 
   const now = deps.clock.now();
   const expiresAt = now + deps.config.LETTER_CONFIRM_TTL_DAYS * DAY;
@@ -457,7 +491,8 @@ export async function submitLetters(
     names.push(recipientName(r));
     const text = letterText(deps, l, r, plan.signoff);
     const sig = signature(ownWords(l.draft, l.defaultText));
-    const dup = sig ? await nearestDuplicate(deps, campaign.id, email, sig) : null;
+    const dup = sig ? await nearestDuplicate(deps, campaign.id, key, sig) : null;
+    const flags = flagsOf.get(r) ?? [];
     const letterMail = outboxRow(deps, {
       kind: "letter",
       letterId: id,
@@ -485,12 +520,13 @@ export async function submitLetters(
         recipientName: r.name,
         partnerKey: input.partner ?? null,
         status: initialLetterStatus(letterMail),
-        confirmSentAt: now,
-        asks: l.asks.map((a) => a.id),
+        confirmSentAt: mailConfirmation ? now : null,
+        asks: l.asks.map((x) => x.id),
         subject: l.subject,
         body: text,
         supporterName: input.supporter.name,
         supporterEmail: email,
+        supporterEmailKey: key,
         supporterAddress: plan.supporterAddress.join("\n"),
         supporterPostcode: plan.postcode,
         // The first letter holds the submission's key; the others derive theirs (the column is UNIQUE).
@@ -498,6 +534,7 @@ export async function submitLetters(
         signature: sig,
         similarity: dup?.score ?? null,
         similarTo: dup?.id ?? null,
+        flags: flags.length ? flags : null,
         // Created in order, so the group reads back as written.
         createdAt: now + i,
       }),
@@ -514,8 +551,8 @@ export async function submitLetters(
     recipientName: listNames(names),
     tokenSubject: toWrite.length > 1 ? `${GROUP_PREFIX}${groupId}` : undefined,
   };
-  const confirmMail = await confirmEmail(deps, forEmail, expiresAt, "confirm");
-  statements.push(insertOutbox(deps, [confirmMail]));
+  const confirmMail = mailConfirmation ? await confirmEmail(deps, forEmail, expiresAt, "confirm") : null;
+  if (confirmMail) statements.push(insertOutbox(deps, [confirmMail]));
   // A pledge ticked on the letters' form is confirmed by their one confirmation link.
   if (input.pledge)
     statements.push(
@@ -538,12 +575,15 @@ export async function submitLetters(
     if (winner) return { group: winner, created: false };
     throw e;
   }
-  await announceInserted(deps, [confirmMail]);
+  if (confirmMail) await announceInserted(deps, [confirmMail]);
   deps.logger.info("letters submitted", {
     group: groupId,
     letters: toWrite.length,
     bodies: [...new Set(toWrite.map((w) => w.r.body))].join(","),
     constituency: plan.constituency.code,
+    ...(flagsOf.size && [...flagsOf.values()].some((f) => f.length)
+      ? { flags: [...new Set([...flagsOf.values()].flat())] }
+      : {}),
   });
   return { group: await groupView(deps, groupId, plan.skipped), created: true };
 }

@@ -277,6 +277,7 @@ export async function notifyStoppedLetters(deps: Deps): Promise<{ notified: numb
       newMemberName: letterStops.newMemberName,
       supporterName: letters.supporterName,
       supporterEmail: letters.supporterEmail,
+      flags: letters.flags,
       supporterPostcode: letters.supporterPostcode,
       recipientName: letters.recipientName,
       recipientKind: letters.recipientKind,
@@ -299,8 +300,9 @@ export async function notifyStoppedLetters(deps: Deps): Promise<{ notified: numb
       .update(letterStops)
       .set({ notifiedAt: now })
       .where(and(eq(letterStops.letterId, r.letterId), isNull(letterStops.notifiedAt)));
-    // An address erased since (privacy) is not written to: just record that nobody is left to tell.
-    if (r.supporterEmail.endsWith(".invalid")) {
+    // An address erased or anonymised since (privacy) is not written to, nor a representative's own
+    // address typed as the supporter's: just record that nobody is left to tell.
+    if (r.supporterEmail.endsWith(".invalid") || (r.flags ?? []).includes("representative_email")) {
       await deps.atomic([markTold]);
       continue;
     }

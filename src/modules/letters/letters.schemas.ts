@@ -1,59 +1,35 @@
 import { z } from "zod";
 import { REPLY_ANSWERS } from "../../db/schema.letters";
+import { EmailField } from "../../lib/email";
+import { personName, prose, singleLine } from "../../lib/fields";
+import { PostcodeField } from "../../lib/postcode";
 import { CreatePledgeInput } from "../pledges/pledges.schemas";
 
-/**
- * One-line fields (names, address lines, subject): no control characters at all, so no CR/LF can
- * reach a mail header. NFC so "é" typed two ways is stored one way; emoji pass untouched.
- */
-const line = (max: number, what: string) =>
-  z
-    .string()
-    .transform((s) => s.normalize("NFC").trim())
-    .pipe(
-      z
-        .string()
-        .min(1, `${what} is required`)
-        .max(max, `${what} is at most ${max} characters`)
-        // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting them is the point
-        .regex(/^[^\u0000-\u001f\u007f\u2028\u2029]*$/, `${what} must be on one line`),
-    );
+/** One-line fields (address lines, subject) and names: see lib/fields.ts. */
+const line = singleLine;
 
-/** Multi-line text (story, edited body): line breaks normalised to \n, other controls removed. */
-const prose = (max: number) =>
-  z
-    .string()
-    .max(max * 2)
-    .transform((s) =>
-      s
-        .normalize("NFC")
-        .replace(/\r\n?/g, "\n")
-        // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters
-        .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "")
-        .trim(),
-    )
-    .pipe(z.string().max(max, `at most ${max} characters`));
-
-export const Email = z
-  .string()
-  .trim()
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: no CR/LF in an address
-  .regex(/^[^\u0000-\u001f\u007f\s]+$/, "an email address on one line, without spaces")
-  .pipe(z.email("an email address such as jane@example.org").max(254))
-  .transform((s) => s.toLowerCase());
-
+/** The supporter's address as typed; the postcode is checked by the lookup like everywhere else. */
 export const PostalAddress = z.object({
   line1: line(120, "address line 1"),
   line2: line(120, "address line 2")
     .optional()
     .or(z.literal("").transform(() => undefined)),
   town: line(80, "town"),
-  postcode: line(10, "postcode"),
+  postcode: PostcodeField,
 });
 export type PostalAddress = z.infer<typeof PostalAddress>;
 
+/** The longest name, story and letter, in characters (code points). */
+export const MAX_NAME = 100;
+export const MAX_STORY = 5000;
+/** As WriteToThem's MAX_BODY_LENGTH. */
+export const MAX_BODY = 20_000;
+
+/** Email address: one addr-spec, RFC lengths, international domains (lib/email.ts). */
+export const Email = EmailField;
+
 export const Supporter = z.object({
-  name: line(100, "name"),
+  name: personName(MAX_NAME),
   email: Email,
   address: PostalAddress,
 });
@@ -69,10 +45,10 @@ export const LetterDraftInput = z.object({
   /** Which of the campaign's asks to include, in order. */
   asks: z.array(z.string().max(40)).min(1, "choose at least one ask").max(10),
   /** The supporter's own story, placed after the asks. */
-  story: prose(5000).optional(),
+  story: prose(MAX_STORY, "your story").optional(),
   /** The supporter's edited subject and body (everything above the sign-off); default rendered. */
   subject: line(150, "subject").optional(),
-  body: prose(20_000).optional(),
+  body: prose(MAX_BODY, "your letter").optional(),
   /**
    * For a postcode that has closed: the constituency (ONS code) the supporter confirmed they
    * still live in. Ignored for a postcode in use.
@@ -128,14 +104,14 @@ export type GroupRecipient = z.infer<typeof GroupRecipient>;
 /** A letter's subject and body as the supporter edited them (everything above the sign-off). */
 const EditedLetter = z.object({
   subject: line(150, "subject").optional(),
-  body: prose(20_000).optional(),
+  body: prose(MAX_BODY, "your letter").optional(),
 });
 
 export const LettersDraftInput = z.object({
   /** The MP and at most one member per devolved seat kind (a constituency and a regional MSP). */
   recipients: z.array(GroupRecipient).min(1, "choose who to write to").max(4),
   asks: z.array(z.string().max(40)).min(1, "choose at least one ask").max(10),
-  story: prose(5000).optional(),
+  story: prose(MAX_STORY, "your story").optional(),
   /** Edited texts: one for the letter to the MP, one shared by the devolved members' letters. */
   letters: z.object({ uk_parliament: EditedLetter.optional(), devolved: EditedLetter.optional() }).optional(),
   seat: z

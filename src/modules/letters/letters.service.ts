@@ -47,6 +47,7 @@ import { candidates, letterStops, members, recipientFlags } from "../../db/schem
 import { letterBands, letters, outbox, type RecipientKind } from "../../db/schema.letters";
 import type { Deps, Statement } from "../../deps";
 import { type QueryBudget, unlimited } from "../../lib/budget";
+import { emailKey } from "../../lib/email";
 import { AppError } from "../../lib/errors";
 import { pseudonym, sha256Hex, verifyToken } from "../../lib/tokens";
 import { letterTallyStatements } from "../admin/admin.tallies";
@@ -71,6 +72,7 @@ import {
   type LetterForEmail,
   letterForEmailColumns,
 } from "./letters.emails";
+import { letterFlags } from "./letters.flags";
 import { confirmGroup, GROUP_PREFIX, groupForConfirmPage, groupReminderFor } from "./letters.group";
 import type { PreviewLetterInput, Recipient, SubmitLetterInput } from "./letters.schemas";
 import { bands, ownWords, signature, similarity } from "./letters.similarity";
@@ -168,11 +170,30 @@ function renderDraft(deps: Deps, r: ResolvedRecipient, asks: Campaign["asks"], s
   });
 }
 
-export function addressLines(supporter: {
-  address: { line1?: string; line2?: string; town?: string; postcode: string };
-}) {
+/**
+ * Everything the campaign wrote that can appear in a letter to `r`: the default letter with every
+ * ask and with one (to an MP and to a candidate: the wording differs), and every ask's text. Taken
+ * out before letters are compared, so only what a supporter wrote counts (letters.similarity.ts).
+ */
+function campaignWording(deps: Deps, r: ResolvedRecipient): string {
+  const asks = deps.config.campaign.asks;
+  const parts: string[] = [];
+  for (const kind of ["mp", "candidate"] as const)
+    for (const chosen of [asks, asks.slice(0, 1)])
+      parts.push(renderDraft(deps, { ...r, kind }, chosen, null));
+  for (const a of asks) parts.push(a.title, a.summary, ...a.points);
+  const c = deps.config.campaign;
+  parts.push(c.name, c.organisation, c.hashtag, c.defaultSubject.mp, c.defaultSubject.candidate);
+  return parts.join("\n");
+}
+
+/** The address as signed: the lines typed, then the postcode in its normal form (as looked up). */
+export function addressLines(
+  supporter: { address: { line1?: string; line2?: string; town?: string; postcode: string } },
+  postcode = supporter.address.postcode,
+) {
   const a = supporter.address;
-  return [a.line1, a.line2, a.town, a.postcode].filter((x): x is string => !!x);
+  return [a.line1, a.line2, a.town, postcode].filter((x): x is string => !!x);
 }
 
 function compose(deps: Deps, r: ResolvedRecipient, input: PreviewLetterInput) {
@@ -182,7 +203,7 @@ function compose(deps: Deps, r: ResolvedRecipient, input: PreviewLetterInput) {
   // Subject placeholders are filled by plain replacement, never by a template engine.
   const subject =
     input.subject ?? campaign.defaultSubject[r.kind].replaceAll("{{constituency}}", r.constituency.name);
-  const lines = addressLines(input.supporter);
+  const lines = addressLines(input.supporter, r.postcode);
   const signoff = renderText(deps, "letters/signoff.txt", {
     supporter: {
       name: input.supporter.name ?? "Your name",
@@ -221,10 +242,11 @@ export async function previewLetter(deps: Deps, input: PreviewLetterInput) {
 // --- limits -------------------------------------------------------------------------------------
 
 /**
- * Letters per email address per day: the limit that holds however many people share a network.
- * A hard cap: counted in the database on every runtime, exactly, across all Workers isolates.
+ * Letters per mailbox per day (counted by its key, so Gmail dots and +tags are one mailbox): the
+ * limit that holds however many people share a network. A hard cap: counted in the database on
+ * every runtime, exactly, across all Workers isolates.
  */
-export async function consumeEmailAllowance(deps: Deps, email: string) {
+export async function consumeEmailAllowance(deps: Deps, key: string) {
   const decision = await deps.rateLimiter.consume(
     {
       name: "letters-email",
@@ -232,7 +254,7 @@ export async function consumeEmailAllowance(deps: Deps, email: string) {
       windowSeconds: 86_400,
       hard: true,
     },
-    await pseudonym(deps.config.TOKEN_SECRET, `email:${email}`),
+    await pseudonym(deps.config.TOKEN_SECRET, `email:${key}`),
   );
   if (!decision.allowed)
     throw new AppError(
@@ -307,20 +329,35 @@ export async function checkRecipientLimits(
     );
 }
 
-export async function nearestDuplicate(deps: Deps, campaignId: string, email: string, sig: number[]) {
-  const keys = bands(sig);
-  const rows = await deps.db
-    .selectDistinct({ id: letters.id, signature: letters.signature })
+/** Candidates compared exactly: the letters sharing the most MinHash bands. */
+const SIMILARITY_CANDIDATES = 50;
+
+/**
+ * The most similar letter by another writer (another mailbox) in this campaign, with its score.
+ * Letters whose text retention has removed have no signature and are not compared.
+ */
+export async function nearestDuplicate(deps: Deps, campaignId: string, key: string, sig: number[]) {
+  const shared = sql<number>`count(*)`;
+  const candidates = deps.db
+    .select({ id: letterBands.letterId, shared: shared.as("shared") })
     .from(letterBands)
-    .innerJoin(letters, eq(letters.id, letterBands.letterId))
+    .where(inArray(letterBands.band, bands(sig)))
+    .groupBy(letterBands.letterId)
+    .orderBy(desc(shared))
+    .limit(SIMILARITY_CANDIDATES * 4)
+    .as("candidates");
+  const rows = await deps.db
+    .select({ id: letters.id, signature: letters.signature })
+    .from(candidates)
+    .innerJoin(letters, eq(letters.id, candidates.id))
     .where(
       and(
-        inArray(letterBands.band, keys),
         eq(letters.campaignId, campaignId),
-        ne(letters.supporterEmail, email),
+        or(isNull(letters.supporterEmailKey), ne(letters.supporterEmailKey, key)),
       ),
     )
-    .limit(200);
+    .orderBy(desc(candidates.shared))
+    .limit(SIMILARITY_CANDIDATES);
   let best: { id: string; score: number } | null = null;
   for (const row of rows) {
     if (!row.signature) continue;
@@ -383,20 +420,23 @@ export async function submitLetter(
   ctx: { idempotencyKey?: string } = {},
 ): Promise<{ letter: LetterStatusView; created: boolean }> {
   const campaign = deps.config.campaign;
+  /** As typed: where the supporter's mail goes. */
   const email = input.supporter.email;
+  /** The mailbox: what limits and every "same person" rule compare. */
+  const key = emailKey(email);
   const clientKey = ctx.idempotencyKey ?? input.idempotencyKey;
   // Without a client key, the submission itself is the key: an identical resubmit is a replay.
   const keySource = clientKey
     ? `key:${clientKey}`
     : `body:${JSON.stringify([input.recipient, input.asks, input.story, input.subject, input.body, input.supporter])}`;
-  const idempotencyKey = await sha256Hex(`${campaign.id}|${email}|${keySource}`);
+  const idempotencyKey = await sha256Hex(`${campaign.id}|${key}|${keySource}`);
   const existing = await deps.db
     .select({ id: letters.id })
     .from(letters)
     .where(eq(letters.idempotencyKey, idempotencyKey));
   if (existing[0]) return { letter: await getLetterStatus(deps, existing[0]), created: false };
 
-  await consumeEmailAllowance(deps, email);
+  await consumeEmailAllowance(deps, key);
 
   const r = await resolveRecipient(deps, input.supporter.address.postcode, input.recipient, input.seat);
   if (!r.email)
@@ -407,9 +447,21 @@ export async function submitLetter(
   await checkRecipientLimits(deps, r);
 
   const c = compose(deps, r, input);
-  const defaultText = renderDraft(deps, r, campaign.asks, null);
-  const sig = signature(ownWords(c.draft, defaultText));
-  const dup = sig ? await nearestDuplicate(deps, campaign.id, email, sig) : null;
+  const sig = signature(ownWords(c.draft, campaignWording(deps, r)));
+  const dup = sig ? await nearestDuplicate(deps, campaign.id, key, sig) : null;
+  const a = input.supporter.address;
+  const flags = await letterFlags(deps, {
+    supporter: {
+      name: input.supporter.name,
+      email,
+      addressLines: [a.line1, a.line2, a.town].filter((x): x is string => !!x),
+    },
+    postcode: r.postcode,
+    constituencyCode: r.constituency.code,
+    recipient: { name: r.name, email: r.email },
+  });
+  // Never mail a representative's office a link to confirm a letter to itself.
+  const mailConfirmation = !flags.includes("representative_email");
 
   const now = deps.clock.now();
   const id = deps.ids.uuid();
@@ -420,7 +472,6 @@ export async function submitLetter(
     supporterEmail: email,
     recipientName: r.name,
   };
-  const confirmMail = await confirmEmail(deps, forEmail, expiresAt, "confirm");
   const letterMail = outboxRow(deps, {
     kind: "letter",
     letterId: id,
@@ -436,6 +487,9 @@ export async function submitLetter(
     bodyText: c.body,
     expiresAt,
   });
+  // Never to a representative's own address (flagged above): the letter then can't be confirmed.
+  const confirmMail = mailConfirmation ? await confirmEmail(deps, forEmail, expiresAt, "confirm") : null;
+  const mails = confirmMail ? [letterMail, confirmMail] : [letterMail];
   const statements: Statement[] = [
     deps.db.insert(letters).values({
       id,
@@ -446,21 +500,23 @@ export async function submitLetter(
       recipientName: r.name,
       partnerKey: input.partner ?? null,
       status: initialLetterStatus(letterMail),
-      confirmSentAt: now,
+      confirmSentAt: mailConfirmation ? now : null,
       asks: c.asks.map((a) => a.id),
       subject: c.subject,
       body: c.body,
       supporterName: input.supporter.name,
       supporterEmail: email,
-      supporterAddress: addressLines(input.supporter).join("\n"),
+      supporterEmailKey: key,
+      supporterAddress: addressLines(input.supporter, r.postcode).join("\n"),
       supporterPostcode: r.postcode,
       idempotencyKey,
       signature: sig,
       similarity: dup?.score ?? null,
       similarTo: dup?.id ?? null,
+      flags: flags.length ? flags : null,
       createdAt: now,
     }),
-    insertOutbox(deps, [letterMail, confirmMail]),
+    insertOutbox(deps, mails),
   ];
   if (sig)
     statements.push(deps.db.insert(letterBands).values(bands(sig).map((band) => ({ band, letterId: id }))));
@@ -489,8 +545,13 @@ export async function submitLetter(
     if (winner) return { letter: await getLetterStatus(deps, winner), created: false };
     throw e;
   }
-  await announceInserted(deps, [confirmMail]);
-  deps.logger.info("letter submitted", { letterId: id, constituency: r.constituency.code, kind: r.kind });
+  if (confirmMail) await announceInserted(deps, [confirmMail]);
+  deps.logger.info("letter submitted", {
+    letterId: id,
+    constituency: r.constituency.code,
+    kind: r.kind,
+    ...(flags.length ? { flags } : {}),
+  });
   return { letter: await getLetterStatus(deps, { id }), created: true };
 }
 
@@ -550,8 +611,10 @@ export const confirmableColumns = {
   id: letters.id,
   status: letters.status,
   similarity: letters.similarity,
+  flags: letters.flags,
   recipientName: letters.recipientName,
-  email: letters.supporterEmail,
+  /** The mailbox's key: "the same person" is the same mailbox, however it was typed. */
+  email: letters.supporterEmailKey,
   code: letters.constituencyCode,
   areaCode: letters.areaCode,
   kind: letters.recipientKind,
@@ -561,8 +624,9 @@ export type ConfirmableLetter = {
   id: string;
   status: string;
   similarity: number | null;
+  flags: string[] | null;
   recipientName: string;
-  email: string;
+  email: string | null;
   code: string;
   areaCode: string | null;
   kind: RecipientKind;
@@ -571,7 +635,16 @@ export type ConfirmableLetter = {
 
 /** Other letters from the same address to the same representative as `l`. */
 const sameAs = (l: ConfirmableLetter) =>
-  and(sameRecipientAs(l), eq(letters.supporterEmail, l.email), ne(letters.id, l.id));
+  and(
+    sameRecipientAs(l),
+    // Rows from before keys (or anonymised) match nobody.
+    l.email === null ? sql`0` : eq(letters.supporterEmailKey, l.email),
+    ne(letters.id, l.id),
+  );
+
+/** Held for a moderator: a near-duplicate of another person's words, or any abuse flag. */
+export const isHeld = (deps: Pick<Deps, "config">, l: Pick<ConfirmableLetter, "similarity" | "flags">) =>
+  (l.similarity ?? 0) >= deps.config.LETTER_SIMILARITY_HOLD || (l.flags ?? []).length > 0;
 
 const earlierLetters = (l: ConfirmableLetter, now: number, windowDays: number) =>
   and(
@@ -593,7 +666,7 @@ export function confirmStatements(
   l: ConfirmableLetter,
   now: number,
 ): Statement[] {
-  const held = (l.similarity ?? 0) >= deps.config.LETTER_SIMILARITY_HOLD;
+  const held = isHeld(deps, l);
   const windowDays = deps.config.LETTER_SAME_RECIPIENT_DAYS;
   const earlier = deps.db
     .select({ x: sql`1` })
@@ -706,7 +779,7 @@ export async function confirmLetter(deps: Deps, input: { token: string }) {
   await announceConfirmed(deps, [id]);
   const after = await confirmOutcome(deps, l, now);
   if (after.problem) throw after.problem;
-  const held = (l.similarity ?? 0) >= deps.config.LETTER_SIMILARITY_HOLD;
+  const held = isHeld(deps, l);
   if (after.confirmedAt === now && l.status === "awaiting_confirmation")
     deps.logger.info("letter confirmed", { letterId: id, held });
   return {
@@ -727,15 +800,17 @@ export async function resendConfirmation(
   input: { email: string },
 ): Promise<{ status: "check_email" }> {
   const now = deps.clock.now();
-  const email = input.email.trim().toLowerCase();
+  const key = emailKey(input.email);
   const waiting = await deps.db
     .select({ ...letterForEmailColumns, groupId: letters.groupId, expiresAt: outbox.expiresAt })
     .from(letters)
     .innerJoin(outbox, and(eq(outbox.letterId, letters.id), eq(outbox.kind, "letter")))
     .where(
       and(
-        eq(letters.supporterEmail, email),
+        eq(letters.supporterEmailKey, key),
         eq(letters.status, "awaiting_confirmation"),
+        // A letter "from" its representative's own address is never confirmed by mail to it.
+        sql`coalesce(${letters.flags}, '[]') not like '%representative_email%'`,
         eq(outbox.state, "awaiting_confirmation"),
         gt(outbox.expiresAt, now),
       ),
@@ -845,7 +920,14 @@ export async function sweepUnconfirmed(
     const [l] = await deps.db
       .select({ ...letterForEmailColumns, groupId: letters.groupId })
       .from(letters)
-      .where(and(eq(letters.id, row.letterId), notInArray(letters.status, ["expired", "cancelled"])));
+      .where(
+        and(
+          eq(letters.id, row.letterId),
+          notInArray(letters.status, ["expired", "cancelled"]),
+          // A letter "from" its representative's own address is never confirmed by mail to it.
+          sql`coalesce(${letters.flags}, '[]') not like '%representative_email%'`,
+        ),
+      );
     if (!l) continue;
     // Letters written together are reminded once, by the group's first waiting letter, with its link.
     const group = await groupReminderFor(deps, l);

@@ -4,7 +4,8 @@
  *
  * Rules:
  * - Input is normalised by the `postcode` package; anything else is `postcode_malformed`.
- * - Crown dependencies (JE, GY, IM) have postcodes but no Westminster MP: answered before any I/O.
+ * - Crown dependencies (JE, GY, IM) have postcodes but no Westminster MP: answered before any I/O,
+ *   as are well-formed postcodes of no place anyone lives (GIR 0AA) and the overseas territories'.
  * - The local postcodes table (ONS NSPL) answers first; postcodes.io only for what it lacks, and
  *   remote answers are cached. A remote outage therefore never breaks a postcode we hold.
  * - A vacant seat is an answer, not an error: the constituency and candidates are still useful.
@@ -21,7 +22,7 @@ import * as schema from "../../db/schema";
 import { candidates, constituencies, lookupCache, members } from "../../db/schema";
 import type { Deps, RemotePostcode, RemoteSeat } from "../../deps";
 import { AppError, isAppError } from "../../lib/errors";
-import { CROWN_DEPENDENCY_AREAS, parseOutcode, parsePostcode } from "../../lib/postcode";
+import { CROWN_DEPENDENCY_AREAS, noMpPostcode, parseOutcode, parsePostcode } from "../../lib/postcode";
 import { type DevolvedView, devolvedForSeat } from "../devolved/devolved.lookup";
 import { type SeatPledgeView, seatPledgeStatus } from "../pledges/pledges.status";
 import { freeOtherSeat, VACANT_SEAT } from "./lookup.import";
@@ -161,6 +162,13 @@ export async function lookupPostcode(
   const devolvedFor = (args: Parameters<typeof devolvedForSeat>[1]) =>
     input.devolved === false ? Promise.resolve(null) : devolvedForSeat(deps, args);
   const parsed = parsePostcode(input.postcode);
+  const noMp = parsed ? undefined : noMpPostcode(input.postcode);
+  if (noMp)
+    throw new AppError(
+      "postcode_no_westminster_mp",
+      `${noMp.postcode} is ${noMp.place}: there is no MP for this postcode. Please enter the postcode of your home address.`,
+      { postcode: noMp.postcode },
+    );
   if (!parsed) {
     const outcode = parseOutcode(input.postcode);
     if (outcode) throw incomplete(outcode);

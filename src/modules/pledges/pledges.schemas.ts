@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { EmailField } from "../../lib/email";
+import { personName } from "../../lib/fields";
+import { PostcodeField } from "../../lib/postcode";
 
 /**
  * The wording of each consent box, versioned. The form shows the current wording and posts its
@@ -24,9 +27,10 @@ const updatesVersions = Object.keys(CONSENT_WORDING.updates) as [string, ...stri
 const emptyToUndefined = (v: unknown) => (v === "" ? undefined : v);
 
 export const CreatePledgeInput = z.object({
-  name: z.string().trim().min(1, "enter your name").max(100),
-  email: z.string().trim().pipe(z.email("enter an email address such as name@example.org").max(254)),
-  postcode: z.string().trim().min(1, "enter your postcode").max(100),
+  /** Printed in the confirmation mail sent to the address typed: one line, no web address. */
+  name: personName(100, "your name"),
+  email: EmailField,
+  postcode: PostcodeField,
   /** The version of the pledge wording the supporter ticked. Required: a pledge is the consent. */
   pledgeConsent: z.preprocess(
     emptyToUndefined,

@@ -2,7 +2,8 @@
  * Pledges: supporters' pledges to #SpeakUpForBabies and MPs'/candidates' pledges.
  *
  * Rules:
- * - One supporter pledge per email per campaign (case-insensitive): the unique index decides,
+ * - One supporter pledge per mailbox per campaign (its key: case, Gmail dots and +tags don't make
+ *   another; lib/email.ts): the unique index decides,
  *   with INSERT ... ON CONFLICT DO NOTHING, so parallel identical submits make one row and
  *   every caller gets the same "check your email" answer (which also says nothing about whether
  *   the address had pledged before).
@@ -35,6 +36,7 @@ import {
 } from "../../db/schema";
 import type { RepKind } from "../../db/schema.pledges";
 import type { Deps, Statement } from "../../deps";
+import { emailKey } from "../../lib/email";
 import { AppError } from "../../lib/errors";
 import { randomId, signToken, verifyToken } from "../../lib/tokens";
 import { announceInserted } from "../delivery/delivery.machine";
@@ -55,8 +57,6 @@ export const PURPOSE = {
   confirm: "pledge.confirm",
   repVerify: "rep_pledge.verify",
 } as const;
-
-export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 export type PledgeAccepted = { status: "check_email" };
 
@@ -90,7 +90,8 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
   const seat = await lookupPostcode(deps, { postcode: input.postcode, devolved: false });
   const now = deps.clock.now();
   const campaignId = deps.config.CAMPAIGN_ID;
-  const emailNorm = normaliseEmail(input.email);
+  // One pledge per mailbox (its key); mail goes to the address as typed.
+  const emailNorm = emailKey(input.email);
   const mine: SQL | undefined = and(
     eq(supporterPledges.campaignId, campaignId),
     eq(supporterPledges.emailNorm, emailNorm),
@@ -99,6 +100,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
     .select({
       publicId: supporterPledges.publicId,
       name: supporterPledges.name,
+      email: supporterPledges.email,
       status: supporterPledges.status,
     })
     .from(supporterPledges)
@@ -106,7 +108,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
 
   if (!existing) {
     const publicId = randomId();
-    const mail = await confirmMail(deps, { publicId, name: input.name, email: emailNorm });
+    const mail = await confirmMail(deps, { publicId, name: input.name, email: input.email });
     // If a parallel identical pledge got there first, neither statement does anything here: the
     // winner's batch holds the row and its one confirmation mail.
     const written = await deps.atomic([
@@ -116,6 +118,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
           publicId,
           campaignId,
           emailNorm,
+          email: input.email,
           emailHash: await emailFingerprint(deps.config.TOKEN_SECRET, emailNorm),
           name: input.name,
           postcode: seat.postcode,
@@ -140,7 +143,12 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
     // unconfirmed pledge, and only after a pause: one conditional UPDATE decides, and the mail
     // goes in the same batch only if it did.
     const publicId = existing.publicId ?? randomId();
-    const mail = await confirmMail(deps, { publicId, name: existing.name, email: emailNorm });
+    // To the address the pledge was made from (the same mailbox as the one typed now).
+    const mail = await confirmMail(deps, {
+      publicId,
+      name: existing.name,
+      email: existing.email ?? emailNorm,
+    });
     const written = await deps.atomic([
       deps.db
         .update(supporterPledges)
@@ -268,7 +276,7 @@ export async function pledgeWithLetterStatement(
   },
 ): Promise<[Statement]> {
   const now = deps.clock.now();
-  const emailNorm = normaliseEmail(p.email);
+  const emailNorm = emailKey(p.email);
   // In a tuple: an async function must never resolve to a query builder (it is thenable, so it
   // would be run then and there instead of in the caller's atomic write).
   const emailHash = await emailFingerprint(deps.config.TOKEN_SECRET, emailNorm);
@@ -279,6 +287,7 @@ export async function pledgeWithLetterStatement(
       publicId: randomId(),
       campaignId: deps.config.CAMPAIGN_ID,
       emailNorm,
+      email: p.email,
       emailHash,
       name: p.name,
       postcode: p.postcode,

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
+import { EmailField } from "../../lib/email";
 import { AppError, isAppError } from "../../lib/errors";
 import { sameOriginOnly } from "../admin/admin.csrf";
 import {
@@ -18,7 +19,7 @@ import {
 } from "./privacy.service";
 
 const PrivacyRequestInput = z.object({
-  email: z.string().trim().pipe(z.email("enter the email address you used").max(254)),
+  email: EmailField,
   kind: z.enum(["export", "erase"]),
 });
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { singleLine } from "../../lib/fields";
 
 /** Same shape as letters/pledges `partner`: it is stored as their partner_key. */
 export const PartnerKey = z
@@ -31,7 +32,7 @@ export const Origin = z
 
 export const PartnerInput = z.object({
   key: PartnerKey,
-  name: z.string().trim().min(1, "enter the partner's name").max(120),
+  name: singleLine(120, "the partner's name"),
   /** One per line (or space/comma separated) in the admin form. */
   allowedOrigins: z.array(Origin).min(1, "add at least one origin").max(20),
   active: z.boolean().default(true),
