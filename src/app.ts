@@ -8,6 +8,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ProvideDeps } from "./deps";
 import { bodyGuard } from "./http/body";
 import { clientAddress } from "./http/client";
+import { crossSiteGuard } from "./http/csrf";
 import { onError } from "./http/problem";
 import { limit } from "./http/rate-limit";
 import type { AppEnv } from "./http/types";
@@ -68,6 +69,8 @@ export function createApp(provideDeps: ProvideDeps) {
 
   // Every body, on every route, is size-limited and checked before anything parses it.
   app.use(bodyGuard);
+  // A form or text/plain POST from another site's page is refused before anything acts on it.
+  app.use(crossSiteGuard);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   // Per-client-address limits (src/http/rate-limit.ts). Form routes show a refusal in the form.

@@ -1,5 +1,13 @@
-/** Shared by the hostile tests: every route the app serves, with sample values for its parameters. */
+/**
+ * Shared by the hostile tests (one file per case of ../shared/HOSTILE.md, numbered as there):
+ * every route the app serves with sample values for its parameters, a world to attack, and a
+ * digest of the database to prove a refused request changed nothing.
+ */
+import { createHash } from "node:crypto";
+import type Database from "better-sqlite3";
 import type { Hono } from "hono";
+import { letterInput, lettersApp } from "../support/letters";
+import { seedLookup } from "../support/lookup-data";
 
 const SAMPLE: [RegExp, string][] = [
   [/:kind\{mp\|candidate\}/, "mp"],
@@ -42,3 +50,189 @@ export function countingStream(total: number) {
   });
   return { stream, state };
 }
+
+// --- a world to attack ----------------------------------------------------------------------
+
+/** Tables that count requests (rate limits, sign-in throttles): they change on a refusal too. */
+const COUNTER_TABLES = new Set(["rate_limits", "signin_throttle"]);
+
+/**
+ * A digest of every table's rows (counters left out): equal before and after means the request
+ * changed nothing. Per table, so a failure names the table.
+ */
+export function dbDigest(sqlite: Database.Database): Record<string, string> {
+  const tables = sqlite
+    .prepare(
+      "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '__drizzle%' order by name",
+    )
+    .all() as { name: string }[];
+  const out: Record<string, string> = {};
+  for (const { name } of tables) {
+    if (COUNTER_TABLES.has(name)) continue;
+    const rows = sqlite.prepare(`select * from "${name}" order by rowid`).all();
+    out[name] =
+      `${rows.length}:${createHash("sha256").update(JSON.stringify(rows)).digest("hex").slice(0, 16)}`;
+  }
+  return out;
+}
+
+export const SITE = "http://localhost";
+
+/** An email address per test, so no two letters count as one writer's. */
+export const emailFor = (who: string | number) => `supporter-${who}@example.org`;
+
+/**
+ * The app over real seats and MPs (the lookup fixtures, the ZZ9 9ZZ test seat), mail captured,
+ * remote lookups off unless a test turns them on (with msw). Every sitting MP gets an address at a
+ * reserved domain, so letters can be written to them and nothing can ever leave.
+ */
+export async function hostileApp(env: Record<string, string> = {}) {
+  const t = await lettersApp({ REMOTE_LOOKUP: "off", ...env });
+  await seedLookup(t.deps);
+  t.sqlite
+    .prepare(
+      "update members set email = lower(replace(replace(name, ' ', '.'), '''', '')) || '.mp@parliament.invalid' where email is null and status = 'sitting'",
+    )
+    .run();
+  const form = (
+    path: string,
+    fields: Record<string, string | string[]>,
+    headers: Record<string, string> = {},
+  ) => {
+    const body = new URLSearchParams();
+    for (const [k, v] of Object.entries(fields))
+      for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
+    return t.request(path, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        origin: SITE,
+        accept: "text/html",
+        ...headers,
+      },
+      body: body.toString(),
+    });
+  };
+  const page = (path: string, headers: Record<string, string> = {}) =>
+    t.request(path, { headers: { accept: "text/html", ...headers } });
+  const captured = () =>
+    t.sqlite.prepare("select * from captured_mail order by id").all() as {
+      message_id: string;
+      from_header: string;
+      to_header: string;
+      reply_to: string | null;
+      subject: string;
+      text: string;
+    }[];
+  return { ...t, form, page, captured, digest: () => dbDigest(t.sqlite) };
+}
+export type HostileApp = Awaited<ReturnType<typeof hostileApp>>;
+
+/** The letter journey's final form (details step), as the browser posts it. */
+export function detailsForm(over: Record<string, string | string[]> = {}) {
+  return {
+    postcode: "ZZ9 9ZZ",
+    to: "mp",
+    asks: ["prevention"],
+    subject: "Please speak up for babies",
+    body: "Dear MP,\n\nPlease speak up for babies.",
+    recipientName: "Test MP",
+    name: "Jane Doe",
+    email: "jane@example.org",
+    line1: "1 Test Street",
+    town: "Testtown",
+    agree: "yes",
+    ...over,
+  };
+}
+
+/** The pledge form's fields. */
+export function pledgeForm(over: Record<string, string> = {}) {
+  return {
+    name: "Jane Doe",
+    email: "jane@example.org",
+    postcode: "SW1A 1AA",
+    pledgeConsent: "pledge-2026-11",
+    ...over,
+  };
+}
+
+/**
+ * Each route that takes a postcode, and what it made of `pc`: "ok:<the normal form it used>", or
+ * "<status>:<code>" (API) / "<status>:page" (a page) when it refused. Letters go to the seat's MP
+ * (a reserved address: nothing leaves).
+ */
+export const POSTCODE_ROUTES: Record<string, (t: HostileApp, pc: string, n: number) => Promise<string>> = {
+  "GET /api/lookup": async (t, pc) => {
+    const res = await t.request(`/api/lookup?postcode=${encodeURIComponent(pc)}`);
+    const body = (await res.json()) as { postcode?: string; code?: string };
+    return res.status === 200 ? `ok:${body.postcode}` : `${res.status}:${body.code}`;
+  },
+  "GET /find": async (t, pc) => {
+    const res = await t.page(`/find?postcode=${encodeURIComponent(pc)}`);
+    const html = await res.text();
+    return res.status === 200 && html.includes("Cities of London and Westminster")
+      ? "ok:SW1A 1AA"
+      : `${res.status}:page`;
+  },
+  "GET /write": async (t, pc) => {
+    const res = await t.page(`/write?postcode=${encodeURIComponent(pc)}&to=mp`);
+    const html = await res.text();
+    const m = /name="postcode" value="([^"]*)"/.exec(html);
+    return res.status === 200 ? `ok:${m?.[1]}` : `${res.status}:page`;
+  },
+  "POST /api/letters/preview": async (t, pc) => {
+    const res = await t.post(
+      "/api/letters/preview",
+      letterInput({ supporter: { address: { postcode: pc } } }),
+    );
+    const body = (await res.json()) as { signoff?: string; code?: string };
+    if (res.status !== 200) return `${res.status}:${body.code}`;
+    // The sign-off prints the postcode on a line of its own (then "Your address" until it is typed).
+    const lines = body.signoff?.split("\n").map((l) => l.trim()) ?? [];
+    return `ok:${lines.find((l) => /^[A-Z]{1,2}\d/.test(l)) ?? lines.join("|")}`;
+  },
+  "POST /api/letters": async (t, pc, n) => {
+    const input = letterInput();
+    const res = await t.post("/api/letters", {
+      ...input,
+      supporter: {
+        ...input.supporter,
+        email: emailFor(`api${n}`),
+        address: { ...input.supporter.address, postcode: pc },
+      },
+    });
+    const body = (await res.json()) as { id?: string; code?: string };
+    if (res.status !== 201) return `${res.status}:${body.code}`;
+    const row = t.sqlite.prepare("select supporter_postcode p from letters where id = ?").get(body.id) as {
+      p: string;
+    };
+    return `ok:${row.p}`;
+  },
+  "POST /write/send (form)": async (t, pc, n) => {
+    const res = await t.form("/write/send", detailsForm({ postcode: pc, email: emailFor(`form${n}`) }));
+    if (res.status !== 200) return `${res.status}:page`;
+    const row = t.sqlite
+      .prepare("select supporter_postcode p from letters where supporter_email = ?")
+      .get(emailFor(`form${n}`)) as { p: string };
+    return `ok:${row.p}`;
+  },
+  "POST /api/pledges": async (t, pc, n) => {
+    const res = await t.post("/api/pledges", { ...pledgeForm({ postcode: pc, email: emailFor(`p${n}`) }) });
+    if (res.status !== 202) return `${res.status}:${((await res.json()) as { code: string }).code}`;
+    const row = t.sqlite
+      .prepare("select postcode p from supporter_pledges where email = ?")
+      .get(emailFor(`p${n}`)) as {
+      p: string;
+    };
+    return `ok:${row.p}`;
+  },
+  "POST /pledge (form)": async (t, pc, n) => {
+    const res = await t.form("/pledge", pledgeForm({ postcode: pc, email: emailFor(`pf${n}`) }));
+    if (res.status !== 200 && res.status !== 202) return `${res.status}:page`;
+    const row = t.sqlite
+      .prepare("select postcode p from supporter_pledges where email = ?")
+      .get(emailFor(`pf${n}`)) as { p: string } | undefined;
+    return `ok:${row?.p}`;
+  },
+};

@@ -20,6 +20,9 @@ describe("parsePostcode", () => {
     ["dn551pt", "DN55 1PT"],
     ["w1a 0ax", "W1A 0AX"],
     ["ec1a 1bb", "EC1A 1BB"],
+    // A hyphen or dash between the halves, as some address books write it.
+    ["sw1a-1aa", "SW1A 1AA"],
+    ["SW1A–1AA", "SW1A 1AA"],
   ])("normalises %j to %s", (input, expected) => {
     expect(parsePostcode(input)?.postcode).toBe(expected);
   });
@@ -33,7 +36,8 @@ describe("parsePostcode", () => {
     "SW1A 1AA1",
     "1AB 1AA",
     "hello",
-    "SW1A-1AA",
+    "SW1A-1AA-X",
+    "SW-1A1AA",
     "SW1A 1AA, London",
   ])("rejects %j", (input) => {
     expect(parsePostcode(input)).toBeNull();

@@ -161,14 +161,14 @@ export async function lookupPostcode(
 ): Promise<LookupResult> {
   const devolvedFor = (args: Parameters<typeof devolvedForSeat>[1]) =>
     input.devolved === false ? Promise.resolve(null) : devolvedForSeat(deps, args);
-  const parsed = parsePostcode(input.postcode);
-  const noMp = parsed ? undefined : noMpPostcode(input.postcode);
+  const noMp = noMpPostcode(input.postcode);
   if (noMp)
     throw new AppError(
       "postcode_no_westminster_mp",
       `${noMp.postcode} is ${noMp.place}: there is no MP for this postcode. Please enter the postcode of your home address.`,
       { postcode: noMp.postcode },
     );
+  const parsed = parsePostcode(input.postcode);
   if (!parsed) {
     const outcode = parseOutcode(input.postcode);
     if (outcode) throw incomplete(outcode);
