@@ -6,8 +6,14 @@
 import { createHash } from "node:crypto";
 import type Database from "better-sqlite3";
 import type { Hono } from "hono";
+import { onTestFinished } from "vitest";
+import { smtpMailer } from "../../src/adapters/node/mailer";
+import { createUser } from "../../src/modules/admin/admin.auth";
+import { savePartner } from "../../src/modules/widget/widget.service";
+import { ADMIN, cookieFrom, csrfIn, signInForm } from "../support/admin";
 import { letterInput, lettersApp } from "../support/letters";
 import { seedLookup } from "../support/lookup-data";
+import { type SmtpSink, startSmtp } from "../support/smtp";
 
 const SAMPLE: [RegExp, string][] = [
   [/:kind\{mp\|candidate\}/, "mp"],
@@ -77,6 +83,13 @@ export function dbDigest(sqlite: Database.Database): Record<string, string> {
 }
 
 export const SITE = "http://localhost";
+/** A partner site that embeds the action (the embed's forms post `partner`). */
+export const PARTNER = {
+  key: "partner",
+  name: "A Partner Charity",
+  allowedOrigins: ["https://partner.example"],
+  active: true,
+};
 
 /** An email address per test, so no two letters count as one writer's. */
 export const emailFor = (who: string | number) => `supporter-${who}@example.org`;
@@ -89,6 +102,7 @@ export const emailFor = (who: string | number) => `supporter-${who}@example.org`
 export async function hostileApp(env: Record<string, string> = {}) {
   const t = await lettersApp({ REMOTE_LOOKUP: "off", ...env });
   await seedLookup(t.deps);
+  await savePartner(t.deps, PARTNER);
   t.sqlite
     .prepare(
       "update members set email = lower(replace(replace(name, ' ', '.'), '''', '')) || '.mp@parliament.invalid' where email is null and status = 'sitting'",
@@ -236,3 +250,51 @@ export const POSTCODE_ROUTES: Record<string, (t: HostileApp, pc: string, n: numb
     return `ok:${row?.p}`;
   },
 };
+
+/** Sign a campaign lead in on `t`: `get` and `post` (with the session and CSRF token) as them. */
+export async function signedIn(t: HostileApp) {
+  await createUser(t.deps, ADMIN);
+  const res = await signInForm(t as unknown as Parameters<typeof signInForm>[0]);
+  if (res.status !== 303) throw new Error(`sign-in failed: ${res.status}`);
+  const cookie = `speakup_admin=${cookieFrom(res, "speakup_admin")}`;
+  const csrf = csrfIn(await (await t.request("/admin", { headers: { cookie } })).text());
+  const get = (path: string) => t.request(path, { headers: { cookie, accept: "text/html" } });
+  const post = (path: string, fields: Record<string, string> = {}) =>
+    t.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: SITE, cookie },
+      body: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
+    });
+  return { get, post, cookie, csrf };
+}
+
+/**
+ * The hostile app sending for real: reflect mode through nodemailer (pooled) into a real SMTP
+ * server on 127.0.0.1 that parses every message with mailparser (tests/support/smtp.ts), so a
+ * test sees the MIME a receiving server would. Closed when the test ends.
+ */
+export async function withRealSmtp(
+  sinkOptions: Parameters<typeof startSmtp>[0] = {},
+  env: Record<string, string> = {},
+  url?: (sink: SmtpSink) => string,
+) {
+  const sink = await startSmtp(sinkOptions);
+  const relay = url ? url(sink) : sink.url;
+  const t = await hostileApp({
+    MAIL_MODE: "reflect",
+    SMTP_URL: relay,
+    MAIL_FROM: "campaign@example.org",
+    ...env,
+  });
+  const mailer = smtpMailer({ url: relay, poolSize: 2, timeoutMs: 3000 });
+  t.deps.mailer = mailer;
+  onTestFinished(async () => {
+    // The pool's connections first, or the server waits for them before closing.
+    mailer.close?.();
+    await sink.close();
+  });
+  return { ...t, sink, mailer };
+}
+
+/** The letters (not the service mail) a sink received. */
+export const lettersAt = (sink: SmtpSink) => sink.messages.filter((m) => m.subject?.includes("babies"));

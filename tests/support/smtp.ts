@@ -27,6 +27,8 @@ export type SmtpSink = {
   received: string[];
   /** Message-IDs the test allows to arrive twice. */
   allowSecondCopy: Set<string>;
+  /** The raw MIME source of every message whose data arrived, in order (as `received`). */
+  raw: string[];
   close(): Promise<void>;
 };
 
@@ -49,6 +51,7 @@ export async function startSmtp(
   const messages: ParsedMail[] = [];
   const stored: ParsedMail[] = [];
   const received: string[] = [];
+  const raw: string[] = [];
   const recipients: string[][] = [];
   const senders: string[] = [];
   const allowSecondCopy = new Set<string>();
@@ -78,7 +81,16 @@ export async function startSmtp(
     },
     onData(stream, session, cb) {
       const n = dataCount++;
-      simpleParser(stream)
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      new Promise<Buffer>((done, fail) => {
+        stream.on("end", () => done(Buffer.concat(chunks)));
+        stream.on("error", fail);
+      })
+        .then((source) => {
+          raw.push(source.toString("utf8"));
+          return simpleParser(source);
+        })
         .then(async (parsed) => {
           received.push(parsed.messageId ?? "");
           if (opts.delayMs) await new Promise((r) => setTimeout(r, opts.delayMs));
@@ -138,6 +150,7 @@ export async function startSmtp(
     recipients,
     senders,
     allowSecondCopy,
+    raw,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
