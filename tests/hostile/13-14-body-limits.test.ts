@@ -9,9 +9,10 @@ import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { supporterPledges } from "../../src/db/schema";
+import { MAX_BODY, MAX_STORY } from "../../src/modules/letters/letters.schemas";
 import { ensureTestSeat } from "../../src/modules/lookup/lookup.import";
 import { expectStatus, testApp, testDeps } from "../support/deps";
-import { letterInput } from "../support/letters";
+import { letterInput, lettersApp } from "../support/letters";
 import { countingStream, everyRoute } from "./support";
 
 const KB = 1024;
@@ -59,6 +60,51 @@ describe("13: a body over the limit with a Content-Length", () => {
       body: form,
     });
     await expectStatus(res, 200);
+  });
+});
+
+describe("13: the longest letter, and one character more", () => {
+  it("a body or story of exactly the maximum is accepted; one more character is 422 text_too_long", async () => {
+    const t = await lettersApp();
+    const cases: [string, number, (s: string) => Record<string, unknown>][] = [
+      ["body", MAX_BODY, (body) => ({ body })],
+      ["story", MAX_STORY, (story) => ({ story })],
+    ];
+    let n = 0;
+    for (const [field, max, over] of cases)
+      for (const unit of ["a", "\u{1F476}"]) {
+        const write = (text: string) => {
+          const input = letterInput(over(text));
+          return t.post("/api/letters", {
+            ...input,
+            supporter: { ...input.supporter, email: `max${n++}@example.org` },
+          });
+        };
+        await expectStatus(await write(unit.repeat(max)), 201);
+        const problem = await expectStatus(await write(unit.repeat(max + 1)), 422);
+        expect(problem, `${field} in ${unit}`).toMatchObject({
+          code: "text_too_long",
+          errors: [{ path: field, message: expect.stringContaining(`at most ${max} characters`) }],
+        });
+        await expectStatus(
+          await t.post("/api/letters/preview", letterInput(over(unit.repeat(max + 1)))),
+          422,
+        );
+      }
+    // The journey's preview step says so inside the form, keeping the text.
+    const form = new URLSearchParams({
+      postcode: "ZZ9 9ZZ",
+      to: "mp",
+      asks: "prevention",
+      story: "s".repeat(MAX_STORY + 1),
+    });
+    const page = await t.request("/write/preview", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", accept: "text/html" },
+      body: form.toString(),
+    });
+    expect(page.status).toBe(422);
+    expect(await page.text()).toContain(`at most ${MAX_STORY} characters`);
   });
 });
 

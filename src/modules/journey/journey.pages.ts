@@ -13,9 +13,11 @@
  *   partner recorded on every action). Templates build links from `base` and `embed.qs`.
  */
 import { type Context, Hono } from "hono";
+import type { ZodError } from "zod";
 import type { Config } from "../../env";
 import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
+import { onlyTooLong } from "../../http/validate";
 import { AppError, isAppError } from "../../lib/errors";
 import { parseOutcode, parsePostcode } from "../../lib/postcode";
 import { sameOriginOnly } from "../admin/admin.csrf";
@@ -78,6 +80,9 @@ function issues(error: { issues: { path: PropertyKey[]; message: string }[] }): 
   }
   return out;
 }
+
+/** 422 when the only problem is text over its length (as the API answers), else 400. */
+const refusalStatus = (error: ZodError) => (onlyTooLong(error) ? 422 : 400);
 
 const errorMap = (errors: FieldError[]) => Object.fromEntries(errors.map((e) => [e.field, e.message]));
 
@@ -359,7 +364,7 @@ export function journeyPages(mode: Mode) {
       });
       for (const e of errs)
         if (e.field === "recipients") e.message = "Choose at least one representative to write to";
-      return groupWritePage(c, d, errs, 400);
+      return groupWritePage(c, d, errs, refusalStatus(parsed.error));
     }
     const p = await previewLetters(c.var.deps, parsed.data);
     if (!p.letters.length)
@@ -597,7 +602,7 @@ export function journeyPages(mode: Mode) {
           return groupWritePage(c, d, [{ field, message: e.detail ?? e.title }], e.status);
         }
       }
-      if (!parsed.success) return writePage(c, d, name, issues(parsed.error), 400);
+      if (!parsed.success) return writePage(c, d, name, issues(parsed.error), refusalStatus(parsed.error));
       try {
         const p = await previewLetter(c.var.deps, parsed.data);
         return render(c, "pages/journey/preview", {
@@ -730,7 +735,8 @@ export function journeyPages(mode: Mode) {
         let group: Awaited<ReturnType<typeof submitLetters>>["group"];
         try {
           withinLimit(c);
-          if (!parsedGroup.success || errs.length) return again(errs, 400);
+          if (!parsedGroup.success) return again(errs, form.agree ? refusalStatus(parsedGroup.error) : 400);
+          if (errs.length) return again(errs, 400);
           ({ group } = await submitLetters(deps, parsedGroup.data));
         } catch (e) {
           if (!shownInForm(e)) throw e;
@@ -767,7 +773,12 @@ export function journeyPages(mode: Mode) {
       let letter: Awaited<ReturnType<typeof submitLetter>>["letter"];
       try {
         withinLimit(c);
-        if (!parsed.success || errors.length) return again(errors, 400);
+        if (!parsed.success)
+          return again(
+            errors,
+            errors.length > issues(parsed.error).length ? 400 : refusalStatus(parsed.error),
+          );
+        if (errors.length) return again(errors, 400);
         ({ letter } = await submitLetter(deps, parsed.data));
       } catch (e) {
         if (!shownInForm(e)) throw e;
@@ -844,7 +855,7 @@ export function journeyPages(mode: Mode) {
         const parsed = CreatePledgeInput.safeParse(form);
         try {
           withinLimit(c);
-          if (!parsed.success) return again(issues(parsed.error), 400);
+          if (!parsed.success) return again(issues(parsed.error), refusalStatus(parsed.error));
           await createPledge(deps, parsed.data);
         } catch (e) {
           if (!shownInForm(e)) throw e;
