@@ -67,10 +67,10 @@ export function createApp(provideDeps: ProvideDeps) {
     });
   });
 
+  // A form or text/plain POST from another site's page is refused before anything reads it.
+  app.use(crossSiteGuard);
   // Every body, on every route, is size-limited and checked before anything parses it.
   app.use(bodyGuard);
-  // A form or text/plain POST from another site's page is refused before anything acts on it.
-  app.use(crossSiteGuard);
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   // Per-client-address limits (src/http/rate-limit.ts). Form routes show a refusal in the form.
