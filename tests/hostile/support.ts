@@ -9,6 +9,7 @@ import type { Hono } from "hono";
 import { onTestFinished } from "vitest";
 import { smtpMailer } from "../../src/adapters/node/mailer";
 import { createUser } from "../../src/modules/admin/admin.auth";
+import { processPrivacyRequests } from "../../src/modules/privacy/privacy.service";
 import { savePartner } from "../../src/modules/widget/widget.service";
 import { ADMIN, cookieFrom, csrfIn, signInForm } from "../support/admin";
 import { letterInput, lettersApp } from "../support/letters";
@@ -298,3 +299,47 @@ export async function withRealSmtp(
 
 /** The letters (not the service mail) a sink received. */
 export const lettersAt = (sink: SmtpSink) => sink.messages.filter((m) => m.subject?.includes("babies"));
+
+/**
+ * A sign test for timing leaks: `pairs` runs of `a` and `b`, interleaved (alternating which goes
+ * first, after a warm-up), and the share of pairs in which `a` took longer. With no difference
+ * between them this is a fair coin (0.5 ± 0.03 at 300 pairs); a step that only one of them does
+ * (a database read, a hash) pushes it towards 0 or 1 whatever the machine's noise.
+ */
+export async function slowerShare(a: () => unknown, b: () => unknown, pairs = 300): Promise<number> {
+  const time = async (f: () => unknown) => {
+    const start = process.hrtime.bigint();
+    await f();
+    return process.hrtime.bigint() - start;
+  };
+  for (let i = 0; i < 20; i++) await Promise.all([a(), b()]).catch(() => undefined);
+  let slower = 0;
+  for (let i = 0; i < pairs; i++) {
+    let ta: bigint;
+    let tb: bigint;
+    if (i % 2) {
+      ta = await time(a);
+      tb = await time(b);
+    } else {
+      tb = await time(b);
+      ta = await time(a);
+    }
+    if (ta > tb) slower++;
+  }
+  return slower / pairs;
+}
+
+/** Ask for a privacy link as the page does, let the worker answer, and return the emailed token. */
+export async function privacyToken(t: HostileApp, email: string, kind: "export" | "erase") {
+  const res = await t.form("/privacy/request", { email, kind });
+  if (res.status !== 202) throw new Error(`privacy request refused: ${res.status}`);
+  await processPrivacyRequests(t.deps);
+  const rows = t.sqlite
+    .prepare(
+      "select body_text b from outbox where kind = 'service' and body_text like ? order by created_at desc, rowid desc",
+    )
+    .all(`%/privacy/${kind}?token=%`) as { b: string }[];
+  const token = new RegExp(`/privacy/${kind}\\?token=([^\\s]+)`).exec(rows[0]?.b ?? "")?.[1];
+  if (!token) throw new Error(`no ${kind} link was mailed`);
+  return decodeURIComponent(token);
+}

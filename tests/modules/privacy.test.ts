@@ -121,9 +121,10 @@ describe("export and erasure by email link", () => {
     // The link is spent.
     expect((await t.request("/privacy/erase", form({ token }, ORIGIN))).status).toBe(410);
 
-    // Pledging again later with updates ticked: the export still says "may not email".
+    // Pledging again later without the updates box: the export says "may not email"; ticked anew
+    // after the erasure, she may be emailed (tests/hostile/26-erased-signs-up-again).
     t.clock.advance(DAY);
-    await confirmedPledge(t, "ada@example.org", { updatesConsent: "updates-2026-11" });
+    await confirmedPledge(t, "ada@example.org");
     const csv = (await expectStatus(await t.get("/admin/export/pledges.csv"), 200)) as string;
     const ada = csv.split("\n").find((l) => l.includes("ada@example.org"));
     expect(ada).toMatch(/,no$/);

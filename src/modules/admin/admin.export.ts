@@ -43,7 +43,11 @@ function streamOf(pages: () => Promise<string | null>): ReadableStream<Uint8Arra
   });
 }
 
-/** Confirmed supporter pledges. `may_email` is the updates consent minus the suppression list. */
+/**
+ * Confirmed supporter pledges. `may_email` is the updates consent minus the suppression list: an
+ * address erased at its owner's request may be emailed again only if they ticked the updates box
+ * anew after the erasure (a consent given before it was withdrawn with everything else).
+ */
 export function pledgesCsv(deps: Deps): ReadableStream<Uint8Array> {
   let lastId = 0;
   let header = true;
@@ -83,7 +87,7 @@ export function pledgesCsv(deps: Deps): ReadableStream<Uint8Array> {
         confirmedAt: supporterPledges.confirmedAt,
         pledgeConsent: supporterPledges.pledgeConsentVersion,
         updatesConsent: supporterPledges.updatesConsentVersion,
-        suppressed: sql<number | null>`${suppressions.emailHash} is not null`,
+        suppressed: sql<number | null>`${suppressions.emailHash} is not null and ${suppressions.createdAt} >= coalesce(${supporterPledges.updatesConsentAt}, 0)`,
       })
       .from(supporterPledges)
       .innerJoin(constituencies, eq(constituencies.onsCode, supporterPledges.constituencyCode))
