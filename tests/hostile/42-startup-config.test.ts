@@ -51,16 +51,23 @@ describe("42: start-up refuses settings that can't work or aren't safe", () => {
     expect(parseEnv({ HOST: "0.0.0.0", TOKEN_SECRET: "a-long-and-real-secret-4f9c" }).HOST).toBe("0.0.0.0");
   });
 
-  it("a placeholder From address in live mode", () => {
-    expect(
-      message({
-        MAIL_MODE: "live",
-        ...RELAY,
-        TOKEN_SECRET: "a-long-and-real-secret-4f9c",
-        MAIL_FROM: "x@speakup.invalid",
-      }),
-    ).toMatch(/MAIL_FROM: set the campaign's real address/);
-  });
+  it.each(["reflect", "live"])(
+    "a placeholder From address (the default, or any reserved domain) when MAIL_MODE=%s",
+    (mode) => {
+      const real = { MAIL_MODE: mode, ...RELAY, TOKEN_SECRET: "a-long-and-real-secret-4f9c" };
+      const { MAIL_FROM: _, ...withoutFrom } = real;
+      // The default (campaign@speakup.invalid): reflect mode sends real mail too.
+      expect(message(withoutFrom)).toMatch(/MAIL_FROM: set the campaign's real address when MAIL_MODE=/);
+      for (const from of ["x@speakup.invalid", "campaign@site.test", "a@b.example", "a@localhost.localhost"])
+        expect(message({ ...real, MAIL_FROM: from }), from).toMatch(/MAIL_FROM/);
+      expect(message({ ...real, BOUNCE_ADDRESS: "bounces@x.invalid" })).toMatch(
+        /BOUNCE_ADDRESS: set a real address/,
+      );
+      expect(parseEnv(real).MAIL_FROM).toBe("campaign@example.org");
+      // Capture mode sends nothing: the default is fine there.
+      expect(parseEnv({}).MAIL_FROM).toBe("campaign@speakup.invalid");
+    },
+  );
 
   it("a campaign file that doesn't exist, or whose id disagrees with CAMPAIGN_ID", () => {
     expect(message({ CAMPAIGN_ID: "no-such-campaign" })).toMatch(

@@ -343,3 +343,18 @@ export async function privacyToken(t: HostileApp, email: string, kind: "export" 
   if (!token) throw new Error(`no ${kind} link was mailed`);
   return decodeURIComponent(token);
 }
+
+/** Submit and confirm letters from `n` different supporters (distinct own words, none held). */
+export async function confirmedLetters(t: HostileApp, n: number, tag = "l") {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const base = letterInput({ story: `Supporter ${tag}${i} writes briefly.` });
+    const { id } = await t.submit({
+      ...base,
+      supporter: { ...base.supporter, email: emailFor(`${tag}${i}`) },
+    });
+    await t.confirm(await t.confirmToken(id));
+    ids.push(id);
+  }
+  return ids;
+}

@@ -42,8 +42,9 @@ export async function startSmtp(
     /** Answer at RCPT TO: null accepts. */
     onRcpt?: (address: string) => SmtpReply;
     /** Answer after DATA: `n` counts DATA commands from 0. null accepts; "drop" stores the
-     * message and closes the connection without answering. */
-    onData?: (n: number, parsed: ParsedMail) => SmtpReply | "drop";
+     * message and closes the connection without answering; "reset" closes the connection
+     * without storing it (the relay went away mid-message). */
+    onData?: (n: number, parsed: ParsedMail) => SmtpReply | "drop" | "reset";
     /** Wait this long before answering each message (a slow relay). */
     delayMs?: number;
   } = {},
@@ -103,10 +104,12 @@ export async function startSmtp(
               const id = parsed.messageId ?? "";
               seen.set(id, (seen.get(id) ?? 0) + 1);
             };
-            if (r === "drop") {
-              // The relay has the message; the client never hears 250.
-              stored.push(parsed);
-              count();
+            if (r === "drop" || r === "reset") {
+              // "drop": the relay has the message; the client never hears 250. "reset": gone.
+              if (r === "drop") {
+                stored.push(parsed);
+                count();
+              }
               for (const c of (
                 server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }
               ).connections)

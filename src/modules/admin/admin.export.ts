@@ -87,7 +87,9 @@ export function pledgesCsv(deps: Deps): ReadableStream<Uint8Array> {
         confirmedAt: supporterPledges.confirmedAt,
         pledgeConsent: supporterPledges.pledgeConsentVersion,
         updatesConsent: supporterPledges.updatesConsentVersion,
-        suppressed: sql<number | null>`${suppressions.emailHash} is not null and ${suppressions.createdAt} >= coalesce(${supporterPledges.updatesConsentAt}, 0)`,
+        suppressed: sql<
+          number | null
+        >`${suppressions.emailHash} is not null and ${suppressions.createdAt} >= coalesce(${supporterPledges.updatesConsentAt}, 0)`,
       })
       .from(supporterPledges)
       .innerJoin(constituencies, eq(constituencies.onsCode, supporterPledges.constituencyCode))

@@ -46,8 +46,13 @@ export async function relayState(deps: Pick<Deps, "db">): Promise<RelayRow | und
   return row;
 }
 
-export const probeDelayMs = (failures: number) =>
-  Math.min(PROBE_CAP_MS, PROBE_BASE_MS * 2 ** Math.max(0, failures - 1));
+/**
+ * The pause before the next probe of a failing relay: 30 s doubling to 15 min, jittered down by
+ * up to a fifth, so several servers (or a server and CLI drains) that saw the relay fail together
+ * don't all probe it again at the same instant. Never longer than the un-jittered delay.
+ */
+export const probeDelayMs = (failures: number, random: () => number = Math.random) =>
+  Math.round(Math.min(PROBE_CAP_MS, PROBE_BASE_MS * 2 ** Math.max(0, failures - 1)) * (0.8 + 0.2 * random()));
 
 /** Record a relay-wide failure: pause (or stay paused) and schedule the next probe. */
 export async function pauseRelay(

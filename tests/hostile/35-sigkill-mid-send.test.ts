@@ -1,22 +1,22 @@
 /**
- * The real Node process (`npm start`'s entry point) draining a real outbox into a real SMTP
+ * HOSTILE 35: SIGKILL while rows are sending. The real Node process (`npm start`'s entry point) draining a real outbox into a real SMTP
  * server is killed with SIGKILL mid-drain, then started again. Every confirmed letter must
  * arrive exactly once, except a message the relay had accepted when the process died before
  * recording it (its row was still `sending`): that one may arrive twice, with the same
  * Message-ID: the documented at-least-once window, and nothing else.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildNodeDeps, ROOT_DIR } from "../../src/adapters/node/deps";
+import { buildNodeDeps } from "../../src/adapters/node/deps";
 import { createApp } from "../../src/app";
 import { parseEnv } from "../../src/env";
 import { ensureTestSeat } from "../../src/modules/lookup/lookup.import";
 import { expectStatus } from "../support/deps";
 import { letterInput } from "../support/letters";
+import { startServer, until } from "../support/processes";
 import { startSmtp } from "../support/smtp";
 
 const LETTERS = 60;
@@ -33,35 +33,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function until(what: string, ok: () => boolean, timeoutMs = 45_000) {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function startServer(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/adapters/node/main.ts"], {
-    cwd: ROOT_DIR,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr?.on("data", (c) => {
-    err += String(c);
-    if (process.env.KILL_TEST_LOG) process.stderr.write(String(c));
-  });
-  child.on("exit", (code, signal) => {
-    if (code && code !== 0 && signal !== "SIGKILL") process.stderr.write(`server exited ${code}: ${err}\n`);
-  });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
-  return child;
-}
-
-describe("SIGKILL during a drain", () => {
+describe("35: SIGKILL during a drain", () => {
   it("after a restart every confirmed letter has arrived once, or twice with the same Message-ID only inside the window", async () => {
     const dir = mkdtempSync(join(tmpdir(), "speakup-kill-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
