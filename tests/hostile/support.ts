@@ -19,6 +19,7 @@ import { type SmtpSink, startSmtp } from "../support/smtp";
 const SAMPLE: [RegExp, string][] = [
   [/:kind\{mp\|candidate\}/, "mp"],
   [/:kind\{export\|erase\}/, "export"],
+  [/:kind\b/, "mp"],
   [/:ref\b/, "E14001063"],
   [/:code\b/, "E14001063"],
   [/:id\b/, "00000000-0000-4000-8000-000000000000"],

@@ -432,6 +432,14 @@ function anonymiseLetterStatements(deps: Deps, letterIds: string[], now: number)
   for (const ids of chunks(letterIds)) {
     const rows = and(inArray(outbox.letterId, ids), inArray(outbox.state, [...SCRUBBABLE]));
     out.push(
+      // Mail about the letter that never went in all this time (a follow-up stuck behind a relay
+      // that was down for weeks) is stale: stopped, through the state machine, then scrubbed.
+      ...transitionStatements(
+        deps,
+        "cancel",
+        { letterIds: ids, kinds: ["confirm", "reminder", "sent_notice", "followup", "bounce_notice"] },
+        { set: { cancelReason: "anonymised after the retention period" } },
+      ).statements,
       ...scrubLetterStatements(deps, ids),
       deps.db
         .update(letters)
