@@ -4,7 +4,7 @@
  * another origin needs a CORS preflight, which only partners' origins pass (case 21).
  */
 import { describe, expect, it } from "vitest";
-import { everyRoute, hostileApp, pledgeForm } from "./support";
+import { everyRoute, hostileApp, pledgeForm, SITE } from "./support";
 
 const EVIL = "https://evil.example";
 
@@ -25,7 +25,14 @@ describe("20: cross-site posts", () => {
         ["text/plain", { origin: EVIL }],
         ["multipart/form-data; boundary=x", { origin: EVIL }],
         ["text/plain", { "sec-fetch-site": "cross-site" }],
-        ["application/x-www-form-urlencoded", { origin: "null" }],
+        [
+          "application/x-www-form-urlencoded",
+          { "sec-fetch-site": "same-site", origin: "https://sub.localhost" },
+        ],
+        // An opaque origin (a sandboxed frame): the browser still says cross-site.
+        ["application/x-www-form-urlencoded", { origin: "null", "sec-fetch-site": "cross-site" }],
+        // A forged Origin of ours does not outweigh the browser's own Sec-Fetch-Site.
+        ["application/x-www-form-urlencoded", { origin: SITE, "sec-fetch-site": "cross-site" }],
       ] as const) {
         const res = await t.request(path, {
           method: "POST",
@@ -37,10 +44,18 @@ describe("20: cross-site posts", () => {
     expect(t.digest()).toEqual(before);
   });
 
-  it("the same form from our own pages goes through", async () => {
+  it("the same form from our own pages goes through, as browsers send it", async () => {
     const t = await hostileApp();
-    const res = await t.form("/pledge", pledgeForm(), { "sec-fetch-site": "same-origin" });
-    expect(res.status).toBe(202);
+    // Our pages send no referrer, so a browser's Origin on our own form is "null".
+    for (const headers of <Record<string, string>[]>[
+      { "sec-fetch-site": "same-origin", origin: "null" },
+      { "sec-fetch-site": "same-origin" },
+      { origin: SITE },
+      { origin: "null" },
+    ]) {
+      const res = await t.form("/pledge", pledgeForm(), headers);
+      expect(res.status, JSON.stringify(headers)).toBe(202);
+    }
     expect(t.sqlite.prepare("select count(*) n from supporter_pledges").get()).toEqual({ n: 1 });
   });
 });

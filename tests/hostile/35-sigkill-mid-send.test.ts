@@ -24,10 +24,9 @@ const WORDS =
   "health visitors nursery parents babies early years midwife support family hubs perinatal mental care funding waiting lists neonatal grandparents childcare breastfeeding community centre local council speech language therapy sleep nights twins premature toddler playgroup library rhymes".split(
     " ",
   );
-/** A distinct story per supporter (so no letter is held as a near-duplicate of another). */
+/** A distinct story per supporter (its own words differ, so no letter is held as a copy of another). */
 const story = (i: number) =>
-  Array.from({ length: 14 }, (_, k) => WORDS[(i * 7 + k * k * 3 + i * k) % WORDS.length]).join(" ") +
-  ` (${i})`;
+  `${Array.from({ length: 14 }, (_, k) => WORDS[(i * 7 + k * k * 3 + i * k) % WORDS.length]).join(" ")} from family${i} in street${i}`;
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
