@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_DIR } from "../../src/adapters/node/deps";
 import * as schema from "../../src/db/schema";
 import { letters, outbox } from "../../src/db/schema";
+import { describeError } from "../../src/http/problem";
 import { insertOutbox } from "../../src/modules/delivery/delivery.machine";
 import { outboxRow } from "../../src/modules/delivery/delivery.outbox";
 import { testClock } from "../support/deps";
@@ -109,5 +110,21 @@ describe("41: a D1 batch whose second statement violates a constraint", () => {
       ).rejects.toThrow(/constraint/i);
       expect(await count(), what).toEqual({ letters: 1, outbox: 1 });
     }
+  });
+
+  it("a failed D1 statement is logged without its bound parameters (no supporter's address in the log)", async () => {
+    const db = drizzle(d1 as never, { schema });
+    const secret = "someone.private@example.org";
+    const error = await db
+      .insert(letters)
+      .values({ ...letter("l1"), supporterEmail: secret })
+      .run()
+      .then(() => undefined)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(String((error as Error).message)).toContain(secret);
+    const logged = describeError(error);
+    expect(logged).toContain("parameters withheld");
+    expect(logged).not.toContain(secret);
   });
 });

@@ -69,4 +69,19 @@ describe("parseEnv", () => {
   it("accepts a Democracy Club election id", () => {
     expect(parseEnv({ ELECTION_ID: "parl.2029-05-03" }).ELECTION_ID).toBe("parl.2029-05-03");
   });
+
+  it("keeps letter text 28 days after sending and names 60, and refuses an anonymise period too short for what needs the address", () => {
+    const c = parseEnv({});
+    expect([c.RETENTION_DAYS, c.ANONYMISE_DAYS, c.LETTER_SIMILARITY_HOLD]).toEqual([28, 60, 0.5]);
+    expect(() => parseEnv({ ANONYMISE_DAYS: "20" })).toThrow(
+      /ANONYMISE_DAYS: must be at least RETENTION_DAYS/,
+    );
+    expect(() => parseEnv({ ANONYMISE_DAYS: "30", LETTER_SAME_RECIPIENT_DAYS: "45" })).toThrow(
+      /ANONYMISE_DAYS: must be at least LETTER_SAME_RECIPIENT_DAYS/,
+    );
+    expect(() => parseEnv({ ANONYMISE_DAYS: "30", LETTER_FOLLOWUP_DAYS: "28" })).toThrow(
+      /ANONYMISE_DAYS: must be at least LETTER_FOLLOWUP_DAYS \+ 7/,
+    );
+    expect(parseEnv({ RETENTION_DAYS: "90", ANONYMISE_DAYS: "120" }).ANONYMISE_DAYS).toBe(120);
+  });
 });

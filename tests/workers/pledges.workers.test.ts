@@ -29,7 +29,8 @@ describe("supporter pledges on Workers + D1", () => {
     });
     // Queued in the outbox inside the request; the queue's consumer sends it.
     await until(() => api.mail.length === 1, { what: "the confirmation email" });
-    expect(api.mail[0]?.body.to).toEqual(["ada@example.org"]);
+    // To the address as typed (the pledge is keyed by its canonical form).
+    expect(api.mail[0]?.body.to).toEqual(["Ada@Example.org"]);
     const link = /https?:\/\/\S+\/pledge\/confirm\?token=\S+/.exec(api.mail[0]?.body.text ?? "")?.[0];
     const token = new URL(link ?? "http://x/").searchParams.get("token");
     expect(token).toBeTruthy();
