@@ -24,15 +24,17 @@ import {
   text,
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
+import { DEVOLVED_BODIES } from "./bodies";
 import { constituencies } from "./schema";
 
 const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(","));
 
-/** Parliaments a supporter can write to. `uk_parliament` is the Commons (members, candidates). */
-export const BODIES = ["uk_parliament", "scottish_parliament", "senedd", "ni_assembly"] as const;
-export type Body = (typeof BODIES)[number];
-export const DEVOLVED_BODIES = ["scottish_parliament", "senedd", "ni_assembly"] as const;
-export type DevolvedBody = (typeof DEVOLVED_BODIES)[number];
+/**
+ * Parliaments a supporter can write to. `uk_parliament` is the Commons (members, candidates).
+ * Defined in ./bodies (no imports): schema.members needs them while this module may still be
+ * loading (this module imports ./schema, which loads schema.members).
+ */
+export { BODIES, type Body, DEVOLVED_BODIES, type DevolvedBody } from "./bodies";
 
 /** A constituency elects one member (Holyrood) or several (Senedd: 6, Assembly: 5); a region 7 list MSPs. */
 export const AREA_KINDS = ["constituency", "region"] as const;

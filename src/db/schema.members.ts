@@ -7,8 +7,9 @@
  */
 import { sql } from "drizzle-orm";
 import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { BODIES } from "./bodies";
 import { constituencies } from "./schema";
-import { BODIES, devolvedAreas } from "./schema.devolved";
+import { devolvedAreas } from "./schema.devolved";
 import { letters } from "./schema.letters";
 
 const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(","));

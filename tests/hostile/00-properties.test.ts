@@ -37,6 +37,7 @@ beforeAll(async () => {
 /** A valid request body for routes that take one, to mutate (most attacks are near-misses). */
 function baseFor(path: string): Record<string, unknown> {
   if (path === "/api/letters" || path === "/api/letters/preview") return letterInput();
+  if (path.startsWith("/api/letters/group")) return { ...letterInput(), recipients: [{ kind: "mp" }] };
   if (path.endsWith("/write/send") || path.endsWith("/write/preview") || path.endsWith("/write"))
     return detailsForm();
   if (path.endsWith("/pledge") || path === "/api/pledges") return { ...pledgeForm(), partner: "partner" };
@@ -61,6 +62,10 @@ const FIELDS = [
   "partner",
   "supporter",
   "recipient",
+  "recipients",
+  "letters",
+  "area",
+  "rcpt",
   "seat",
   "idempotencyKey",
   "pledgeConsent",

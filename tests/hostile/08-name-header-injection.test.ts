@@ -33,6 +33,16 @@ const NAME_ROUTES: Record<string, (t: HostileApp, name: string, n: number) => Pr
       })
     ).status;
   },
+  "POST /api/letters/group": async (t, name, n) => {
+    const input = letterInput();
+    return (
+      await t.post("/api/letters/group", {
+        ...input,
+        recipients: [{ kind: "mp" }],
+        supporter: { ...input.supporter, name, email: emailFor(`g${n}`) },
+      })
+    ).status;
+  },
   "POST /api/letters/preview": async (t, name) => {
     const input = letterInput();
     return (await t.post("/api/letters/preview", { ...input, supporter: { ...input.supporter, name } }))

@@ -28,6 +28,16 @@ const EMAIL_ROUTES: Record<string, (t: HostileApp, email: string) => Promise<num
     const input = letterInput();
     return (await t.post("/api/letters", { ...input, supporter: { ...input.supporter, email } })).status;
   },
+  "POST /api/letters/group": async (t, email) => {
+    const input = letterInput();
+    return (
+      await t.post("/api/letters/group", {
+        ...input,
+        recipients: [{ kind: "mp" }],
+        supporter: { ...input.supporter, email },
+      })
+    ).status;
+  },
   "POST /write/send": async (t, email) => (await t.form("/write/send", detailsForm({ email }))).status,
   "POST /api/letters/resend-confirmation": async (t, email) =>
     (await t.post("/api/letters/resend-confirmation", { email })).status,

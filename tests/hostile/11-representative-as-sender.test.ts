@@ -87,4 +87,15 @@ describe("11: the representative as sender", () => {
     const page = (await expectStatus(await lead.get("/admin/moderation"), 200)) as string;
     expect(page.replaceAll("&#x27;", "'")).toContain("the sender's name is the representative's name");
   });
+
+  it("letters written to several representatives at once: the same, and no confirmation to anyone's office", async () => {
+    const t = await hostileApp();
+    const base = toAldershot("A Constituent", MP_EMAIL);
+    const res = await t.post("/api/letters/group", { ...base, recipients: [{ kind: "mp" }] });
+    expect(res.status).toBe(201);
+    expect(t.sqlite.prepare("select flags from letters").all()).toEqual([
+      { flags: '["representative_email"]' },
+    ]);
+    expect(t.sqlite.prepare("select kind from outbox where kind <> 'letter'").all()).toEqual([]);
+  });
 });
