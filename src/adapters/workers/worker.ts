@@ -183,7 +183,7 @@ async function runCron(deps: Deps, cron: string, budget: QueryBudget, queued: bo
   }
   if (queued) {
     const report = await sweepOutbox(deps, { budget });
-    if (report.reclaimed || report.expired || report.reminded || report.requeued)
+    if (report.reclaimed || report.expired || report.reminded || report.requeued || report.privacyMailed)
       deps.logger.info("outbox swept", { ...report, queries: budget.spent() });
     return;
   }

@@ -35,6 +35,7 @@ import type { Deps } from "../../deps";
 import { affords, type QueryBudget, unlimited } from "../../lib/budget";
 import { safeErrorText } from "../../lib/safe-error";
 import { sweepUnconfirmed } from "../letters/letters.service";
+import { processPrivacyRequests } from "../privacy/privacy.service";
 import { announceReady, CLAIMABLE, claimDue, transition } from "./delivery.machine";
 import { type Gate, relayGate, relayHealthy, resumeRelay } from "./delivery.relay";
 import { OutboxQueueMessage } from "./delivery.schemas";
@@ -313,7 +314,14 @@ export const SWEEP_GRACE_MS = 5 * 60_000;
 /** Rows one sweep re-announces at most. */
 const SWEEP_ROWS = 1000;
 
-export type SweepReport = { reclaimed: number; reminded: number; expired: number; requeued: number };
+export type SweepReport = {
+  reclaimed: number;
+  reminded: number;
+  expired: number;
+  requeued: number;
+  /** Export and erasure links mailed (privacy requests answered off the page's response path). */
+  privacyMailed: number;
+};
 
 /** The cron's safety sweep on Workers: what the queue alone can't guarantee. */
 export async function sweepOutbox(
@@ -324,8 +332,16 @@ export async function sweepOutbox(
   // Senders that died mid-send: their rows get another attempt (announced to the queue).
   const reclaimed = affords(budget, 20) ? await recoverExpiredLeases(deps, { limit: 200 }) : 0;
   const swept = affords(budget, 10) ? await sweepUnconfirmed(deps, { budget }) : { reminded: 0, expired: 0 };
+  // Privacy requests asked for since the last run: their links go out through the queue.
+  const privacy = await processPrivacyRequests(deps, { budget });
   const requeued = await requeueLost(deps, { budget, graceMs: opts.graceMs ?? SWEEP_GRACE_MS });
-  return { reclaimed, reminded: swept.reminded, expired: swept.expired, requeued };
+  return {
+    reclaimed,
+    reminded: swept.reminded,
+    expired: swept.expired,
+    requeued,
+    privacyMailed: privacy.mailed,
+  };
 }
 
 /** Rows due for longer than the grace period and not re-announced within it: announce them again. */

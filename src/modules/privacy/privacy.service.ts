@@ -46,7 +46,7 @@ import {
   suppressions,
 } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
-import { type QueryBudget, unlimited } from "../../lib/budget";
+import { affords, type QueryBudget, unlimited } from "../../lib/budget";
 import { emailKey } from "../../lib/email";
 import { AppError } from "../../lib/errors";
 import { pseudonym, signToken, verifyToken } from "../../lib/tokens";
@@ -141,6 +141,8 @@ async function holdsDataFor(deps: Deps, key: string): Promise<boolean> {
 
 /** Requests handled per pass. */
 const REQUEST_BATCH = 100;
+/** Queries one request may take: the window check, what we hold (3), the write (a batch of 2). */
+const REQUEST_COST = 6;
 
 /**
  * Answer pending privacy requests (run by every outbox pass, before claiming): mail a link when we
@@ -148,7 +150,12 @@ const REQUEST_BATCH = 100;
  * PRIVACY_MAIL_WINDOW_MINUTES; otherwise forget the request. The mail's outbox id is derived from
  * the request, so two passes at once queue one mail.
  */
-export async function processPrivacyRequests(deps: Deps): Promise<{ mailed: number; dropped: number }> {
+export async function processPrivacyRequests(
+  deps: Deps,
+  opts: { budget?: QueryBudget } = {},
+): Promise<{ mailed: number; dropped: number }> {
+  const budget = opts.budget ?? unlimited;
+  if (!affords(budget, REQUEST_COST + 1)) return { mailed: 0, dropped: 0 };
   const pending = await deps.db
     .select()
     .from(privacyRequests)
@@ -158,6 +165,8 @@ export async function processPrivacyRequests(deps: Deps): Promise<{ mailed: numb
   let mailed = 0;
   let dropped = 0;
   for (const req of pending) {
+    // A Worker's cron run has a query budget: the rest wait for the next run.
+    if (!affords(budget, REQUEST_COST)) break;
     const now = deps.clock.now();
     const windowStart = req.createdAt - deps.config.PRIVACY_MAIL_WINDOW_MINUTES * 60_000;
     const [recent] = await deps.db
