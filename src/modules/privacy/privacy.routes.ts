@@ -3,18 +3,20 @@
  * emailed links open a page with a button and only the POST acts. Form POSTs pass Hono's
  * csrf() check (Origin / Sec-Fetch-Site, via sameOriginOnly): nobody else's page can file a request for a visitor.
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { EmailField } from "../../lib/email";
 import { AppError, isAppError } from "../../lib/errors";
+import { safeErrorText } from "../../lib/safe-error";
 import { sameOriginOnly } from "../admin/admin.csrf";
 import {
   erasePersonalData,
   exportPersonalData,
   privacyNotice,
   privacyRequestFor,
+  processPrivacyRequests,
   requestPrivacyLink,
 } from "./privacy.service";
 
@@ -24,6 +26,27 @@ const PrivacyRequestInput = z.object({
 });
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
+
+/**
+ * On Workers, answer pending requests right after this response has gone (waitUntil, a macrotask
+ * later, so none of it runs on the response path): at most three, about 20 D1 queries, well
+ * inside one invocation's allowance even on the Free plan; the cron's sweep answers the rest. On Node there is no execution context: the outbox
+ * worker's next pass answers it (every OUTBOX_POLL_MS).
+ */
+function answerSoon(c: Context<AppEnv>) {
+  let ctx: { waitUntil(p: Promise<unknown>): void } | undefined;
+  try {
+    ctx = c.executionCtx;
+  } catch {
+    return;
+  }
+  const deps = c.var.deps;
+  ctx.waitUntil(
+    new Promise((r) => setTimeout(r, 0))
+      .then(() => processPrivacyRequests(deps, { limit: 3 }))
+      .catch((e) => deps.logger.error("privacy requests: answering failed", { error: safeErrorText(e) })),
+  );
+}
 
 export const privacyRoutes = new Hono<AppEnv>()
   .use("/privacy/*", sameOriginOnly())
@@ -54,6 +77,7 @@ export const privacyRoutes = new Hono<AppEnv>()
       withinLimit(c);
       if (!parsed.success) return again(parsed.error.issues[0]?.message ?? "enter your email address", 400);
       await requestPrivacyLink(deps, parsed.data);
+      answerSoon(c);
     } catch (e) {
       if (!isAppError(e) || e.code === "internal") throw e;
       if (typeof e.extra.retryAfter === "number")

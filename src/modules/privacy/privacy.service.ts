@@ -152,7 +152,7 @@ const REQUEST_COST = 6;
  */
 export async function processPrivacyRequests(
   deps: Deps,
-  opts: { budget?: QueryBudget } = {},
+  opts: { budget?: QueryBudget; limit?: number } = {},
 ): Promise<{ mailed: number; dropped: number }> {
   const budget = opts.budget ?? unlimited;
   if (!affords(budget, REQUEST_COST + 1)) return { mailed: 0, dropped: 0 };
@@ -161,7 +161,7 @@ export async function processPrivacyRequests(
     .from(privacyRequests)
     .where(isNull(privacyRequests.processedAt))
     .orderBy(privacyRequests.createdAt)
-    .limit(REQUEST_BATCH);
+    .limit(opts.limit ?? REQUEST_BATCH);
   let mailed = 0;
   let dropped = 0;
   for (const req of pending) {
