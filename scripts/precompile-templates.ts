@@ -8,17 +8,21 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import Handlebars from "handlebars";
 import { readTemplateSources } from "../src/adapters/node/templates";
-import { precompileOptions } from "../src/lib/templates";
+import { precompileOptions, withTranslations } from "../src/lib/templates";
 
 const ROOT_DIR = resolve(import.meta.dirname, "..");
 const OUT = resolve(ROOT_DIR, "src/adapters/workers/generated/templates.js");
 
-const sources = readTemplateSources(resolve(ROOT_DIR, "templates"));
+// The Welsh copies ("cy:pages/...") too: made from the same sources and catalogue as on Node.
+const sources = withTranslations(readTemplateSources(resolve(ROOT_DIR, "templates")));
 const entries = Object.keys(sources)
   .sort()
   .map((name) => {
     // precompile returns JavaScript source for the spec object (functions included).
-    const spec = Handlebars.precompile(sources[name] ?? "", precompileOptions(name)) as unknown as string;
+    const spec = Handlebars.precompile(
+      sources[name] ?? "",
+      precompileOptions(name.replace(/^[a-z]{2}:/, "")),
+    ) as unknown as string;
     return `  ${JSON.stringify(name)}: ${spec},`;
   });
 

@@ -149,8 +149,34 @@ export interface Deps {
   network: Network;
   /** Per-key request allowances (SQLite on Node, so they survive a restart). */
   rateLimiter: RateLimiter;
-  /** Campaign leads' passwords (argon2id on Node). */
+  /** Campaign leads' and partner contacts' passwords (argon2id on Node). */
   passwords: PasswordHasher;
+  /** Partners' webhook endpoints: one signed POST per call (node:https on Node, fetch on Workers). */
+  webhooks: WebhookTransport;
+}
+
+/** One webhook delivery attempt, fully prepared (body signed, headers set). */
+export type WebhookRequest = {
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** Loopback and private addresses allowed (WEBHOOK_ALLOW_PRIVATE: tests, local development). */
+  allowPrivate: boolean;
+};
+
+/**
+ * How an attempt ended. `status`: the endpoint answered (any status; a 3xx is not followed).
+ * `refused`: we would not connect (a private or loopback address, a bad URL); `timeout` and
+ * `network`: no answer in time, or no connection. The response body is never read into memory
+ * or stored: it may hold anything.
+ */
+export type WebhookOutcome =
+  | { kind: "status"; status: number }
+  | { kind: "refused" | "timeout" | "network"; detail: string };
+
+export interface WebhookTransport {
+  post(request: WebhookRequest): Promise<WebhookOutcome>;
 }
 
 /**

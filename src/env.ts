@@ -321,6 +321,28 @@ export const EnvSchema = z.object({
   DB_BUSY_WAIT_MS: int(0, 60_000).default(5000),
   /** Node: on SIGTERM/SIGINT, how long in-flight requests and sends may take to finish. */
   SHUTDOWN_GRACE_SECONDS: int(1, 600).default(20),
+
+  // --- partners (self-service, webhooks) --------------------------------------------------------
+  /** A partner contact's emailed invitation link is valid this long. */
+  PARTNER_INVITE_HOURS: int(1, 24 * 30).default(72),
+  /**
+   * Per-attempt timeout of a webhook delivery. Short: a partner's slow endpoint must not hold up
+   * the outbox worker; a timeout is a failed attempt, retried with backoff like any other.
+   */
+  WEBHOOK_TIMEOUT_MS: int(500, 30_000).default(5000),
+  /**
+   * After a partner rotates its webhook secret, deliveries carry a signature under the old
+   * secret too for this long, so its receiver can switch at leisure (0: the old one stops at once).
+   */
+  WEBHOOK_SECRET_GRACE_HOURS: int(0, 24 * 30).default(24),
+  /** Webhook deliveries (their bodies carry what supporters agreed to share) are deleted this long after they were queued. */
+  WEBHOOK_KEEP_DAYS: int(1, 365).default(30),
+  /**
+   * Allow webhook URLs on http:// and on loopback or private addresses. For tests and local
+   * development only: refused unless PUBLIC_URL is on loopback, since it would let a partner's
+   * URL reach the campaign's own network (SSRF).
+   */
+  WEBHOOK_ALLOW_PRIVATE: onOff.default(false),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -394,6 +416,13 @@ export function parseEnv(
   if (env.ANONYMISE_DAYS < env.LETTER_FOLLOWUP_DAYS + 7)
     modeProblems.push(
       "  ANONYMISE_DAYS: must be at least LETTER_FOLLOWUP_DAYS + 7 (the follow-up email needs the address)",
+    );
+  if (
+    env.WEBHOOK_ALLOW_PRIVATE &&
+    (!isLoopbackHost(env.HOST) || (env.PUBLIC_URL && !isLoopbackHost(new URL(env.PUBLIC_URL).hostname)))
+  )
+    modeProblems.push(
+      "  WEBHOOK_ALLOW_PRIVATE: only for tests and local development (PUBLIC_URL on loopback): it lets webhooks reach private addresses",
     );
   const bounceLocal = (env.BOUNCE_ADDRESS ?? env.MAIL_FROM).split("@")[0] ?? "";
   if (bounceLocal.length > MAX_BOUNCE_LOCAL_PART)

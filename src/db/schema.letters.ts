@@ -157,6 +157,12 @@ export type OutboxState = (typeof OUTBOX_STATES)[number];
  * and erasure links). Not tied to a letter; sent, retried and marked dead like the rest.
  * `bounce_notice`: telling the supporter their letter was returned by the representative's mail
  * server, with a copy of it.
+ * `webhook`: not an email. A signed JSON event POSTed to a partner's webhook URL (which is read
+ * from partner_webhooks at send time, so a corrected URL applies to what is still waiting). The
+ * row holds the event body (body_text), its type (subject) and id (message_id, the
+ * `webhook-id`); to_email, reflect_to and from_name are unused (''). Same states, claims,
+ * retries, backoff and dead state as mail, through the same state machine, but its own
+ * transport: a partner's endpoint being down never pauses the mail relay, nor the reverse.
  */
 export const OUTBOX_KINDS = [
   "letter",
@@ -166,6 +172,7 @@ export const OUTBOX_KINDS = [
   "followup",
   "service",
   "bounce_notice",
+  "webhook",
 ] as const;
 export type OutboxKind = (typeof OUTBOX_KINDS)[number];
 
@@ -222,10 +229,18 @@ export const outbox = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     sentAt: integer("sent_at"),
+    /** Webhook rows: the partner whose endpoint receives it (and who alone may see the row). */
+    partnerKey: text("partner_key"),
+    /**
+     * Webhook rows: what the event is about ("letter.confirmed:<letter id>"): one event per
+     * partner and subject (UNIQUE), however often a confirmation is replayed.
+     */
+    eventKey: text("event_key"),
   },
   (t) => [
     check("outbox_state_ck", sql`${t.state} in (${inList(OUTBOX_STATES)})`),
     check("outbox_kind_ck", sql`${t.kind} in (${inList(OUTBOX_KINDS)})`),
+    check("outbox_webhook_partner_ck", sql`(${t.kind} = 'webhook') = (${t.partnerKey} is not null)`),
     check("outbox_sending_lease_ck", sql`${t.state} <> 'sending' or ${t.leaseUntil} is not null`),
     check("outbox_attempts_ck", sql`${t.attempts} >= 0`),
     uniqueIndex("outbox_message_id_uq").on(t.messageId),
@@ -237,6 +252,9 @@ export const outbox = sqliteTable(
     // The claim query: due rows by state and time.
     index("outbox_due_ix").on(t.state, t.nextAttemptAt),
     index("outbox_letter_ix").on(t.letterId, t.kind),
+    uniqueIndex("outbox_webhook_event_uq").on(t.partnerKey, t.eventKey).where(sql`${t.eventKey} is not null`),
+    // A partner's deliveries, newest first (its own page).
+    index("outbox_partner_ix").on(t.partnerKey, t.createdAt),
   ],
 );
 

@@ -153,13 +153,15 @@ export const repPledges = sqliteTable(
   ],
 );
 
-export const TALLY_DIMENSIONS = ["day", "constituency", "partner"] as const;
+export const TALLY_DIMENSIONS = ["day", "constituency", "partner", "partner_day", "partner_nation"] as const;
 export type TallyDimension = (typeof TALLY_DIMENSIONS)[number];
 
 /**
  * Confirmed supporter pledges per day (key "2026-11-23"), per constituency (ONS code) and per
  * partner ("" = none). Region, nation and party are derived by joining the constituency tallies
- * (650 rows) to constituencies and members.
+ * (650 rows) to constituencies and members. A partner's own page reads `partner` (its total, the
+ * dashboard's figure) and, for pledges credited to a partner, `partner_day`
+ * ("acme|2026-11-23") and `partner_nation` ("acme|Wales"), bumped in the same guarded write.
  */
 export const pledgeTallies = sqliteTable(
   "pledge_tallies",
@@ -171,7 +173,10 @@ export const pledgeTallies = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.campaignId, t.dimension, t.key] }),
-    check("pledge_tallies_dimension_ck", sql`${t.dimension} in ('day','constituency','partner')`),
+    check(
+      "pledge_tallies_dimension_ck",
+      sql`${t.dimension} in ('day','constituency','partner','partner_day','partner_nation')`,
+    ),
   ],
 );
 
@@ -222,11 +227,20 @@ export const privacyRequests = sqliteTable(
   ],
 );
 
-export const LETTER_TALLY_DIMENSIONS = ["day", "constituency", "partner", "recipient"] as const;
+export const LETTER_TALLY_DIMENSIONS = [
+  "day",
+  "constituency",
+  "partner",
+  "recipient",
+  "partner_day",
+  "partner_nation",
+] as const;
 
 /**
  * Letters confirmed by their writers, per day of confirmation ("2026-11-23"), constituency,
- * partner ("" = none) and recipient ("mp|E14001063|Jane Smith"). Scanning 200,000 letters with
+ * partner ("" = none) and recipient ("mp|E14001063|Jane Smith"); for letters credited to a
+ * partner, also per partner and day ("acme|2026-11-23") and per partner and the writer's nation
+ * ("acme|Scotland"), for the partner's own page. Scanning 200,000 letters with
  * their bodies takes seconds; these few thousand rows answer the dashboard in milliseconds.
  * A letter counts once it is confirmed, whatever happens to it later (held, sent, bounced).
  */
@@ -240,7 +254,10 @@ export const letterTallies = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.campaignId, t.dimension, t.key] }),
-    check("letter_tallies_dimension_ck", sql`${t.dimension} in ('day','constituency','partner','recipient')`),
+    check(
+      "letter_tallies_dimension_ck",
+      sql`${t.dimension} in ('day','constituency','partner','recipient','partner_day','partner_nation')`,
+    ),
   ],
 );
 

@@ -124,5 +124,6 @@ export * from "./schema.devolved";
 export * from "./schema.letters";
 export * from "./schema.limits";
 export * from "./schema.members";
+export * from "./schema.partners";
 export * from "./schema.pledges";
 export * from "./schema.widget";

@@ -39,9 +39,14 @@ export const ERROR_CODES = {
   pledge_not_found: { status: 404, title: "We couldn't find that pledge" },
   representative_not_found: { status: 404, title: "No such representative" },
   unauthorized: { status: 401, title: "Please sign in" },
+  forbidden: { status: 403, title: "This account can't open this page" },
   csrf_failed: { status: 403, title: "This form has expired; please go back and try again" },
   sign_in_failed: { status: 401, title: "Email address or password not recognised" },
   signature_invalid: { status: 401, title: "The request's signature is missing, stale or wrong" },
+  // partners
+  invitation_unusable: { status: 410, title: "This invitation has expired or has been used" },
+  account_exists: { status: 409, title: "This address already has an account" },
+  webhook_url_refused: { status: 422, title: "We can't send webhooks to that address" },
   internal: { status: 500, title: "Something went wrong on our side" },
 } as const satisfies Record<string, { status: number; title: string }>;
 

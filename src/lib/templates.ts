@@ -9,6 +9,7 @@
  */
 import Handlebars from "handlebars";
 import type { Templates } from "../deps";
+import { isLang, isSupporterTemplate, LANGS, translateSource } from "./i18n";
 
 type Template = (data: object) => string;
 
@@ -18,16 +19,66 @@ function helpers(hb: typeof Handlebars) {
 }
 
 export function templatesFromSources(sources: Record<string, string>): Templates {
-  const hb = Handlebars.create();
-  helpers(hb);
-  const compiled = new Map<string, Template>();
-  for (const [name, source] of Object.entries(sources)) {
-    const m = /(?:^|\/)partials\/([^/]+)$/.exec(name);
-    if (m?.[1]) hb.registerPartial(m[1], source);
-    else compiled.set(name, hb.compile(source, precompileOptions(name)));
-  }
-  return fromCompiled(compiled);
+  return fromCompiled(compileAll(withTranslations(sources)));
 }
+
+/**
+ * Each language's copies of the supporters' templates, named "<lang>:<name>" ("cy:pages/home"),
+ * made from the English sources with the language's catalogue (lib/i18n.ts). The precompile
+ * script for Workers uses the same list, so both runtimes render the same Welsh.
+ */
+export function withTranslations(sources: Record<string, string>): Record<string, string> {
+  const out = { ...sources };
+  for (const lang of LANGS)
+    if (lang !== "en")
+      for (const [name, source] of Object.entries(sources))
+        if (isSupporterTemplate(name)) out[`${lang}:${name}`] = translateSource(lang, source);
+  return out;
+}
+
+/** "cy:pages/partials/layout" -> ["cy", "pages/partials/layout"]; no prefix is English. */
+function splitLang(name: string): [string, string] {
+  const m = /^([a-z]{2}):(.*)$/.exec(name);
+  return m ? [m[1] as string, m[2] as string] : ["en", name];
+}
+
+/**
+ * One Handlebars environment per language, so `{{> layout}}` inside a Welsh page is the Welsh
+ * layout. A language's environment starts with the English partials (for those with no Welsh
+ * copy) and its own override them.
+ */
+function compileAll(sources: Record<string, string>) {
+  const envs = new Map<string, typeof Handlebars>();
+  const env = (lang: string) => {
+    let hb = envs.get(lang);
+    if (!hb) {
+      hb = Handlebars.create();
+      helpers(hb);
+      envs.set(lang, hb);
+    }
+    return hb;
+  };
+  const compiled = new Map<string, Template>();
+  const partials = Object.entries(sources).filter(([n]) => PARTIAL.test(n));
+  // English partials first in every environment, then each language's own.
+  for (const lang of new Set(["en", ...Object.keys(sources).map((n) => splitLang(n)[0])]))
+    for (const [name, source] of partials) {
+      const [l, bare] = splitLang(name);
+      if (l === "en") env(lang).registerPartial(PARTIAL.exec(bare)?.[1] as string, source);
+    }
+  for (const [name, source] of partials) {
+    const [l, bare] = splitLang(name);
+    if (l !== "en") env(l).registerPartial(PARTIAL.exec(bare)?.[1] as string, source);
+  }
+  for (const [name, source] of Object.entries(sources)) {
+    if (PARTIAL.test(name)) continue;
+    const [l, bare] = splitLang(name);
+    compiled.set(name, env(l).compile(source, precompileOptions(bare)));
+  }
+  return compiled;
+}
+
+const PARTIAL = /(?:^|\/)partials\/([^/]+)$/;
 
 /** A template precompiled at build time by `Handlebars.precompile` (scripts/precompile-templates.ts). */
 export type PrecompiledTemplates = Record<string, Parameters<typeof Handlebars.template>[0]>;
@@ -38,13 +89,27 @@ export type PrecompiledTemplates = Record<string, Parameters<typeof Handlebars.t
  * when the spec was compiled (see `precompileOptions`).
  */
 export function templatesFromPrecompiled(specs: PrecompiledTemplates): Templates {
-  const hb = Handlebars.create();
-  helpers(hb);
+  const envs = new Map<string, typeof Handlebars>();
+  const env = (lang: string) => {
+    let hb = envs.get(lang);
+    if (!hb) {
+      hb = Handlebars.create();
+      helpers(hb);
+      envs.set(lang, hb);
+    }
+    return hb;
+  };
+  const langs = new Set(["en", ...Object.keys(specs).map((n) => splitLang(n)[0])]);
   const compiled = new Map<string, Template>();
   for (const [name, spec] of Object.entries(specs)) {
-    const m = /(?:^|\/)partials\/([^/]+)$/.exec(name);
-    if (m?.[1]) hb.registerPartial(m[1], hb.template(spec));
-    else compiled.set(name, hb.template(spec));
+    const m = PARTIAL.exec(name);
+    const [l] = splitLang(name);
+    if (m?.[1]) {
+      // An English partial serves every language without its own copy; a language's copy wins.
+      for (const lang of l === "en" ? langs : [l])
+        if (l !== "en" || !(`${lang}:${name}` in specs))
+          env(lang).registerPartial(m[1], env(lang).template(spec));
+    } else compiled.set(name, env(l).template(spec));
   }
   return fromCompiled(compiled);
 }
@@ -59,11 +124,16 @@ export const precompileOptions = (name: string) => ({
   noEscape: name.endsWith(".css") || name.endsWith(".txt"),
 });
 
+/**
+ * `data.lang` picks the language's copy of a template when there is one ("cy" -> "cy:<name>");
+ * otherwise, and for English, the template itself.
+ */
 function fromCompiled(compiled: Map<string, Template>): Templates {
   return {
     has: (name) => compiled.has(name),
     render(name, data) {
-      const t = compiled.get(name);
+      const lang = (data as { lang?: unknown }).lang;
+      const t = (isLang(lang) && lang !== "en" && compiled.get(`${lang}:${name}`)) || compiled.get(name);
       if (!t) throw new Error(`no template named ${name}`);
       return t(data);
     },

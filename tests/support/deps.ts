@@ -18,6 +18,7 @@ import { ROOT_DIR } from "../../src/adapters/node/deps";
 import { argon2PasswordHasher } from "../../src/adapters/node/passwords";
 import { sqliteRateLimiter } from "../../src/adapters/node/rate-limiter";
 import { loadTemplates } from "../../src/adapters/node/templates";
+import { nodeWebhookTransport } from "../../src/adapters/node/webhooks";
 import { createApp } from "../../src/app";
 import type { Deps, Logger } from "../../src/deps";
 import { isLoopbackHost, parseEnv } from "../../src/env";
@@ -100,6 +101,8 @@ export function testDeps(env: Record<string, string> = {}) {
     network: { peerAddress: socketPeer, loopbackListener: isLoopbackHost(config.HOST) },
     rateLimiter,
     passwords: argon2PasswordHasher(argon2Params(config)),
+    // Real HTTP to partners' endpoints: tests point webhooks at a node:http receiver on 127.0.0.1.
+    webhooks: nodeWebhookTransport(),
   };
   // Capture mode "sends" into captured_mail: a second copy of any Message-ID there fails the test.
   try {

@@ -22,6 +22,7 @@ import { argon2PasswordHasher } from "./passwords";
 import { sqliteRateLimiter } from "./rate-limiter";
 import { projectRoot } from "./root";
 import { loadTemplates } from "./templates";
+import { nodeWebhookTransport } from "./webhooks";
 
 export const ROOT_DIR = projectRoot();
 
@@ -90,6 +91,7 @@ export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetc
     network: { peerAddress: socketPeer, loopbackListener: isLoopbackHost(config.HOST) },
     rateLimiter,
     passwords: argon2PasswordHasher(argon2Params(config)),
+    webhooks: nodeWebhookTransport(),
   };
   return {
     deps,

@@ -40,6 +40,7 @@ import { mailApiMailer } from "../http/mail-api";
 import { membersApi } from "../http/members-api";
 import { postcodesIo } from "../http/postcodes-io";
 import { countedD1 } from "./d1-budget";
+import { fetchWebhookTransport } from "../http/webhooks-fetch";
 import precompiled from "./generated/templates.js";
 import { consoleLogger } from "./logger";
 import {
@@ -133,6 +134,7 @@ function buildWorkerDeps(env: Bindings): Deps {
     // Flood limits at Cloudflare's edge, hard caps (per email, per representative) in D1.
     rateLimiter: workersRateLimiter({ db, clock, bindings: edgeLimits }),
     passwords: wasmPasswordHasher(argon2Params(config)),
+    webhooks: fetchWebhookTransport(),
     // Capture mode never sends: mail is stored in D1 (captured_mail), as on Node.
     mailer:
       config.MAIL_MODE === "capture" || !config.MAIL_API_URL

@@ -1,7 +1,12 @@
 /**
- * Campaign leads' sign-in.
+ * Sign-in for campaign leads and partner contacts: one set of rules for both.
  *
  * Rules:
+ * - Every account has a role (schema.admin.ts): `lead` or `partner` (with its partner's key).
+ *   The session carries both, and each area checks them itself: /admin only for leads
+ *   (admin.routes.ts requireAdmin), /partner only for partner contacts, whose every verb is
+ *   scoped to the session's partner (modules/partners). A partner contact is made only by
+ *   accepting a lead's invitation (partners.accounts.ts); the CLI makes leads.
  * - Passwords: argon2id through the deps.passwords port (off the event loop on Node), stored as
  *   PHC strings. Older bcrypt hashes verify and are re-hashed by the sign-in that proves them, as
  *   is any hash whose parameters differ from the configured ones.
@@ -22,7 +27,7 @@
  */
 import { and, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { adminSessions, adminUsers, signinThrottle } from "../../db/schema";
+import { type AccountRole, adminSessions, adminUsers, signinThrottle } from "../../db/schema";
 import type { Deps } from "../../deps";
 import { AppError } from "../../lib/errors";
 import { pseudonym, sha256Hex, signToken, verifyToken } from "../../lib/tokens";
@@ -33,9 +38,12 @@ const THROTTLE_STALE_MS = 24 * 3_600_000;
 export const DEVICE_TTL_MS = 90 * 24 * 3_600_000;
 const DEVICE_PURPOSE = "admin.device";
 
+/** Password rules for every account (leads and partner contacts). */
+export const Password = z.string().min(12, "at least 12 characters").max(200, "at most 200 characters");
+
 export const CreateUserInput = z.object({
   email: z.string().trim().toLowerCase().pipe(z.email("an email address")),
-  password: z.string().min(12, "at least 12 characters").max(200, "at most 200 characters"),
+  password: Password,
 });
 export type CreateUserInput = z.infer<typeof CreateUserInput>;
 
@@ -45,7 +53,15 @@ export const SignInInput = z.object({
 });
 export type SignInInput = z.infer<typeof SignInInput>;
 
-export type AdminSession = { userId: string; email: string; csrfToken: string; expiresAt: number };
+export type AdminSession = {
+  userId: string;
+  email: string;
+  csrfToken: string;
+  expiresAt: number;
+  role: AccountRole;
+  /** The partner a partner contact belongs to; null for leads. */
+  partnerKey: string | null;
+};
 
 function randomToken(bytes = 32): string {
   const b = crypto.getRandomValues(new Uint8Array(bytes));
@@ -59,10 +75,19 @@ export async function createUser(deps: Deps, input: CreateUserInput): Promise<{ 
   const id = deps.ids.uuid();
   const [row] = await deps.db
     .insert(adminUsers)
-    .values({ id, email: input.email, passwordHash, createdAt: deps.clock.now() })
-    .onConflictDoUpdate({ target: adminUsers.email, set: { passwordHash } })
+    .values({ id, email: input.email, passwordHash, role: "lead", createdAt: deps.clock.now() })
+    // A partner contact's address is not turned into a lead's (nor their password changed here).
+    .onConflictDoUpdate({
+      target: adminUsers.email,
+      set: { passwordHash },
+      setWhere: eq(adminUsers.role, "lead"),
+    })
     .returning({ id: adminUsers.id, email: adminUsers.email });
-  if (!row) throw new AppError("internal");
+  if (!row)
+    throw new AppError(
+      "validation_failed",
+      "That address belongs to a partner contact's account; a campaign lead needs an address of their own.",
+    );
   // A password change ends every existing session of that user.
   await deps.db.delete(adminSessions).where(eq(adminSessions.userId, row.id));
   return row;
@@ -178,6 +203,8 @@ export async function signIn(
     email: user.email,
     csrfToken: randomToken(24),
     expiresAt: now + deps.config.ADMIN_SESSION_HOURS * 3_600_000,
+    role: user.role,
+    partnerKey: user.partnerKey,
   };
   await deps.atomic([
     deps.db.insert(adminSessions).values({
@@ -194,7 +221,7 @@ export async function signIn(
     subject: `${account} ${device?.slice(4) ?? randomToken(12)}`,
     expiresAt: now + DEVICE_TTL_MS,
   });
-  deps.logger.info("admin signed in", { userId: user.id });
+  deps.logger.info("admin signed in", { userId: user.id, role: user.role });
   return { token, session, deviceToken };
 }
 
@@ -207,6 +234,8 @@ export async function sessionFor(deps: Deps, token: string | undefined): Promise
       email: adminUsers.email,
       csrfToken: adminSessions.csrfToken,
       expiresAt: adminSessions.expiresAt,
+      role: adminUsers.role,
+      partnerKey: adminUsers.partnerKey,
     })
     .from(adminSessions)
     .innerJoin(adminUsers, eq(adminUsers.id, adminSessions.userId))

@@ -62,7 +62,21 @@ function cookieName(c: Context) {
 }
 
 /** The signed-in lead behind this request, if any (for pages outside /admin, e.g. /dev/mail). */
-export const adminSessionOf = (c: Context<AppEnv>) => sessionFor(c.var.deps, getCookie(c, cookieName(c)));
+export const adminSessionOf = async (c: Context<AppEnv>) => {
+  const session = await sessionFor(c.var.deps, getCookie(c, cookieName(c)));
+  return session?.role === "lead" ? session : null;
+};
+
+/** The session behind this request's cookie, whatever its role (partner pages check their own). */
+export const sessionOf = (c: Context) => {
+  const token = getCookie(c, cookieName(c));
+  return { token, session: sessionFor((c.var as AppEnv["Variables"]).deps, token) };
+};
+
+/** Forget this browser's session cookie (after signing out). */
+export const clearSessionCookie = (c: Context) => deleteCookie(c, cookieName(c), { path: "/", secure: true });
+
+export { SIGN_IN_PATH };
 
 const cookieOptions = (_c: Context<AdminEnv>, maxAge: number) => ({
   path: "/",
@@ -81,6 +95,11 @@ export const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
   if (!session) {
     if (c.req.method === "GET" && wantsHtml(c)) return c.redirect(SIGN_IN_PATH, 303);
     throw new AppError("unauthorized", "Sign in to see the campaign dashboard.");
+  }
+  // The dashboard is the campaign team's alone: a partner contact's session opens /partner only.
+  if (session.role !== "lead") {
+    if (c.req.method === "GET" && wantsHtml(c)) return c.redirect("/partner", 303);
+    throw new AppError("forbidden", "This account can see its own partner's pages only, at /partner.");
   }
   c.set("admin", session);
   c.set("adminToken", token as string);
@@ -173,7 +192,7 @@ export const adminRoutes = new Hono<AdminEnv>()
         path: SIGN_IN_PATH,
       });
       deleteCookie(c, SIGN_IN_CSRF_COOKIE, { path: SIGN_IN_PATH, secure: true });
-      return c.redirect("/admin", 303);
+      return c.redirect(signedIn.session.role === "partner" ? "/partner" : "/admin", 303);
     } catch (e) {
       if (!isAppError(e) || e.code === "internal") throw e;
       if (typeof e.extra.retryAfter === "number") c.header("retry-after", String(e.extra.retryAfter));

@@ -11,8 +11,8 @@
  *   (`npm run cli -- tally`), e.g. after restoring rows from a backup: a catch-up over letters'
  *   rowid whose cursor only moves past letters whose confirmation is settled.
  */
-import { and, asc, eq, gt, isNotNull, notExists, sql } from "drizzle-orm";
-import { letterCounted, letters, letterTallies, tallyCursors } from "../../db/schema";
+import { and, asc, eq, gt, isNotNull, notExists, type SQL, sql } from "drizzle-orm";
+import { constituencies, letterCounted, letters, letterTallies, tallyCursors } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
 
 const CURSOR = "letters";
@@ -26,7 +26,11 @@ export function letterTallyStatements(deps: Pick<Deps, "db">, letterId: string):
     isNotNull(letters.confirmedAt),
     notExists(db.select({ x: sql`1` }).from(letterCounted).where(eq(letterCounted.letterId, letters.id))),
   );
-  const bump = (dimension: "day" | "constituency" | "partner" | "recipient", key: ReturnType<typeof sql>) =>
+  const bump = (
+    dimension: "day" | "constituency" | "partner" | "recipient" | "partner_day" | "partner_nation",
+    key: ReturnType<typeof sql>,
+    only?: SQL,
+  ) =>
     db
       .insert(letterTallies)
       .select(
@@ -38,7 +42,7 @@ export function letterTallyStatements(deps: Pick<Deps, "db">, letterId: string):
             n: sql`1`.as("n"),
           })
           .from(letters)
-          .where(uncounted),
+          .where(and(uncounted, only)),
       )
       .onConflictDoUpdate({
         target: [letterTallies.campaignId, letterTallies.dimension, letterTallies.key],
@@ -53,6 +57,17 @@ export function letterTallyStatements(deps: Pick<Deps, "db">, letterId: string):
     bump(
       "recipient",
       sql`${letters.recipientKind} || '|' || coalesce(${letters.areaCode}, ${letters.constituencyCode}) || '|' || ${letters.recipientName}`,
+    ),
+    // A partner's own page: its letters by day and by the writer's nation (partners.service.ts).
+    bump(
+      "partner_day",
+      sql`${letters.partnerKey} || '|' || strftime('%Y-%m-%d', ${letters.confirmedAt} / 1000, 'unixepoch')`,
+      isNotNull(letters.partnerKey),
+    ),
+    bump(
+      "partner_nation",
+      sql`${letters.partnerKey} || '|' || (select ${constituencies.nation} from ${constituencies} where ${constituencies.onsCode} = ${letters.constituencyCode})`,
+      isNotNull(letters.partnerKey),
     ),
     db
       .insert(letterCounted)

@@ -509,6 +509,33 @@ export function insertOutboxWhere(deps: Pick<Deps, "db">, row: NewOutboxRow, con
 }
 
 /**
+ * `INSERT INTO outbox SELECT <an expression per column> <source> ON CONFLICT DO NOTHING`: rows the
+ * database computes from other tables in the same atomic write, e.g. a partner's webhook event,
+ * built from the letter just confirmed, the partner's webhook and the supporter's consent, so the
+ * event exists exactly when the confirmation does. Values may be SQL expressions over `source`
+ * (a `from ... where ...` clause); the state must be an initial one, given as a value. A row
+ * whose unique key already exists (a replayed confirmation) is left alone.
+ */
+export function insertOutboxSelect(
+  deps: Pick<Deps, "db">,
+  row: { [K in keyof NewOutboxRow]?: NewOutboxRow[K] | SQL } & { state: NewOutboxRow["state"] },
+  source: SQL,
+): Statement {
+  if (!(INITIAL_STATES as readonly string[]).includes(row.state))
+    throw new Error(`outbox: a new row starts in ${INITIAL_STATES.join(" or ")}, not ${row.state}`);
+  const values = Object.entries(getTableColumns(outbox)).map(([key, column]) => {
+    const value = (row as Record<string, unknown>)[key];
+    if (is(value, SQL)) return value;
+    if (value !== undefined) return sql.param(value, column);
+    const fallback = column.default;
+    if (fallback === undefined || fallback === null) return sql`null`;
+    return is(fallback, SQL) ? fallback : sql.param(fallback, column);
+  });
+  const insert = deps.db.insert(outbox).select(sql`select ${sql.join(values, sql`, `)} ${source}`);
+  return (insert as unknown as { onConflictDoNothing(): Statement }).onConflictDoNothing();
+}
+
+/**
  * Insert `row` only if outbox row `when.id` is in `when.state` (at the moment the statement runs),
  * and only once per letter and kind (outbox_letter_kind_uq): how a notice follows a transition
  * in the same atomic write without ever being written for a transition that did not happen.

@@ -28,7 +28,7 @@
  *   configuration can never send mail. Mail to a recipient that reflects (the test MP) or to a
  *   reserved .invalid domain always goes back to the supporter.
  */
-import { and, eq, gt, inArray, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import { chunks, ID_CHUNK } from "../../db/limits";
 import { recipientFlags } from "../../db/schema.delivery";
 import { deliveryLog, letters, outbox } from "../../db/schema.letters";
@@ -37,6 +37,7 @@ import { describeError, safeErrorText } from "../../lib/safe-error";
 import { followupEmail, letterForEmailColumns, sentNoticeEmail } from "../letters/letters.emails";
 import { sweepUnconfirmed } from "../letters/letters.service";
 import { processPrivacyRequests } from "../privacy/privacy.service";
+import { prepareWebhookRequest } from "../partners/partners.signing";
 import { bounceStatements } from "./delivery.bounces";
 import {
   announceInserted,
@@ -78,6 +79,9 @@ export type DrainReport = {
   pending: number;
   /** The outbox is paused (relay-wide failure); nothing more is claimed until a probe passes. */
   paused: boolean;
+  /** Partners' webhook deliveries claimed this pass (their own lane: see drainWebhooks). */
+  webhooks: number;
+  webhooksSent: number;
 };
 
 export const emptyReport = (): DrainReport => ({
@@ -94,6 +98,8 @@ export const emptyReport = (): DrainReport => ({
   lost: 0,
   pending: 0,
   paused: false,
+  webhooks: 0,
+  webhooksSent: 0,
 });
 
 /** The transport for the configured mode. */
@@ -558,6 +564,122 @@ async function eachLimited<T>(items: T[], n: number, fn: (item: T) => Promise<vo
 /** Letters to a representative's address that hard-bounced wait (not claimed) until it changes. */
 export const notToFlaggedAddress = sql`not (${outbox.kind} = 'letter' and ${outbox.alwaysReflect} = 0 and exists (select 1 from ${recipientFlags} f where f.address = lower(${outbox.toEmail})))`;
 
+// --- partners' webhooks ---------------------------------------------------------------------
+
+/**
+ * Webhook deliveries in flight at once. Each is one short POST (WEBHOOK_TIMEOUT_MS at most), so a
+ * few partners' slow endpoints can't hold up the rest of a batch for long.
+ */
+const WEBHOOK_LANES = 4;
+
+type WebhookOutcomeName = "sent" | "retrying" | "dead" | "lost" | "skipped";
+
+/** Record a failed webhook attempt: retried with backoff, or dead (permanent, or out of attempts). */
+async function recordWebhookFailure(
+  deps: Deps,
+  row: OutboxRow,
+  f: { permanent: boolean; status: number | null; detail: string },
+): Promise<WebhookOutcomeName> {
+  const now = deps.clock.now();
+  const exhausted = row.attempts >= (row.attemptLimit ?? deps.config.OUTBOX_MAX_ATTEMPTS);
+  const event: OutboxEvent = f.permanent || exhausted ? "give_up" : "retry";
+  const to = event === "retry" ? "failed" : "dead";
+  const n = await transition(
+    deps,
+    event,
+    { id: row.id },
+    {
+      guard: ourClaim(row),
+      set: { lastError: f.detail, nextAttemptAt: event === "retry" ? now + backoffMs(row.attempts) : now },
+      after: [
+        logWhen(deps, row, to, {
+          outcome: event === "retry" ? "temporary_failure" : "permanent_failure",
+          smtpCode: f.status,
+          detail: f.detail,
+          at: now,
+        }),
+      ],
+    },
+  );
+  if (n === 0) return "lost";
+  deps.logger.warn("webhook delivery failed", {
+    outboxId: row.id,
+    partner: row.partnerKey,
+    attempt: row.attempts,
+    status: f.status,
+    next: to,
+  });
+  return event === "retry" ? "retrying" : "dead";
+}
+
+/**
+ * POST one claimed webhook row and record the outcome. 2xx: sent. 410 Gone, a switched-off
+ * webhook or a refused address: dead at once (requeue-able by the partner once fixed). Any other
+ * answer (a redirect, which is never followed, 4xx, 5xx), a timeout or no connection: retried
+ * with the outbox's backoff, dead after OUTBOX_MAX_ATTEMPTS. Never pauses the mail relay.
+ */
+export async function sendWebhookClaimed(deps: Deps, row: OutboxRow): Promise<WebhookOutcomeName> {
+  const extended = await transition(
+    deps,
+    "extend",
+    { id: row.id },
+    { guard: and(ourClaim(row), gt(outbox.leaseUntil, deps.clock.now())) },
+  );
+  if (extended === 0) return "skipped";
+  const prepared = await prepareWebhookRequest(deps, row);
+  if (!prepared.ok)
+    return recordWebhookFailure(deps, row, { permanent: true, status: null, detail: prepared.reason });
+  const outcome = await deps.webhooks.post(prepared.request);
+  if (outcome.kind === "status" && outcome.status >= 200 && outcome.status < 300) {
+    const ok = await writeAccepted(deps, row, `${outcome.status} accepted`);
+    return ok ? "sent" : "lost";
+  }
+  if (outcome.kind === "status")
+    return recordWebhookFailure(deps, row, {
+      permanent: outcome.status === 410,
+      status: outcome.status,
+      detail:
+        outcome.status >= 300 && outcome.status < 400
+          ? `HTTP ${outcome.status}: redirects are not followed; give the final address`
+          : `HTTP ${outcome.status}`,
+    });
+  return recordWebhookFailure(deps, row, {
+    permanent: outcome.kind === "refused",
+    status: null,
+    detail: `${outcome.kind}: ${outcome.detail}`.slice(0, 200),
+  });
+}
+
+/**
+ * One pass over due webhook deliveries: claimed like mail (one UPDATE ... RETURNING, leases,
+ * claim tokens), sent by the webhook transport. `only` claims one row (the "send test event"
+ * button delivers at once).
+ */
+export async function drainWebhooks(
+  deps: Deps,
+  opts: { batch?: number; only?: string } = {},
+): Promise<{ claimed: number; sent: number }> {
+  const rows = await claimDue(deps, opts.only ? 1 : (opts.batch ?? deps.config.OUTBOX_BATCH), {
+    kinds: ["webhook"],
+    skip: opts.only ? eq(outbox.id, opts.only) : undefined,
+  });
+  let sent = 0;
+  await eachLimited(rows, WEBHOOK_LANES, async (row) => {
+    try {
+      if ((await sendWebhookClaimed(deps, row)) === "sent") sent++;
+    } catch (e) {
+      deps.logger.error(
+        "webhook: could not record an outcome (database error); the lease will bring the row back",
+        {
+          outboxId: row.id,
+          error: e instanceof Error ? e.message : String(e),
+        },
+      );
+    }
+  });
+  return { claimed: rows.length, sent };
+}
+
 /**
  * One pass: write what an earlier pass could not, recover lapsed leases, remind/expire
  * unconfirmed letters, then (unless the relay is paused) claim and send one batch.
@@ -575,6 +697,10 @@ export async function drainOnce(
   report.expired = swept.expired;
   // Export and erasure links asked for since the last pass (off the privacy page's response path).
   await processPrivacyRequests(deps);
+  // Partners' webhooks first, in their own lane: a paused mail relay doesn't hold them up.
+  const hooks = await drainWebhooks(deps, { batch: opts.batch });
+  report.webhooks = hooks.claimed;
+  report.webhooksSent = hooks.sent;
   const mailer = activeMailer(deps);
   const gate: Gate =
     deps.config.MAIL_MODE === "capture" ? { mode: "open", row: undefined } : await relayGate(deps, mailer);
@@ -584,7 +710,10 @@ export async function drainOnce(
   }
   // While probing a paused relay by sending, one message is enough to know.
   const batch = gate.mode === "probe" ? 1 : (opts.batch ?? deps.config.OUTBOX_BATCH);
-  const rows = await claimDue(deps, batch, { kinds: opts.kinds, skip: notToFlaggedAddress });
+  const rows = await claimDue(deps, batch, {
+    kinds: opts.kinds,
+    skip: and(notToFlaggedAddress, ne(outbox.kind, "webhook")),
+  });
   report.claimed = rows.length;
   if (!rows.length) return report;
   const followups = await prepareFollowups(deps, rows);
@@ -634,7 +763,7 @@ export async function drainOutbox(
     for (const k of Object.keys(counts) as (keyof typeof counts)[]) total[k] += counts[k];
     total.paused = paused;
     total.pending = pending;
-    if (r.claimed === 0 || r.paused) break;
+    if ((r.claimed === 0 && r.webhooks === 0) || r.paused) break;
   }
   return total;
 }

@@ -35,6 +35,7 @@ import { outboxRow } from "../delivery/delivery.outbox";
 import { BODY_INFO, bodyOfRepKind, devolvedBodyOf } from "../devolved/devolved.bodies";
 import type { DevolvedView } from "../devolved/devolved.lookup";
 import { type LookupResult, lookupPostcode } from "../lookup/lookup.service";
+import { recordConsentStatement } from "../partners/partners.consent";
 import { confirmPledgesWithLetterStatements, pledgeWithLetterStatement } from "../pledges/pledges.service";
 import { type Ask, type Campaign, type CampaignNation, NATION_BODIES } from "./letters.campaign";
 import { confirmEmail, type LetterForEmail } from "./letters.emails";
@@ -553,6 +554,18 @@ export async function submitLetters(
   };
   const confirmMail = mailConfirmation ? await confirmEmail(deps, forEmail, expiresAt, "confirm") : null;
   if (confirmMail) statements.push(insertOutbox(deps, [confirmMail]));
+  // "<partner> may contact me": recorded only for the partner the letters are credited to.
+  if (input.partnerConsent && input.partner)
+    statements.push(
+      recordConsentStatement(deps, {
+        partnerKey: input.partner,
+        source: "letter",
+        sourceRef: groupId,
+        email,
+        name: input.supporter.name,
+        version: input.partnerConsent,
+      }),
+    );
   // A pledge ticked on the letters' form is confirmed by their one confirmation link.
   if (input.pledge)
     statements.push(

@@ -3,6 +3,7 @@ import { REPLY_ANSWERS } from "../../db/schema.letters";
 import { EmailField } from "../../lib/email";
 import { personName, prose, singleLine } from "../../lib/fields";
 import { PostcodeField } from "../../lib/postcode";
+import { PartnerConsentField } from "../partners/partners.schemas";
 import { CreatePledgeInput } from "../pledges/pledges.schemas";
 
 /** One-line fields (address lines, subject) and names: see lib/fields.ts. */
@@ -81,6 +82,8 @@ export const PledgeWithLetter = CreatePledgeInput.pick({ pledgeConsent: true, up
 export const SubmitLetterInput = LetterDraftInput.extend({
   supporter: Supporter,
   pledge: PledgeWithLetter.optional(),
+  /** The separate box "<partner> may contact me" (its wording's version), when a partner is credited. */
+  partnerConsent: PartnerConsentField,
   /** Alternative to the Idempotency-Key header (plain HTML forms can't set headers). */
   idempotencyKey: z
     .string()
@@ -140,6 +143,8 @@ export const SubmitLettersInput = LettersDraftInput.extend({
   supporter: Supporter,
   /** Confirmed by the letters' one confirmation link. */
   pledge: PledgeWithLetter.optional(),
+  /** The separate box "<partner> may contact me" (its wording's version), when a partner is credited. */
+  partnerConsent: PartnerConsentField,
   idempotencyKey: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{8,100}$/)

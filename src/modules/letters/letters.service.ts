@@ -62,6 +62,8 @@ import {
 import { outboxRow } from "../delivery/delivery.outbox";
 import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
 import { lookupPostcode } from "../lookup/lookup.service";
+import { confirmLetterConsentStatement, recordConsentStatement } from "../partners/partners.consent";
+import { letterConfirmedEvent } from "../partners/partners.webhooks";
 import { confirmPledgesWithLetterStatements, pledgeWithLetterStatement } from "../pledges/pledges.service";
 import type { Campaign } from "./letters.campaign";
 import {
@@ -520,6 +522,18 @@ export async function submitLetter(
   ];
   if (sig)
     statements.push(deps.db.insert(letterBands).values(bands(sig).map((band) => ({ band, letterId: id }))));
+  // "<partner> may contact me": recorded only for the partner the letter is credited to.
+  if (input.partnerConsent && input.partner)
+    statements.push(
+      recordConsentStatement(deps, {
+        partnerKey: input.partner,
+        source: "letter",
+        sourceRef: id,
+        email,
+        name: input.supporter.name,
+        version: input.partnerConsent,
+      }),
+    );
   // A pledge ticked on the letter's form is confirmed by the letter's own confirmation link.
   if (input.pledge)
     statements.push(
@@ -695,7 +709,14 @@ export function confirmStatements(
     },
     { set: { cancelReason: "replaced by a later letter" } },
   );
-  return [...confirm.statements, ...replaced.statements, ...letterTallyStatements(deps, l.id)];
+  return [
+    ...confirm.statements,
+    ...replaced.statements,
+    ...letterTallyStatements(deps, l.id),
+    // A partner's side: the consent ticked with the letter counts; its letter.confirmed event.
+    confirmLetterConsentStatement(deps, l.id, now),
+    letterConfirmedEvent(deps, l.id, now),
+  ];
 }
 
 /**

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EmailField } from "../../lib/email";
 import { personName } from "../../lib/fields";
 import { PostcodeField } from "../../lib/postcode";
+import { PartnerConsentField } from "../partners/partners.schemas";
 
 /**
  * The wording of each consent box, versioned. The form shows the current wording and posts its
@@ -45,6 +46,8 @@ export const CreatePledgeInput = z.object({
       .regex(/^[a-z0-9-]{1,40}$/)
       .optional(),
   ),
+  /** Optional, separate: "<partner> may contact me", only when the pledge is credited to a partner. */
+  partnerConsent: PartnerConsentField,
 });
 export type CreatePledgeInput = z.infer<typeof CreatePledgeInput>;
 

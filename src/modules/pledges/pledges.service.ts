@@ -43,6 +43,8 @@ import { announceInserted } from "../delivery/delivery.machine";
 import { insertOutboxWhere, type NewOutboxRow } from "../delivery/delivery.outbox";
 import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
 import { lookupPostcode } from "../lookup/lookup.service";
+import { confirmPledgeConsentStatement, recordConsentStatement } from "../partners/partners.consent";
+import { pledgeConfirmedEvent, repPledgedEvent } from "../partners/partners.webhooks";
 import { emailFingerprint } from "./pledges.fingerprint";
 import { serviceMailRow } from "./pledges.mail";
 import type { AdminVerifyInput, CreatePledgeInput, RepRef } from "./pledges.schemas";
@@ -85,6 +87,27 @@ const mailIfClaimed = (deps: Deps, mail: NewOutboxRow): Statement =>
     mail,
     sql`exists (select 1 from ${supporterPledges} where ${supporterPledges.confirmMailId} = ${mail.id})`,
   );
+
+/**
+ * "<partner> may contact me", ticked with a pledge credited to that partner: recorded against the
+ * new pledge (its public id), counting only once the pledge is confirmed. Never attached to a
+ * pledge someone else already made with that address: its owner would confirm a consent they
+ * never saw. If a parallel submit won the pledge row, this consent names a pledge that never
+ * exists, and retention removes it.
+ */
+const partnerConsentOf = (deps: Deps, input: CreatePledgeInput, publicId: string): Statement[] =>
+  input.partnerConsent && input.partner
+    ? [
+        recordConsentStatement(deps, {
+          partnerKey: input.partner,
+          source: "pledge",
+          sourceRef: publicId,
+          email: input.email,
+          name: input.name,
+          version: input.partnerConsent,
+        }),
+      ]
+    : [];
 
 export async function createPledge(deps: Deps, input: CreatePledgeInput): Promise<PledgeAccepted> {
   const seat = await lookupPostcode(deps, { postcode: input.postcode, devolved: false });
@@ -135,6 +158,7 @@ export async function createPledge(deps: Deps, input: CreatePledgeInput): Promis
         })
         .onConflictDoNothing(),
       mailIfClaimed(deps, mail),
+      ...partnerConsentOf(deps, input, publicId),
     ]);
     if (written[1]) await announceInserted(deps, [mail]);
     deps.logger.info("pledge submitted", { new: true });
@@ -197,15 +221,23 @@ export async function pledgeForToken(deps: Deps, input: { token: string }) {
 }
 
 /** Statements that add one confirmed, not-yet-counted pledge to the tallies, then mark it counted. */
-function tallyStatements(deps: Deps, id: number): Statement[] {
-  return tallyWhere(deps, eq(supporterPledges.id, id));
+function tallyStatements(deps: Deps, id: number, now: number): Statement[] {
+  return tallyWhere(deps, eq(supporterPledges.id, id), now);
 }
 
-/** The same for every pledge matching `which`. */
-function tallyWhere(deps: Pick<Deps, "db">, which: SQL): Statement[] {
+/**
+ * The same for every pledge matching `which`; then, for a pledge credited to a partner, the
+ * consent ticked with it counts and the partner's `pledge.confirmed` event is queued (both
+ * idempotent: a replay changes nothing).
+ */
+function tallyWhere(deps: Pick<Deps, "db" | "config">, which: SQL, now: number): Statement[] {
   const db = deps.db;
   const uncounted = and(which, eq(supporterPledges.status, "confirmed"), eq(supporterPledges.counted, false));
-  const bump = (dimension: "day" | "constituency" | "partner", key: ReturnType<typeof sql>) =>
+  const bump = (
+    dimension: "day" | "constituency" | "partner" | "partner_day" | "partner_nation",
+    key: ReturnType<typeof sql>,
+    only?: SQL,
+  ) =>
     db
       .insert(pledgeTallies)
       .select(
@@ -217,17 +249,31 @@ function tallyWhere(deps: Pick<Deps, "db">, which: SQL): Statement[] {
             n: sql`1`.as("n"),
           })
           .from(supporterPledges)
-          .where(uncounted),
+          .where(and(uncounted, only)),
       )
       .onConflictDoUpdate({
         target: [pledgeTallies.campaignId, pledgeTallies.dimension, pledgeTallies.key],
         set: { n: sql`${pledgeTallies.n} + 1` },
       });
+  const credited = isNotNull(supporterPledges.partnerKey);
   return [
     bump("day", sql`strftime('%Y-%m-%d', ${supporterPledges.confirmedAt} / 1000, 'unixepoch')`),
     bump("constituency", sql`${supporterPledges.constituencyCode}`),
     bump("partner", sql`coalesce(${supporterPledges.partnerKey}, '')`),
+    // A partner's own page: its pledges by day and by nation (partners.service.ts).
+    bump(
+      "partner_day",
+      sql`${supporterPledges.partnerKey} || '|' || strftime('%Y-%m-%d', ${supporterPledges.confirmedAt} / 1000, 'unixepoch')`,
+      credited,
+    ),
+    bump(
+      "partner_nation",
+      sql`${supporterPledges.partnerKey} || '|' || (select ${constituencies.nation} from ${constituencies} where ${constituencies.onsCode} = ${supporterPledges.constituencyCode})`,
+      credited,
+    ),
     db.update(supporterPledges).set({ counted: true }).where(uncounted),
+    confirmPledgeConsentStatement(deps, which, now),
+    pledgeConfirmedEvent(deps, which, now),
   ];
 }
 
@@ -248,7 +294,7 @@ export async function confirmPledge(
     .update(supporterPledges)
     .set({ status: "confirmed", confirmedAt: now })
     .where(and(eq(supporterPledges.id, id), eq(supporterPledges.status, "unconfirmed")));
-  await deps.atomic([confirm, ...tallyStatements(deps, id)]);
+  await deps.atomic([confirm, ...tallyStatements(deps, id, now)]);
   const alreadyConfirmed = before.status === "confirmed";
   if (!alreadyConfirmed) deps.logger.info("pledge confirmed", {});
   return { status: "confirmed", alreadyConfirmed };
@@ -312,7 +358,7 @@ export async function pledgeWithLetterStatement(
 
 /** Confirming letter `letterId` confirms (and counts) the pledges ticked with it. Idempotent. */
 export function confirmPledgesWithLetterStatements(
-  deps: Pick<Deps, "db">,
+  deps: Pick<Deps, "db" | "config">,
   letterId: string,
   now: number,
 ): Statement[] {
@@ -322,7 +368,7 @@ export function confirmPledgesWithLetterStatements(
       .update(supporterPledges)
       .set({ status: "confirmed", confirmedAt: now })
       .where(and(withLetter, eq(supporterPledges.status, "unconfirmed"))),
-    ...tallyWhere(deps, withLetter),
+    ...tallyWhere(deps, withLetter, now),
   ];
 }
 
@@ -675,10 +721,15 @@ export const repPledgeForToken = (deps: Deps, input: { token: string }) =>
 /** The representative presses the button on the page the link opens. Idempotent. */
 export async function verifyRepPledge(deps: Deps, input: { token: string }) {
   const row = await repPledgeFromToken(deps, input.token);
-  await deps.db
-    .update(repPledges)
-    .set({ status: "verified", verifiedBy: "link", verifiedAt: deps.clock.now() })
-    .where(and(eq(repPledges.id, row.id), eq(repPledges.status, "requested")));
+  const now = deps.clock.now();
+  // The pledge and the partners' `representative.pledged` events: one write (replays add nothing).
+  await deps.atomic([
+    deps.db
+      .update(repPledges)
+      .set({ status: "verified", verifiedBy: "link", verifiedAt: now })
+      .where(and(eq(repPledges.id, row.id), eq(repPledges.status, "requested"))),
+    repPledgedEvent(deps, eq(repPledges.id, row.id), now),
+  ]);
   deps.logger.info("representative pledge verified", { by: "link", kind: row.kind });
   return { status: "verified" as const, name: row.name, constituency: row.constituency };
 }
@@ -696,14 +747,25 @@ export async function adminVerifyRepPledge(deps: Deps, input: AdminVerifyInput &
     verifiedByUser: input.userId,
     verifiedAt: now,
   };
-  await deps.db
-    .insert(repPledges)
-    .values({ ...repRow(deps, target, now), ...verified })
-    .onConflictDoUpdate({
-      target: [repPledges.campaignId, repPledges.kind, repPledges.personId],
-      set: verified,
-      setWhere: eq(repPledges.status, "requested"),
-    });
+  await deps.atomic([
+    deps.db
+      .insert(repPledges)
+      .values({ ...repRow(deps, target, now), ...verified })
+      .onConflictDoUpdate({
+        target: [repPledges.campaignId, repPledges.kind, repPledges.personId],
+        set: verified,
+        setWhere: eq(repPledges.status, "requested"),
+      }),
+    repPledgedEvent(
+      deps,
+      and(
+        eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
+        eq(repPledges.kind, target.kind),
+        eq(repPledges.personId, target.personId),
+      ) as SQL,
+      now,
+    ),
+  ]);
   deps.logger.info("representative pledge verified", { by: "admin", kind: target.kind });
   return { ...target, status: "verified" as const };
 }
