@@ -20,6 +20,8 @@ import { letterPages } from "./modules/letters/letters.pages";
 import { letterRoutes } from "./modules/letters/letters.routes";
 import { lookupPages } from "./modules/lookup/lookup.pages";
 import { lookupRoutes } from "./modules/lookup/lookup.routes";
+import { partnerAdmin } from "./modules/partners/partners.admin";
+import { partnerPages } from "./modules/partners/partners.routes";
 import { pledgePages } from "./modules/pledges/pledges.pages";
 import { pledgeRoutes } from "./modules/pledges/pledges.routes";
 import { privacyRoutes } from "./modules/privacy/privacy.routes";
@@ -106,6 +108,10 @@ export function createApp(provideDeps: ProvideDeps) {
   app.route("/", journeyPages("site"));
   app.route("/", widgetRoutes);
   app.route("/", widgetAdmin);
+  // Partners: their contacts' own pages, and the leads' page for each partner (before adminRoutes,
+  // whose /admin/* middleware would otherwise run first; these bring their own checks).
+  app.route("/", partnerAdmin);
+  app.route("/", partnerPages);
   app.route("/", letterRoutes);
   app.route("/", letterPages);
   app.route("/", pledgeRoutes);

@@ -21,7 +21,7 @@ const FORMULA_START = /^[\s\u0000-\u001f]*[=+\-@]|^[\t\r\n]/;
 /** Neutralise a cell a spreadsheet would run as a formula. */
 export const safeCell = (v: string) => (FORMULA_START.test(v) ? `'${v}` : v);
 
-const toCsv = (rows: unknown[][]) =>
+export const toCsv = (rows: unknown[][]) =>
   stringify(rows, {
     cast: {
       string: safeCell,
@@ -32,7 +32,7 @@ const toCsv = (rows: unknown[][]) =>
 
 const iso = (ms: number | null) => (ms === null ? "" : new Date(ms).toISOString());
 
-function streamOf(pages: () => Promise<string | null>): ReadableStream<Uint8Array> {
+export function streamOf(pages: () => Promise<string | null>): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -19,6 +19,7 @@ import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { onlyTooLong } from "../../http/validate";
 import { AppError, isAppError } from "../../lib/errors";
+import { translate } from "../../lib/i18n";
 import { parseOutcode, parsePostcode } from "../../lib/postcode";
 import { sameOriginOnly } from "../admin/admin.csrf";
 import { BODY_INFO } from "../devolved/devolved.bodies";
@@ -33,6 +34,7 @@ import {
 } from "../letters/letters.schemas";
 import { previewLetter, resendConfirmation, submitLetter } from "../letters/letters.service";
 import { lookupOutcode, lookupPostcode, searchConstituencies } from "../lookup/lookup.service";
+import { partnerConsentField } from "../partners/partners.consent";
 import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "../pledges/pledges.schemas";
 import { createPledge, pledgeCounter } from "../pledges/pledges.service";
 
@@ -147,9 +149,23 @@ export function journeyPages(mode: Mode) {
   function render(c: Context<AppEnv>, name: string, data: Record<string, unknown>, status = 200) {
     const embed = mode === "embed" ? c.var.embed : undefined;
     const amp = embed?.qs ? `&${embed.qs}` : "";
+    // Inside a partner's frame the supporter's language applies (data-lang; lib/i18n.ts): the
+    // template's Welsh copy, and the title and messages made in code.
+    const lang = embed?.lang;
+    const errors = (data.errors as FieldError[] | undefined)?.map((e) => ({
+      ...e,
+      message: translate(lang, e.message),
+    }));
     return c.html(
       c.var.deps.templates.render(name, {
         ...data,
+        ...(lang && lang !== "en"
+          ? {
+              lang,
+              title: translate(lang, String(data.title ?? "")),
+              ...(errors ? { errors, error: errorMap(errors) } : {}),
+            }
+          : {}),
         base,
         embed,
         /** Append to a link that already has a query string. */
@@ -167,6 +183,17 @@ export function journeyPages(mode: Mode) {
   /** Credited only when the flow started on one of the partner's pages (widget.attribution.ts). */
   const partnerOf = (c: Context<AppEnv>) =>
     mode === "embed" ? (c.var.embed?.attributed ?? undefined) : undefined;
+
+  /** The separate "<partner> may contact me" box: only in a flow credited to that partner. */
+  const partnerConsentFor = (c: Context<AppEnv>) => {
+    const embed = mode === "embed" ? c.var.embed : undefined;
+    return embed?.attributed && embed.partner?.key === embed.attributed
+      ? partnerConsentField(embed.partner, embed.lang)
+      : null;
+  };
+  /** The box's version if ticked and offered (a version sent without the box is ignored). */
+  const partnerConsentValue = (c: Context<AppEnv>, ticked: string) =>
+    ticked && partnerConsentFor(c) ? ticked : undefined;
 
   async function readForm(c: Context<AppEnv>): Promise<Form> {
     const body = await c.req.parseBody({ all: true });
@@ -643,6 +670,7 @@ export function journeyPages(mode: Mode) {
           plural: true,
           form: {},
           consent: pledgeConsent,
+          partnerConsent: partnerConsentFor(c),
         });
       }
       if (!d.subject.trim()) errors.push({ field: "subject", message: FIELD_MESSAGES.subject as string });
@@ -666,6 +694,7 @@ export function journeyPages(mode: Mode) {
         recipientName: one(f.recipientName),
         form: {},
         consent: pledgeConsent,
+        partnerConsent: partnerConsentFor(c),
       });
     })
     // --- 6. submit -> check your email -------------------------------------------------------
@@ -682,6 +711,7 @@ export function journeyPages(mode: Mode) {
         agree: one(f.agree),
         pledge: one(f.pledge),
         updates: one(f.updates),
+        partnerConsent: one(f.partnerConsent),
       };
       const recipientName = one(f.recipientName);
       const again = (errors: FieldError[], status: number) =>
@@ -695,6 +725,7 @@ export function journeyPages(mode: Mode) {
             plural: isGroup(d),
             form,
             consent: pledgeConsent,
+            partnerConsent: partnerConsentFor(c),
             errors,
             error: errorMap(errors),
           },
@@ -723,6 +754,7 @@ export function journeyPages(mode: Mode) {
           seat: d.seat || undefined,
           area: d.area || undefined,
           partner: partnerOf(c),
+          partnerConsent: partnerConsentValue(c, form.partnerConsent),
           idempotencyKey: d.idem || undefined,
           pledge,
         });
@@ -765,6 +797,7 @@ export function journeyPages(mode: Mode) {
         supporter,
         seat: d.seat || undefined,
         partner: partnerOf(c),
+        partnerConsent: partnerConsentValue(c, form.partnerConsent),
         idempotencyKey: d.idem || undefined,
         pledge,
       });
@@ -825,6 +858,7 @@ export function journeyPages(mode: Mode) {
         render(c, "pages/journey/pledge", {
           title: "Pledge to #SpeakUpForBabies",
           consent: pledgeConsent,
+          partnerConsent: partnerConsentFor(c),
           form: { postcode: (c.req.query("postcode") ?? "").slice(0, MAX_INPUT) },
         }),
       )
@@ -838,6 +872,7 @@ export function journeyPages(mode: Mode) {
           pledgeConsent: one(f.pledgeConsent),
           updatesConsent: one(f.updatesConsent),
           partner: partnerOf(c),
+          partnerConsent: partnerConsentValue(c, one(f.partnerConsent)),
         };
         const again = (errors: FieldError[], status: number) =>
           render(
@@ -846,6 +881,7 @@ export function journeyPages(mode: Mode) {
             {
               title: "Pledge to #SpeakUpForBabies",
               consent: pledgeConsent,
+              partnerConsent: partnerConsentFor(c),
               form,
               errors,
               error: errorMap(errors),

@@ -17,10 +17,11 @@
  *   window and confirmed ones RETENTION_DAYS after they were given.
  */
 import { and, eq, inArray, isNotNull, isNull, lt, or, type SQL, sql } from "drizzle-orm";
-import { letters, partnerConsents, partners, supporterPledges } from "../../db/schema";
+import { letters, outbox, partnerConsents, partners, supporterPledges } from "../../db/schema";
 import type { PartnerConsentSource } from "../../db/schema.partners";
 import type { Deps, Statement } from "../../deps";
 import { type Lang, translate } from "../../lib/i18n";
+import { transitionStatements } from "../delivery/delivery.machine";
 import { CURRENT_PARTNER_CONSENT, PARTNER_CONSENT_WORDING } from "./partners.schemas";
 
 const DAY_MS = 86_400_000;
@@ -114,7 +115,7 @@ export function confirmPledgeConsentStatement(deps: Pick<Deps, "db">, which: SQL
 // --- privacy -----------------------------------------------------------------------------------
 
 /** A person's consents, for their data export. */
-export async function consentsFor(deps: Pick<Deps, "db">, emailNorm: string) {
+export async function consentsFor(deps: Pick<Deps, "db">, emails: readonly string[]) {
   const rows = await deps.db
     .select({
       partner: partnerConsents.partnerKey,
@@ -127,7 +128,7 @@ export async function consentsFor(deps: Pick<Deps, "db">, emailNorm: string) {
     })
     .from(partnerConsents)
     .innerJoin(partners, eq(partners.key, partnerConsents.partnerKey))
-    .where(eq(partnerConsents.emailNorm, emailNorm));
+    .where(inArray(partnerConsents.emailNorm, [...emails]));
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return rows.map((r) => ({
     partner: r.partner,
@@ -141,8 +142,8 @@ export async function consentsFor(deps: Pick<Deps, "db">, emailNorm: string) {
   }));
 }
 
-export const deleteConsentsStatement = (deps: Pick<Deps, "db">, emailNorm: string): Statement =>
-  deps.db.delete(partnerConsents).where(eq(partnerConsents.emailNorm, emailNorm));
+export const deleteConsentsStatement = (deps: Pick<Deps, "db">, emails: readonly string[]): Statement =>
+  deps.db.delete(partnerConsents).where(inArray(partnerConsents.emailNorm, [...emails]));
 
 /** Retention: unconfirmed consents after the confirm windows, confirmed ones after RETENTION_DAYS. */
 export async function expireConsents(deps: Pick<Deps, "db" | "clock" | "config">): Promise<number> {
@@ -160,3 +161,33 @@ export async function expireConsents(deps: Pick<Deps, "db" | "clock" | "config">
     .returning({ id: partnerConsents.id });
   return gone.length;
 }
+
+/**
+ * Erasure of a supporter: the partners' webhook events that carry their name and email (pledge
+ * events; a letter's are stopped and scrubbed with the letter) are stopped if not yet sent, and
+ * their bodies scrubbed either way. CASE keeps json_extract off bodies that are no longer JSON.
+ */
+export function eraseWebhookEventsStatements(
+  deps: Pick<Deps, "db" | "config" | "clock">,
+  emails: readonly string[],
+) {
+  const carries = and(
+    eq(outbox.kind, "webhook"),
+    inArray(
+      sql`(case when json_valid(${outbox.bodyText}) then json_extract(${outbox.bodyText}, '$.data.supporter.email') end)`,
+      [...emails],
+    ),
+  ) as SQL;
+  return [
+    ...transitionStatements(
+      deps,
+      "cancel",
+      { where: carries },
+      { set: { cancelReason: "erased at the supporter's request" } },
+    ).statements,
+    deps.db.update(outbox).set({ bodyText: SCRUBBED_EVENT }).where(carries),
+  ];
+}
+
+/** What an erased event's body becomes (not JSON: a delivery still in flight is given up). */
+export const SCRUBBED_EVENT = "[removed]";

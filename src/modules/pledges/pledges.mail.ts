@@ -20,7 +20,8 @@ export type ServiceMailTemplate =
   | "emails/pledge-confirm.txt"
   | "emails/pledge-rep-verify.txt"
   | "emails/pledge-privacy-export.txt"
-  | "emails/pledge-privacy-erase.txt";
+  | "emails/pledge-privacy-erase.txt"
+  | "emails/partner-invite.txt";
 
 export type ServiceMail = {
   to: { name?: string; address: string };

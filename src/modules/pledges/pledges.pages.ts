@@ -7,7 +7,9 @@ import { Hono } from "hono";
 import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { isAppError } from "../../lib/errors";
+import { partnerConsentField } from "../partners/partners.consent";
 import { attributionFor, verifyAttribution } from "../widget/widget.attribution";
+import { getPartner } from "../widget/widget.service";
 import { parseRepRef } from "./pledges.routes";
 import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "./pledges.schemas";
 import {
@@ -38,6 +40,10 @@ export const pledgePages = new Hono<AppEnv>()
       deps.templates.render("pages/pledges/form", {
         title: "Pledge to #SpeakUpForBabies",
         consent,
+        // Arriving from a partner's site: the separate box asking to hear from that partner.
+        partnerConsent: partnerConsentField(
+          attribution && (await getPartner(deps, { key: attribution.partner })),
+        ),
         form: { postcode: (c.req.query("postcode") ?? "").slice(0, 100) },
         attribution: attribution?.token,
         counter: await pledgeCounter(deps),
@@ -54,13 +60,17 @@ export const pledgePages = new Hono<AppEnv>()
       postcode: str(body.postcode),
       pledgeConsent: str(body.pledgeConsent),
       updatesConsent: str(body.updatesConsent),
+      partnerConsent: str(body.partnerConsent),
     };
+    const partner = await verifyAttribution(deps, attr);
+    const partnerConsent = partnerConsentField(partner ? await getPartner(deps, { key: partner }) : null);
     // Every error re-renders the form with what was typed, whatever went wrong.
     const rerender = (errors: { field: string; message: string }[], status: number) =>
       c.html(
         deps.templates.render("pages/pledges/form", {
           title: "Pledge to #SpeakUpForBabies",
           consent,
+          partnerConsent,
           form,
           attribution: attr || undefined,
           errors,
@@ -68,7 +78,12 @@ export const pledgePages = new Hono<AppEnv>()
         }),
         status as 400,
       );
-    const parsed = CreatePledgeInput.safeParse({ ...form, partner: await verifyAttribution(deps, attr) });
+    const parsed = CreatePledgeInput.safeParse({
+      ...form,
+      partner,
+      // Counted only when the box was offered: the pledge is credited to that partner.
+      partnerConsent: partnerConsent ? form.partnerConsent : undefined,
+    });
     try {
       withinLimit(c);
       if (!parsed.success)

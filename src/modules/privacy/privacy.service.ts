@@ -53,6 +53,13 @@ import { pseudonym, signToken, verifyToken } from "../../lib/tokens";
 import { deleteStaleThrottles } from "../admin/admin.auth";
 import { announceInserted, insertOutbox, transitionStatements, UNSENT } from "../delivery/delivery.machine";
 import { messageIdFor } from "../delivery/delivery.outbox";
+import {
+  erasePartnerDataStatements,
+  type PartnerRetentionReport,
+  partnerDataFor,
+  partnerDataHeldFor,
+  partnerRetention,
+} from "../partners/partners.privacy";
 import { emailFingerprint } from "../pledges/pledges.fingerprint";
 import { serviceMailRow } from "../pledges/pledges.mail";
 
@@ -131,6 +138,8 @@ async function holdsDataFor(deps: Deps, key: string): Promise<boolean> {
     .where(eq(letters.supporterEmailKey, key))
     .limit(1);
   if (l) return true;
+  // Consents to hear from a partner, a partner contact's account: by every address typed for it.
+  if (await partnerDataHeldFor(deps, await addressesOf(deps, key))) return true;
   const hash = await emailFingerprint(deps.config.TOKEN_SECRET, key);
   const [sup] = await deps.db
     .select({ h: suppressions.emailHash })
@@ -373,6 +382,8 @@ export async function exportPersonalData(deps: Deps, input: { token: string }) {
     /** Present if this address asked to be erased before: we keep a one-way fingerprint of it. */
     suppression: suppression ? { reason: suppression.reason, since: iso(suppression.createdAt) } : null,
     privacyRequests: requests.map((r) => ({ kind: r.kind, at: iso(r.createdAt) })),
+    /** Consents to hear from a partner, and a partner contact's account (modules/partners). */
+    ...(await partnerDataFor(deps, addresses)),
   };
 }
 
@@ -550,6 +561,8 @@ export async function erasePersonalData(deps: Deps, input: { token: string }) {
       })
       .onConflictDoNothing(),
     deps.db.delete(privacyRequests).where(eq(privacyRequests.emailNorm, key)),
+    // Consents to hear from partners (and the webhook events carrying them), a partner contact's account.
+    ...erasePartnerDataStatements(deps, addresses),
   );
   await deps.atomic(statements);
   deps.logger.info("privacy erasure", { letters: letterIds.length });
@@ -564,7 +577,7 @@ export async function isSuppressed(deps: Deps, email: string): Promise<boolean> 
 
 // --- retention ----------------------------------------------------------------------------------
 
-export type RetentionReport = {
+export type RetentionReport = PartnerRetentionReport & {
   unconfirmedPledges: number;
   unverifiedRepRequests: number;
   lettersScrubbed: number;
@@ -724,7 +737,9 @@ export async function runRetention(
     .delete(privacyRequests)
     .where(or(lt(privacyRequests.expiresAt, now), isNotNull(privacyRequests.completedAt)))
     .returning({ id: privacyRequests.id });
+  const partnerData = await partnerRetention(deps);
   const report: RetentionReport = {
+    ...partnerData,
     unconfirmedPledges: unconfirmed.length,
     unverifiedRepRequests: reps.length,
     lettersScrubbed: scrubbed,

@@ -8,9 +8,10 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../http/types";
+import { isLang, type Lang, translate } from "../../lib/i18n";
 import { attributionFor } from "./widget.attribution";
 import { EmbedTheme, PartnerKey } from "./widget.schemas";
-import { frameAncestors, getPartner, usableAccent } from "./widget.service";
+import { embedOn, frameAncestors, getPartnerSettings, usableAccent } from "./widget.service";
 
 export type EmbedContext = {
   /** null: unknown or inactive key; the page explains and offers nothing else. */
@@ -26,6 +27,8 @@ export type EmbedContext = {
   frameAncestors: string;
   compact: boolean;
   accent?: string;
+  /** The supporters' language: the page's data-lang (the `lang` query), else the partner's default. */
+  lang: Lang;
   /** For links: "partner=…&accent=…&compact=1" (no leading separator). */
   qs: string;
   /** For forms: the same as hidden fields. */
@@ -41,6 +44,7 @@ async function embedParams(c: Context<AppEnv>) {
     accent: c.req.query("accent"),
     compact: c.req.query("compact"),
     attr: c.req.query("attr"),
+    lang: c.req.query("lang"),
   };
   if (c.req.method !== "POST") return q;
   const body = await c.req.parseBody();
@@ -49,6 +53,7 @@ async function embedParams(c: Context<AppEnv>) {
     accent: q.accent ?? (one(body.accent) || undefined),
     compact: q.compact ?? (one(body.compact) || undefined),
     attr: q.attr ?? (one(body.attr) || undefined),
+    lang: q.lang ?? (one(body.lang) || undefined),
   };
 }
 
@@ -58,34 +63,41 @@ export const embedContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const raw = await embedParams(c);
   const theme = EmbedTheme.parse({ accent: raw.accent, compact: raw.compact });
   const key = PartnerKey.safeParse(raw.partner ?? "");
-  const partner = key.success ? await getPartner(deps, { key: key.data }) : null;
-  const accent = usableAccent(theme.accent);
-  const attribution = partner?.active ? await attributionFor(c, partner.key, raw.attr) : undefined;
+  const partner = key.success ? await getPartnerSettings(deps, { key: key.data }) : null;
+  // Both switches on: the campaign's (active) and the partner's own (embed_enabled).
+  const on = embedOn(partner);
+  // The page's data-accent wins; else the partner's own; only colours white text stays readable on.
+  const accent = usableAccent(theme.accent ?? partner?.accent ?? undefined);
+  const lang: Lang = isLang(raw.lang) ? raw.lang : (partner?.lang ?? "en");
+  const attribution = on && partner ? await attributionFor(c, partner.key, raw.attr) : undefined;
   const fields = [
     ...(partner ? [{ name: "partner", value: partner.key }] : []),
-    ...(accent ? [{ name: "accent", value: accent }] : []),
+    ...(theme.accent && accent ? [{ name: "accent", value: accent }] : []),
     ...(theme.compact ? [{ name: "compact", value: "1" }] : []),
+    ...(isLang(raw.lang) ? [{ name: "lang", value: lang }] : []),
     ...(attribution ? [{ name: "attr", value: attribution.token }] : []),
   ];
   c.set("embed", {
-    partner: partner?.active ? { key: partner.key, name: partner.name } : null,
+    partner: on && partner ? { key: partner.key, name: partner.name } : null,
     attributed: attribution?.partner ?? null,
-    origins: partner?.active ? partner.allowedOrigins.join(" ") : "",
+    origins: on && partner ? partner.allowedOrigins.join(" ") : "",
     // The "unknown partner" page holds no form and no data: any site may frame it, so whoever
     // pasted a wrong key sees the explanation instead of a browser error.
-    frameAncestors: partner?.active ? frameAncestors(partner) : "*",
+    frameAncestors: on && partner ? frameAncestors(partner) : "*",
     compact: theme.compact,
     accent,
+    lang,
     qs: fields.map((f) => `${f.name}=${encodeURIComponent(f.value)}`).join("&"),
     fields,
   });
   c.header("cache-control", "no-store");
-  if (!partner?.active) {
-    if (partner) deps.logger.info("embed for inactive partner", { partner: partner.key });
+  if (!on) {
+    if (partner) deps.logger.info("embed for a switched-off partner", { partner: partner.key });
     return c.html(
       deps.templates.render("pages/widget/unavailable", {
-        title: "This form isn't available here",
+        title: translate(lang, "This form isn't available here"),
         embed: c.var.embed,
+        lang,
         base: "/embed",
         known: !!partner,
       }),

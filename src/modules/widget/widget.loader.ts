@@ -1,10 +1,15 @@
 /**
  * The partner-side loader served as /widget.js. Plain ES5-ish JavaScript, no framework, kept as
- * a string so both runtimes serve it without a file system (budget: 5 KB gzipped; it is < 1 KB).
+ * a string so both runtimes serve it without a file system (budget: 5 KB gzipped; it is ~1.4 KB).
  *
  * Partners paste: <script src="https://HOST/widget.js" data-partner="KEY" async></script>
- * Optional: data-accent="#0b6e4f" (button/link colour), data-compact (tighter layout),
- * data-target="#css-selector" (where to put the frame; default: right after the script tag).
+ * Options (widget.options.ts): data-lang ("en" | "cy"), data-accent ("#0b6e4f"), data-compact,
+ * data-start ("letter" | "pledge"), data-max-width ("48rem"), data-title, data-target.
+ *
+ * The off-switch: before inserting anything the loader asks /api/widget/<key> (a public JSON
+ * answer, any origin may read it) whether the partner's widget is on, and for the partner's
+ * defaults (language, accent, title). Off, unknown, or no answer: it inserts nothing and throws
+ * nothing (every failure is caught), so the host page is exactly as if the tag were absent.
  *
  * Messages: the loader only listens to messages whose origin is exactly ours and whose source is
  * its own frame, and it addresses its "hello" to our exact origin. The frame only answers a
@@ -18,33 +23,50 @@
  */
 export const WIDGET_LOADER = `(function () {
   "use strict";
+  if (!window.fetch || !window.URL || !window.postMessage) return;
   var scripts = document.querySelectorAll("script[data-partner]");
-  for (var i = 0; i < scripts.length; i++) mount(scripts[i]);
-  function mount(s) {
+  for (var i = 0; i < scripts.length; i++) {
+    try { start(scripts[i]); } catch (e) { /* never break the host page */ }
+  }
+  function start(s) {
     if (s.getAttribute("data-speakup") || !/\\/widget\\.js(\\?|$)/.test(s.src)) return;
     s.setAttribute("data-speakup", "1");
     var origin = new URL(s.src, location.href).origin;
     var key = s.getAttribute("data-partner") || "";
+    if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(key)) return;
+    fetch(origin + "/api/widget/" + key, { credentials: "omit", cache: "no-cache" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (cfg) { if (cfg && cfg.enabled === true) mount(s, origin, key, cfg); })
+      .catch(function () { /* off, unreachable or blocked: show nothing */ });
+  }
+  function mount(s, origin, key, cfg) {
     var q = "partner=" + encodeURIComponent(key);
+    var lang = s.getAttribute("data-lang");
+    if (lang === "en" || lang === "cy") q += "&lang=" + lang;
     var accent = (s.getAttribute("data-accent") || "").replace("#", "");
     if (/^[0-9a-fA-F]{6}$/.test(accent)) q += "&accent=" + accent;
     var compact = s.getAttribute("data-compact");
     if (compact !== null && compact !== "false") q += "&compact=1";
+    var path = s.getAttribute("data-start") === "pledge" ? "/embed/pledge?" : "/embed?";
+    var width = s.getAttribute("data-max-width") || "";
+    if (!/^\\d{1,4}(px|rem|em|%)$/.test(width)) width = "40rem";
     var f = document.createElement("iframe");
     // The first request names the page that hosts the frame (its origin only): that is how the
     // partner is credited. Set explicitly, so a page whose own policy sends no referrer still can.
     f.referrerPolicy = "origin";
-    f.src = origin + "/embed?" + q;
-    f.title = s.getAttribute("data-title") || "Write to your MP: #SpeakUpForBabies";
-    f.style.cssText = "display:block;width:100%;max-width:40rem;border:0;height:640px;overflow:hidden";
+    f.src = origin + path + q;
+    f.title = s.getAttribute("data-title") || cfg.title || "Write to your MP: #SpeakUpForBabies";
+    f.style.cssText = "display:block;width:100%;max-width:" + width + ";border:0;height:640px;overflow:hidden";
     f.setAttribute("scrolling", "no");
     var target = s.getAttribute("data-target");
-    var where = target && document.querySelector(target);
+    var where = null;
+    try { where = target && document.querySelector(target); } catch (e) { where = null; }
     if (where) where.appendChild(f);
-    else s.parentNode.insertBefore(f, s.nextSibling);
+    else if (s.parentNode) s.parentNode.insertBefore(f, s.nextSibling);
+    else return;
     var loads = 0;
     f.addEventListener("load", function () {
-      f.contentWindow.postMessage({ type: "speakup:hello" }, origin);
+      if (f.contentWindow) f.contentWindow.postMessage({ type: "speakup:hello" }, origin);
       // Each step is a new page in the frame: bring its top into view (not on the first load).
       if (++loads > 1 && f.getBoundingClientRect().top < 0) f.scrollIntoView({ block: "start" });
     });

@@ -54,3 +54,26 @@ export const EmbedTheme = z.object({
     .transform((v) => v === "1" || v === "true"),
 });
 export type EmbedTheme = z.infer<typeof EmbedTheme>;
+
+/**
+ * GET /api/widget/:key: what the loader needs before it shows anything. `enabled` is false for an
+ * unknown key and for a partner switched off by the campaign or by itself.
+ */
+export const WidgetConfig = z.union([
+  z.object({
+    enabled: z.literal(true),
+    /** The partner's default language (a page's data-lang wins). */
+    lang: z.enum(["en", "cy"]),
+    /** The partner's default accent (6 hex digits), if it keeps white text readable. */
+    accent: z
+      .string()
+      .regex(/^[0-9a-f]{6}$/)
+      .nullable(),
+    /** The frame's accessible name in that language (a page's data-title wins). */
+    title: z.string(),
+  }),
+  z.object({ enabled: z.literal(false) }),
+]);
+export type WidgetConfig = z.infer<typeof WidgetConfig>;
+
+export const WidgetKeyParam = z.object({ key: z.string().max(100) });

@@ -32,6 +32,24 @@ export async function getPartner(deps: Pick<Deps, "db">, input: { key: string })
   return p ?? null;
 }
 
+/** A partner with its own embed settings (the partner's switch, default accent and language). */
+export type PartnerSettings = Partner & { embedEnabled: boolean; accent: string | null; lang: "en" | "cy" };
+
+export async function getPartnerSettings(
+  deps: Pick<Deps, "db">,
+  input: { key: string },
+): Promise<PartnerSettings | null> {
+  const [p] = await deps.db
+    .select({ ...columns, embedEnabled: partners.embedEnabled, accent: partners.accent, lang: partners.lang })
+    .from(partners)
+    .where(eq(partners.key, input.key));
+  return p ? { ...p, lang: p.lang === "cy" ? "cy" : "en" } : null;
+}
+
+/** The embed may run: the campaign's switch (`active`) and the partner's own are both on. */
+export const embedOn = (p: Pick<PartnerSettings, "active" | "embedEnabled"> | null | undefined) =>
+  !!p && p.active && p.embedEnabled;
+
 export async function listPartners(deps: Pick<Deps, "db">): Promise<Partner[]> {
   return deps.db.select(columns).from(partners).orderBy(asc(partners.key));
 }
