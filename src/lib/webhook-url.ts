@@ -50,7 +50,8 @@ export function checkWebhookUrl(raw: string, allowPrivate: boolean): UrlVerdict 
     const ip = literal(url.hostname);
     if (ip && ip.range() !== "unicast")
       return { ok: false, reason: `points at a ${ip.range()} address, which is not on the public internet` };
-    if (!ip && (LOCAL_NAMES.test(url.hostname) || !url.hostname.includes(".")))
+    const name = url.hostname.replace(/\.$/, "");
+    if (!ip && (LOCAL_NAMES.test(name) || !name.includes(".")))
       return { ok: false, reason: "names a host that is not on the public internet" };
   }
   return { ok: true, url };

@@ -26,9 +26,9 @@ type LookupCallback = (
 ) => void;
 
 /** dns.lookup, refusing every answer unless all its addresses are public (or private ones are allowed). */
-function guardedLookup(allowPrivate: boolean) {
+function guardedLookup(allowPrivate: boolean, resolve: typeof dnsLookup) {
   return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback) => {
-    dnsLookup(hostname, { family: options.family ?? 0, all: true }, (err, addresses) => {
+    resolve(hostname, { family: options.family ?? 0, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const list = addresses as LookupAddress[];
       const bad = list.find((a) => !isPublicAddress(a.address));
@@ -44,27 +44,30 @@ function guardedLookup(allowPrivate: boolean) {
   };
 }
 
-export function nodeWebhookTransport(): WebhookTransport {
+/** `resolve` is the system resolver; tests pass one that answers as a hostile DNS would. */
+export function nodeWebhookTransport(opts: { resolve?: typeof dnsLookup } = {}): WebhookTransport {
+  const resolver = opts.resolve ?? dnsLookup;
   return {
     post(req: WebhookRequest): Promise<WebhookOutcome> {
       const verdict = checkWebhookUrl(req.url, req.allowPrivate);
       if (!verdict.ok) return Promise.resolve({ kind: "refused", detail: `the URL ${verdict.reason}` });
       const url = verdict.url;
       const send = url.protocol === "https:" ? httpsRequest : httpRequest;
-      return new Promise<WebhookOutcome>((resolve) => {
+      return new Promise<WebhookOutcome>((settle) => {
         let settled = false;
+        let deadline: ReturnType<typeof setTimeout> | undefined;
         const done = (o: WebhookOutcome) => {
           if (settled) return;
           settled = true;
           clearTimeout(deadline);
-          resolve(o);
+          settle(o);
         };
         const r = send(
           url,
           {
             method: "POST",
             headers: { ...req.headers, "content-length": String(Buffer.byteLength(req.body)) },
-            lookup: guardedLookup(req.allowPrivate) as never,
+            lookup: guardedLookup(req.allowPrivate, resolver) as never,
             // No connection reuse: each delivery stands alone (and a slow endpoint holds nothing).
             agent: false,
           },
@@ -74,7 +77,7 @@ export function nodeWebhookTransport(): WebhookTransport {
           },
         );
         // The whole attempt (connect, TLS, send, status line) must finish within the timeout.
-        const deadline = setTimeout(() => {
+        deadline = setTimeout(() => {
           done({ kind: "timeout", detail: `no answer within ${req.timeoutMs} ms` });
           r.destroy();
         }, req.timeoutMs);

@@ -207,7 +207,7 @@ export function supportersCsv(deps: Pick<Deps, "db">, input: { partnerKey: strin
         and(
           mine(partnerConsents),
           gt(partnerConsents.emailNorm, after),
-          sql`${partnerConsents.id} = (select c2.id from ${partnerConsents} c2 where c2.partner_key = ${input.partnerKey} and c2.email_norm = ${partnerConsents.emailNorm} and c2.confirmed_at is not null order by c2.confirmed_at desc, c2.id desc limit 1)`,
+          sql`${partnerConsents.id} = (select c2.id from ${partnerConsents} c2 where c2.partner_key = ${input.partnerKey} and c2.email_norm = ${partnerConsents.emailNorm} and c2.confirmed_at is not null order by c2.confirmed_at desc, c2.rowid desc limit 1)`,
         ),
       )
       .orderBy(asc(partnerConsents.emailNorm))
