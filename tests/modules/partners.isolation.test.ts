@@ -18,7 +18,12 @@ describe("partner isolation", () => {
     // Bravo's world: settings, a webhook (its endpoint is down: a dead delivery), an opted-in
     // supporter, one who didn't opt in, and letters.
     await expectStatus(
-      await bravo.post("/partner/widget", { allowedOrigins: BRAVO.origin, accent: "#1f4e79", lang: "cy", embedEnabled: "yes" }),
+      await bravo.post("/partner/widget", {
+        allowedOrigins: BRAVO.origin,
+        accent: "#1f4e79",
+        lang: "cy",
+        embedEnabled: "yes",
+      }),
       200,
     );
     await saveWebhook(t.deps, {
@@ -32,14 +37,18 @@ describe("partner isolation", () => {
     await t.letterVia(BRAVO, { name: "Quiet Writer", email: "writer@example.org" });
     await drainOutbox(t.deps);
     const bravoRow = () =>
-      t.sqlite.prepare("select id, message_id m, state from outbox where partner_key = 'bravo' order by created_at").all() as {
+      t.sqlite
+        .prepare("select id, message_id m, state from outbox where partner_key = 'bravo' order by created_at")
+        .all() as {
         id: string;
         m: string;
         state: string;
       }[];
     const bravoDelivery = bravoRow()[0];
     expect(bravoDelivery?.state).toBe("dead");
-    const bravoSecretPage = String(await expectStatus(await bravo.get("/partner/webhooks", { accept: "text/html" }), 200));
+    const bravoSecretPage = String(
+      await expectStatus(await bravo.get("/partner/webhooks", { accept: "text/html" }), 200),
+    );
     const bravoSecret = /id="secret" type="text" readonly value="([^"]+)"/.exec(bravoSecretPage)?.[1] ?? "";
     expect(bravoSecret).not.toBe("");
     // Acme's own: one supporter who didn't opt in.
@@ -48,7 +57,9 @@ describe("partner isolation", () => {
     const snapshot = () => ({
       partner: t.sqlite.prepare("select * from partners where key = 'bravo'").get(),
       hook: t.sqlite.prepare("select * from partner_webhooks where partner_key = 'bravo'").get(),
-      deliveries: t.sqlite.prepare("select id, state, attempts from outbox where partner_key = 'bravo'").all(),
+      deliveries: t.sqlite
+        .prepare("select id, state, attempts from outbox where partner_key = 'bravo'")
+        .all(),
       consents: t.sqlite.prepare("select * from partner_consents where partner_key = 'bravo'").all(),
       contacts: t.sqlite.prepare("select id, email from admin_users where partner_key = 'bravo'").all(),
     });
@@ -74,7 +85,9 @@ describe("partner isolation", () => {
       ...new Map(
         t.app.routes
           // Signing out would end the session the rest is tried with: it is tried last, below.
-          .filter((r) => r.method !== "ALL" && r.path.startsWith("/partner") && r.path !== "/partner/sign-out")
+          .filter(
+            (r) => r.method !== "ALL" && r.path.startsWith("/partner") && r.path !== "/partner/sign-out",
+          )
           .map((r) => [`${r.method} ${r.path}`, r]),
       ).values(),
     ];
@@ -124,9 +137,12 @@ describe("partner isolation", () => {
     await t.letterVia(BRAVO, { name: "Mixed", email: "mixed@example.org" }, { consent: false });
     const csv = String(await expectStatus(await acme.get("/partner/supporters.csv"), 200));
     expect(csv).toContain("opted@example.org");
-    for (const other of ["writer@example.org", "bravos@example.org", "mixed@example.org"]) expect(csv).not.toContain(other);
+    for (const other of ["writer@example.org", "bravos@example.org", "mixed@example.org"])
+      expect(csv).not.toContain(other);
     // Nor does any event queued for Acme carry anyone but the one who opted in.
-    const bodies = (t.sqlite.prepare("select body_text b from outbox where partner_key = 'acme'").all() as { b: string }[])
+    const bodies = (
+      t.sqlite.prepare("select body_text b from outbox where partner_key = 'acme'").all() as { b: string }[]
+    )
       .map((r) => r.b)
       .join("\n");
     for (const other of ["writer@example.org", "bravos@example.org", "mixed@example.org", "Writer"])

@@ -352,3 +352,62 @@ describe("privacy of consents and contacts", () => {
     expect(await runRetention(t.deps)).toMatchObject({ partnerConsentsDeleted: 1 });
   });
 });
+
+describe("the widget in Welsh", () => {
+  it("renders the supporter's pages in Cymraeg from data-lang (the embed's lang), carried through every step", async () => {
+    const t = await partnersApp();
+    const { ensureTestSeat } = await import("../../src/modules/lookup/lookup.import");
+    await ensureTestSeat(t.deps);
+    const first = String(
+      await expectStatus(await t.request(`/embed?partner=${ACME.key}&lang=cy`, { headers: html }), 200),
+    );
+    expect(first).toContain('<html lang="cy"');
+    expect(first).toContain("<h1>Dod o hyd i'ch AS</h1>");
+    expect(first).toContain('name="lang" value="cy"');
+    expect(first).toContain("<title>Dod o hyd i&#x27;ch AS · #SpeakUpForBabies</title>");
+    const result = String(
+      await expectStatus(
+        await t.request(`/embed/find?postcode=ZZ9+9ZZ&partner=${ACME.key}&lang=cy`, { headers: html }),
+        200,
+      ),
+    );
+    expect(result).toContain("<h1>Eich AS</h1>");
+    expect(result).toContain("lang&#x3D;cy");
+    // Messages made in code follow the language too.
+    const bad = String(
+      await expectStatus(
+        await t.request(`/embed/find?postcode=NOT+A+POSTCODE&partner=${ACME.key}&lang=cy`, { headers: html }),
+        400,
+      ),
+    );
+    expect(bad).toContain("Rhowch god post llawn yn y DU");
+    // English by default, and on the site.
+    const english = String(
+      await expectStatus(await t.request(`/embed?partner=${ACME.key}`, { headers: html }), 200),
+    );
+    expect(english).toContain('<html lang="en-GB"');
+    expect(english).toContain("<h1>Find your MP</h1>");
+  });
+
+  it("uses the partner's own default language when the page doesn't say, and a page's data-lang over it", async () => {
+    const t = await partnersApp();
+    const acme = await t.contact(ACME.key);
+    await expectStatus(
+      await acme.post("/partner/widget", { allowedOrigins: ACME.origin, lang: "cy", embedEnabled: "yes" }),
+      200,
+    );
+    expect(
+      String(
+        await expectStatus(await t.request(`/embed/pledge?partner=${ACME.key}`, { headers: html }), 200),
+      ),
+    ).toContain("Gwneud addewid #SpeakUpForBabies");
+    expect(
+      String(
+        await expectStatus(
+          await t.request(`/embed/pledge?partner=${ACME.key}&lang=en`, { headers: html }),
+          200,
+        ),
+      ),
+    ).toContain("<h1>Pledge to #SpeakUpForBabies</h1>");
+  });
+});

@@ -156,6 +156,7 @@ export function journeyPages(mode: Mode) {
       ...e,
       message: translate(lang, e.message),
     }));
+    const consent = data.consent as typeof pledgeConsent | undefined;
     return c.html(
       c.var.deps.templates.render(name, {
         ...data,
@@ -164,6 +165,14 @@ export function journeyPages(mode: Mode) {
               lang,
               title: translate(lang, String(data.title ?? "")),
               ...(errors ? { errors, error: errorMap(errors) } : {}),
+              ...(consent
+                ? {
+                    consent: {
+                      pledge: { ...consent.pledge, text: translate(lang, consent.pledge.text) },
+                      updates: { ...consent.updates, text: translate(lang, consent.updates.text) },
+                    },
+                  }
+                : {}),
             }
           : {}),
         base,
@@ -231,8 +240,16 @@ export function journeyPages(mode: Mode) {
   }
   type Draft = ReturnType<typeof draftOf>;
 
+  /** The supporter's language inside a frame (undefined on the site: English). */
+  const langOf = (c: Context<AppEnv>) => (mode === "embed" ? c.var.embed?.lang : undefined);
+  /** An ask's title and summary in the supporter's language (the campaign file is English). */
+  const inLang = <A extends { title: string; summary: string }>(c: Context<AppEnv>, a: A): A => ({
+    ...a,
+    title: translate(langOf(c), a.title),
+    summary: translate(langOf(c), a.summary),
+  });
   const askList = (c: Context<AppEnv>, chosen: string[]) =>
-    c.var.deps.config.campaign.asks.map((a) => ({ ...a, checked: chosen.includes(a.id) }));
+    c.var.deps.config.campaign.asks.map((a) => ({ ...inLang(c, a), checked: chosen.includes(a.id) }));
 
   function previewInput(d: Draft, partner: string | undefined, withText: boolean) {
     return PreviewLetterInput.safeParse({
@@ -360,7 +377,10 @@ export function journeyPages(mode: Mode) {
           ...a,
           selected: a.code === devolved.constituency?.code,
         })),
-        asks: askRoutes(deps.config.campaign, nation).map((a) => ({ ...a, checked: d.asks.includes(a.id) })),
+        asks: askRoutes(deps.config.campaign, nation).map((a) => ({
+          ...inLang(c, a),
+          checked: d.asks.includes(a.id),
+        })),
         errors,
         error: errorMap(errors),
       },
@@ -432,8 +452,8 @@ export function journeyPages(mode: Mode) {
             subjectField,
             bodyField,
             greetings: l.recipients.map((r) => r.greeting).filter(Boolean),
-            askTitles: l.asks.map(
-              (id) => c.var.deps.config.campaign.asks.find((a) => a.id === id)?.title ?? id,
+            askTitles: l.asks.map((id) =>
+              translate(langOf(c), c.var.deps.config.campaign.asks.find((a) => a.id === id)?.title ?? id),
             ),
             error: bad.get(bodyField) ?? bad.get(subjectField),
           };
