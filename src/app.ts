@@ -14,6 +14,7 @@ import { limit } from "./http/rate-limit";
 import type { AppEnv } from "./http/types";
 import { AppError } from "./lib/errors";
 import { adminRoutes } from "./modules/admin/admin.routes";
+import { apiRoutes } from "./modules/api/api.routes";
 import { deliveryRoutes } from "./modules/delivery/delivery.routes";
 import { journeyPages } from "./modules/journey/journey.pages";
 import { letterPages } from "./modules/letters/letters.pages";
@@ -119,6 +120,7 @@ export function createApp(provideDeps: ProvideDeps) {
   app.route("/", adminRoutes);
   app.route("/", privacyRoutes);
   app.route("/", deliveryRoutes);
+  app.route("/", apiRoutes);
 
   app.notFound((c) => onError(new AppError("not_found", "There is nothing at this address."), c));
   app.onError(onError);

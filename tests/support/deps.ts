@@ -25,6 +25,7 @@ import { isLoopbackHost, parseEnv } from "../../src/env";
 import { socketPeer } from "../../src/http/client";
 import { argon2Params } from "../../src/lib/passwords";
 import { captureMailer } from "../../src/modules/delivery/delivery.mail";
+import { checkApiResponse } from "./api-contract";
 
 export const T0 = Date.parse("2026-11-23T10:00:00Z");
 
@@ -133,11 +134,19 @@ export function testDeps(env: Record<string, string> = {}) {
 const unannouncedOk = new WeakSet<object>();
 export const allowUnannouncedRows = (sqlite: object) => void unannouncedOk.add(sqlite);
 
-/** The real app over test deps; `request` is app.request. */
+/**
+ * The real app over test deps; `request` is app.request, and every /api/* answer it returns is
+ * checked against the OpenAPI document's schema for its route and status (api-contract.ts).
+ */
 export function testApp(env: Record<string, string> = {}) {
   const t = testDeps(env);
   const app = createApp(() => t.deps);
-  return { ...t, app, request: app.request.bind(app) };
+  const request = (async (...args: Parameters<typeof app.request>) => {
+    const res = await app.request(...args);
+    await checkApiResponse(args[0], args[1], res);
+    return res;
+  }) as typeof app.request;
+  return { ...t, app, request };
 }
 
 /** Read a JSON body, failing with the body text when the status is not the expected one. */

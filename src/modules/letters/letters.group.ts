@@ -354,7 +354,7 @@ export async function previewLetters(deps: Deps, input: PreviewLettersInput) {
     letters: plan.letters.map((l) => ({
       body: l.body,
       /** "uk_parliament" or "devolved": where its edits go back (`letters.<key>`). */
-      key: l.body === "uk_parliament" ? "uk_parliament" : "devolved",
+      key: (l.body === "uk_parliament" ? "uk_parliament" : "devolved") as "uk_parliament" | "devolved",
       bodyName: BODY_INFO[l.body].shortName,
       role: l.role,
       asks: l.asks.map((a) => a.id),

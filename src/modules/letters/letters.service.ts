@@ -44,7 +44,7 @@ import {
 } from "drizzle-orm";
 import { chunks } from "../../db/limits";
 import { candidates, letterStops, members, recipientFlags } from "../../db/schema";
-import { letterBands, letters, outbox, type RecipientKind } from "../../db/schema.letters";
+import { type LetterStatus, letterBands, letters, outbox, type RecipientKind } from "../../db/schema.letters";
 import type { Deps, Statement } from "../../deps";
 import { type QueryBudget, unlimited } from "../../lib/budget";
 import { emailKey } from "../../lib/email";
@@ -373,7 +373,7 @@ export async function nearestDuplicate(deps: Deps, campaignId: string, key: stri
 
 export type LetterStatusView = {
   id: string;
-  status: string;
+  status: LetterStatus;
   recipient: { kind: string; name: string; constituency: string };
   subject: string;
   createdAt: string;

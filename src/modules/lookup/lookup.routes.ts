@@ -1,9 +1,8 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import type { AppEnv } from "../../http/types";
 import { validate } from "../../http/validate";
 import { parseOutcode, parsePostcode } from "../../lib/postcode";
-import { LookupQuery } from "./lookup.schemas";
+import { ConstituencyCodeParam, LookupQuery } from "./lookup.schemas";
 import { getSeat, lookupOutcode, lookupPostcode, searchConstituencies } from "./lookup.service";
 
 export const lookupRoutes = new Hono<AppEnv>()
@@ -17,8 +16,6 @@ export const lookupRoutes = new Hono<AppEnv>()
     }
     return c.json({ query: q, results: await searchConstituencies(c.var.deps, { q: q ?? "" }) });
   })
-  .get(
-    "/api/constituencies/:code",
-    validate("param", z.object({ code: z.string().regex(/^[A-Z]\d{8}$/, "an ONS code") })),
-    async (c) => c.json(await getSeat(c.var.deps, { code: c.req.valid("param").code })),
+  .get("/api/constituencies/:code", validate("param", ConstituencyCodeParam), async (c) =>
+    c.json(await getSeat(c.var.deps, { code: c.req.valid("param").code })),
   );

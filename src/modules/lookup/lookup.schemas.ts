@@ -37,6 +37,9 @@ export const LookupQuery = z
   });
 export type LookupQuery = z.infer<typeof LookupQuery>;
 
+/** /api/constituencies/:code */
+export const ConstituencyCodeParam = z.object({ code: z.string().regex(/^[A-Z]\d{8}$/, "an ONS code") });
+
 /** An optional integer CSV cell: an empty cell is "no value", not 0 (which z.coerce would make it). */
 const optionalInt = z.preprocess(
   (v) => (typeof v === "string" && v.trim() === "" ? undefined : v),
