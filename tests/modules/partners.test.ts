@@ -209,7 +209,7 @@ describe("a partner's widget settings", () => {
       enabled: true,
       lang: "cy",
       accent: "0b6e4f",
-      title: "Ysgrifennu at eich AS: #SpeakUpForBabies",
+      titles: { en: "Write to your MP: #SpeakUpForBabies", cy: "Ysgrifennu at eich AS: #SpeakUpForBabies" },
     });
     const frame = await t.request(`/embed?partner=${ACME.key}`, { headers: html });
     expect(frame.headers.get("content-security-policy")).toContain(
@@ -253,10 +253,16 @@ describe("a partner's widget settings", () => {
     const acme = await t.contact(ACME.key);
     await expectStatus(await acme.post("/partner/widget", { allowedOrigins: ACME.origin, lang: "en" }), 200);
     const res = await t.request(`/api/widget/${ACME.key}`, { headers: { origin: "https://anyone.example" } });
-    expect(await expectStatus(res, 200)).toEqual({ enabled: false });
+    expect(await expectStatus(res, 200)).toEqual({ enabled: false, reason: "off" });
     expect(res.headers.get("access-control-allow-origin")).toBe("*");
-    expect(await expectStatus(await t.request("/api/widget/nobody"), 200)).toEqual({ enabled: false });
-    expect(await expectStatus(await t.request("/api/widget/NOT%20A%20KEY"), 200)).toEqual({ enabled: false });
+    expect(await expectStatus(await t.request("/api/widget/nobody"), 200)).toEqual({
+      enabled: false,
+      reason: "unknown",
+    });
+    expect(await expectStatus(await t.request("/api/widget/NOT%20A%20KEY"), 200)).toEqual({
+      enabled: false,
+      reason: "unknown",
+    });
     const frame = String(
       await expectStatus(await t.request(`/embed?partner=${ACME.key}`, { headers: html }), 404),
     );
@@ -275,7 +281,10 @@ describe("a partner's widget settings", () => {
       allowedOrigins: [ACME.origin],
       active: false,
     });
-    expect(await expectStatus(await t.request(`/api/widget/${ACME.key}`), 200)).toEqual({ enabled: false });
+    expect(await expectStatus(await t.request(`/api/widget/${ACME.key}`), 200)).toEqual({
+      enabled: false,
+      reason: "off",
+    });
   });
 });
 

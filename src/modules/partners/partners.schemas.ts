@@ -16,7 +16,7 @@ import { Origin } from "../widget/widget.schemas";
  */
 export const PARTNER_CONSENT_WORDING = {
   "partner-2026-12":
-    "Yes, {partner} may contact me. Share my name, my email address and that I took part with {partner}.",
+    "Yes, {partner} may contact me. Share my name, my email and that I took part with {partner}.",
 } as const;
 export const CURRENT_PARTNER_CONSENT = "partner-2026-12" as const;
 const partnerVersions = Object.keys(PARTNER_CONSENT_WORDING) as [string, ...string[]];

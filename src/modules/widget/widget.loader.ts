@@ -8,8 +8,10 @@
  *
  * The off-switch: before inserting anything the loader asks /api/widget/<key> (a public JSON
  * answer, any origin may read it) whether the partner's widget is on, and for the partner's
- * defaults (language, accent, title). Off, unknown, or no answer: it inserts nothing and throws
- * nothing (every failure is caught), so the host page is exactly as if the tag were absent.
+ * defaults (language, title). Switched off (by the partner or the campaign), a malformed key, or
+ * no answer: it inserts nothing and throws nothing (every failure is caught), so the host page is
+ * exactly as if the tag were absent. An unknown key still gets a frame explaining that the key
+ * is wrong (no form in it), so whoever pasted it can see why nothing works.
  *
  * Messages: the loader only listens to messages whose origin is exactly ours and whose source is
  * its own frame, and it addresses its "hello" to our exact origin. The frame only answers a
@@ -36,13 +38,18 @@ export const WIDGET_LOADER = `(function () {
     if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(key)) return;
     fetch(origin + "/api/widget/" + key, { credentials: "omit", cache: "no-cache" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (cfg) { if (cfg && cfg.enabled === true) mount(s, origin, key, cfg); })
+      .then(function (cfg) {
+        // On: the action. An unknown key: a frame saying the key is wrong (it holds no form),
+        // for whoever pasted it. Switched off: nothing at all.
+        if (cfg && (cfg.enabled === true || cfg.reason === "unknown")) mount(s, origin, key, cfg);
+      })
       .catch(function () { /* off, unreachable or blocked: show nothing */ });
   }
   function mount(s, origin, key, cfg) {
     var q = "partner=" + encodeURIComponent(key);
     var lang = s.getAttribute("data-lang");
     if (lang === "en" || lang === "cy") q += "&lang=" + lang;
+    else lang = cfg.lang;
     var accent = (s.getAttribute("data-accent") || "").replace("#", "");
     if (/^[0-9a-fA-F]{6}$/.test(accent)) q += "&accent=" + accent;
     var compact = s.getAttribute("data-compact");
@@ -55,7 +62,7 @@ export const WIDGET_LOADER = `(function () {
     // partner is credited. Set explicitly, so a page whose own policy sends no referrer still can.
     f.referrerPolicy = "origin";
     f.src = origin + path + q;
-    f.title = s.getAttribute("data-title") || cfg.title || "Write to your MP: #SpeakUpForBabies";
+    f.title = s.getAttribute("data-title") || (cfg.titles && cfg.titles[lang]) || "Write to your MP: #SpeakUpForBabies";
     f.style.cssText = "display:block;width:100%;max-width:" + width + ";border:0;height:640px;overflow:hidden";
     f.setAttribute("scrolling", "no");
     var target = s.getAttribute("data-target");

@@ -62,9 +62,12 @@ export const widgetRoutes = new Hono<AppEnv>()
           enabled: true,
           lang: partner?.lang ?? "en",
           accent: usableAccent(partner?.accent ?? undefined) ?? null,
-          title: translate(partner?.lang, "Write to your MP: #SpeakUpForBabies"),
+          titles: {
+            en: "Write to your MP: #SpeakUpForBabies",
+            cy: translate("cy", "Write to your MP: #SpeakUpForBabies"),
+          },
         }
-      : { enabled: false };
+      : { enabled: false, reason: partner ? "off" : "unknown" };
     return c.json(body, 200, {
       "access-control-allow-origin": "*",
       "cross-origin-resource-policy": "cross-origin",

@@ -69,10 +69,14 @@ export const WidgetConfig = z.union([
       .string()
       .regex(/^[0-9a-f]{6}$/)
       .nullable(),
-    /** The frame's accessible name in that language (a page's data-title wins). */
-    title: z.string(),
+    /** The frame's accessible name in each language (a page's data-title wins). */
+    titles: z.object({ en: z.string(), cy: z.string() }),
   }),
-  z.object({ enabled: z.literal(false) }),
+  /**
+   * off: the partner or the campaign switched it off (the loader shows nothing); unknown: no such
+   * partner (the loader shows a frame explaining the key is wrong, for whoever pasted it).
+   */
+  z.object({ enabled: z.literal(false), reason: z.enum(["off", "unknown"]) }),
 ]);
 export type WidgetConfig = z.infer<typeof WidgetConfig>;
 
