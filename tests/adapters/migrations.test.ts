@@ -138,3 +138,92 @@ describe("migration 0004_devolved on a database in use", () => {
     expect(count("letters")).toBe(4);
   });
 });
+
+describe("migration 0005_partners on a database in use", () => {
+  it("keeps leads, their sessions, partners, outbox rows and their log, and tallies; back-fills partners' tallies", () => {
+    const raw = new Database(":memory:");
+    raw.pragma("foreign_keys = ON");
+    const db = drizzle(raw);
+    migrate(db, { migrationsFolder: migrationsBefore("0005_partners") });
+    const now = Date.parse("2026-11-20T12:00:00Z");
+    raw.exec(`
+      insert into constituencies (ons_code, name, nation, region_code, region_name)
+        values ('W07000081', 'Cardiff East', 'Wales', 'W92000004', 'Wales');
+      insert into admin_users (id, email, password_hash, created_at) values ('lead-1', 'lead@example.org', 'h', ${now});
+      insert into admin_sessions (token_hash, user_id, csrf_token, created_at, expires_at)
+        values ('t1', 'lead-1', 'c1', ${now}, ${now + 3_600_000});
+      insert into partners (key, name, allowed_origins, active, created_at, updated_at)
+        values ('acme', 'Acme', '["https://acme.example"]', 1, ${now}, ${now});
+      insert into letters (id, campaign_id, constituency_code, recipient_kind, recipient_name, partner_key, status, asks,
+          subject, body, supporter_name, supporter_email, supporter_address, supporter_postcode, idempotency_key,
+          created_at, confirmed_at)
+        values ('l-1', 'manifesto-for-babies', 'W07000081', 'mp', 'Stephen Doughty', 'acme', 'sent', '[]', 's', 'b', 'n',
+          'e@example.org', 'a', 'CF24 1AA', 'k1', ${now}, ${now});
+      insert into letter_counted (letter_id) values ('l-1');
+      insert into letter_tallies (campaign_id, dimension, key, n) values ('manifesto-for-babies', 'partner', 'acme', 1);
+      insert into outbox (id, kind, letter_id, state, to_email, reflect_to, from_name, subject, body_text, message_id,
+          next_attempt_at, created_at, updated_at, attempts)
+        values ('o-1', 'letter', 'l-1', 'sent', 'mp@parliament.uk', 'e@example.org', 'n', 's', 'b', '<o-1@x>', ${now}, ${now}, ${now}, 1);
+      insert into delivery_log (outbox_id, attempt, outcome, at) values ('o-1', 1, 'sent', ${now});
+      insert into supporter_pledges (id, public_id, campaign_id, email_norm, email_hash, name, postcode, constituency_code,
+          partner_key, status, pledge_consent_version, pledge_consent_at, counted, created_at, confirmed_at)
+        values (1, 'p1', 'manifesto-for-babies', 'p@example.org', 'h', 'P', 'CF24 1AA', 'W07000081', 'acme', 'confirmed',
+          'v1', ${now}, 1, ${now}, ${now});
+      insert into pledge_tallies (campaign_id, dimension, key, n) values ('manifesto-for-babies', 'partner', 'acme', 1);
+    `);
+    const count = (table: string) =>
+      (raw.prepare(`select count(*) n from ${table}`).get() as { n: number }).n;
+    const tables = [
+      "admin_users",
+      "admin_sessions",
+      "partners",
+      "outbox",
+      "delivery_log",
+      "letter_tallies",
+      "pledge_tallies",
+    ];
+    const before = Object.fromEntries(tables.map((t) => [t, count(t)]));
+
+    migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+
+    for (const t of tables.filter((t) => !t.endsWith("_tallies"))) expect(count(t), t).toBe(before[t]);
+    expect(raw.pragma("foreign_key_check")).toEqual([]);
+    expect(raw.prepare("select role, partner_key from admin_users").all()).toEqual([
+      { role: "lead", partner_key: null },
+    ]);
+    expect(raw.prepare("select embed_enabled, accent, lang from partners").all()).toEqual([
+      { embed_enabled: 1, accent: null, lang: "en" },
+    ]);
+    expect(raw.prepare("select partner_key, event_key from outbox").all()).toEqual([
+      { partner_key: null, event_key: null },
+    ]);
+    // The partner's history is on its page from the start.
+    expect(raw.prepare("select dimension, key, n from letter_tallies order by dimension, key").all()).toEqual(
+      [
+        { dimension: "partner", key: "acme", n: 1 },
+        { dimension: "partner_day", key: "acme|2026-11-20", n: 1 },
+        { dimension: "partner_nation", key: "acme|Wales", n: 1 },
+      ],
+    );
+    expect(raw.prepare("select dimension, key, n from pledge_tallies order by dimension, key").all()).toEqual(
+      [
+        { dimension: "partner", key: "acme", n: 1 },
+        { dimension: "partner_day", key: "acme|2026-11-20", n: 1 },
+        { dimension: "partner_nation", key: "acme|Wales", n: 1 },
+      ],
+    );
+    // The new rules hold: a partner account names its partner; a webhook row names its partner.
+    expect(() =>
+      raw.exec(
+        `insert into admin_users (id, email, password_hash, role, created_at) values ('x', 'x@example.org', 'h', 'partner', ${now})`,
+      ),
+    ).toThrow(/CHECK constraint failed: admin_users_partner_ck/);
+    expect(() =>
+      raw.exec(`insert into outbox (id, kind, state, to_email, reflect_to, from_name, subject, body_text, message_id,
+          next_attempt_at, created_at, updated_at) values ('w', 'webhook', 'queued', '', '', '', 'e', '{}', 'evt', ${now}, ${now}, ${now})`),
+    ).toThrow(/CHECK constraint failed: outbox_webhook_partner_ck/);
+    // A lead's session survived, and still ends with the account (the cascade was rebuilt).
+    raw.exec("delete from admin_users where id = 'lead-1'");
+    expect(count("admin_sessions")).toBe(0);
+  });
+});
