@@ -154,6 +154,47 @@ describe("the consent box and the supporters' CSV", () => {
   });
 });
 
+describe("the consent on the confirm page", () => {
+  it("shows the owner of the address what was ticked, and unticking it there keeps the supporter from the partner", async () => {
+    const t = await partnersApp();
+    const acme = await t.contact(ACME.key);
+    const confirmVia = async (email: string, keep: boolean) => {
+      const mail = [...t.sent].reverse().find((m) => m.to.address === email);
+      const token = new URL(linkIn(mail, "/pledge/confirm?token=")).searchParams.get("token") ?? "";
+      const page = String(
+        await expectStatus(await t.request(`/pledge/confirm?token=${encodeURIComponent(token)}`), 200),
+      );
+      expect(page).toContain(`Yes, ${ACME.name} may contact me.`);
+      expect(page).toMatch(/name="partnerConsent" type="checkbox" value="yes" checked/);
+      const res = await t.request("/pledge/confirm", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: ORIGIN },
+        body: new URLSearchParams({
+          token,
+          partnerConsentShown: "1",
+          ...(keep ? { partnerConsent: "yes" } : {}),
+        }).toString(),
+      });
+      await expectStatus(res, 200);
+    };
+    await t.pledgeVia(ACME, { name: "Kept", email: "kept@example.org" }, { consent: true, confirm: false });
+    await confirmVia("kept@example.org", true);
+    await t.pledgeVia(
+      ACME,
+      { name: "Changed Mind", email: "changed@example.org" },
+      { consent: true, confirm: false },
+    );
+    await confirmVia("changed@example.org", false);
+    const csv = String(await expectStatus(await acme.get("/partner/supporters.csv"), 200));
+    expect(csv).toContain("kept@example.org");
+    expect(csv).not.toContain("changed@example.org");
+    // The pledge itself went ahead either way.
+    expect(
+      t.sqlite.prepare("select count(*) n from supporter_pledges where status = 'confirmed'").get(),
+    ).toEqual({ n: 2 });
+  });
+});
+
 describe("a partner's figures", () => {
   it("agree with the campaign dashboard's, and add up by day and by nation", async () => {
     const t = await partnersApp({ ADMIN_SESSION_HOURS: "72" });

@@ -15,6 +15,7 @@ import type { AppEnv } from "../../http/types";
 import { validate } from "../../http/validate";
 import { AppError } from "../../lib/errors";
 import { adminSessionOf } from "../admin/admin.routes";
+import { pendingConsentFor, withdrawConsent } from "../partners/partners.consent";
 import { FollowupInput, TokenInput } from "./letters.schemas";
 import { answerFollowup, confirmLetter, followupContext, letterForConfirmPage } from "./letters.service";
 
@@ -77,10 +78,17 @@ export const letterPages = new Hono<AppEnv>()
         title: group ? "Confirm your letters" : "Confirm your letter",
         letter,
         token,
+        // "<partner> may contact me", ticked with these letters: shown, ticked, to be unticked.
+        partnerConsent: await pendingConsentFor(c.var.deps, { source: "letter", ref: letter.id }),
       }),
     );
   })
   .post("/letters/confirm", validate("form", TokenInput), async (c) => {
+    const form = await c.req.parseBody();
+    if (form.partnerConsentShown === "1" && form.partnerConsent !== "yes") {
+      const letter = await letterForConfirmPage(c.var.deps, c.req.valid("form"));
+      await withdrawConsent(c.var.deps, { source: "letter", ref: letter.id });
+    }
     const result = await confirmLetter(c.var.deps, c.req.valid("form"));
     return c.html(
       c.var.deps.templates.render("pages/letters/confirmed", {

@@ -191,3 +191,45 @@ export function eraseWebhookEventsStatements(
 
 /** What an erased event's body becomes (not JSON: a delivery still in flight is given up). */
 export const SCRUBBED_EVENT = "[removed]";
+
+/**
+ * The consent ticked with this letter (group) or pledge, still waiting for its confirmation: the
+ * confirm page shows it, ticked, so the address's owner sees what they are agreeing to (someone
+ * else may have typed their address) and can untick it.
+ */
+export async function pendingConsentFor(
+  deps: Pick<Deps, "db">,
+  input: { source: PartnerConsentSource; ref: string },
+): Promise<{ partnerName: string; text: string } | null> {
+  const [row] = await deps.db
+    .select({ name: partners.name, version: partnerConsents.wordingVersion })
+    .from(partnerConsents)
+    .innerJoin(partners, eq(partners.key, partnerConsents.partnerKey))
+    .where(
+      and(
+        eq(partnerConsents.source, input.source),
+        eq(partnerConsents.sourceRef, input.ref),
+        isNull(partnerConsents.confirmedAt),
+      ),
+    )
+    .limit(1);
+  return row ? { partnerName: row.name, text: partnerConsentText(row.version, row.name) } : null;
+}
+
+/** Unticked on the confirm page: the consent goes (before anything is confirmed). */
+export async function withdrawConsent(
+  deps: Pick<Deps, "db" | "logger">,
+  input: { source: PartnerConsentSource; ref: string },
+): Promise<void> {
+  const gone = await deps.db
+    .delete(partnerConsents)
+    .where(
+      and(
+        eq(partnerConsents.source, input.source),
+        eq(partnerConsents.sourceRef, input.ref),
+        isNull(partnerConsents.confirmedAt),
+      ),
+    )
+    .returning({ id: partnerConsents.id });
+  if (gone.length) deps.logger.info("partner consent withdrawn before confirming", { source: input.source });
+}

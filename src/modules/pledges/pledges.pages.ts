@@ -4,10 +4,12 @@
  * POSTs. A failed form re-renders with the supporter's input and messages linked to fields.
  */
 import { Hono } from "hono";
+import type { Deps } from "../../deps";
 import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { isAppError } from "../../lib/errors";
-import { partnerConsentField } from "../partners/partners.consent";
+import { verifyToken } from "../../lib/tokens";
+import { partnerConsentField, pendingConsentFor, withdrawConsent } from "../partners/partners.consent";
 import { attributionFor, verifyAttribution } from "../widget/widget.attribution";
 import { getPartner } from "../widget/widget.service";
 import { parseRepRef } from "./pledges.routes";
@@ -15,6 +17,7 @@ import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "./pledges.s
 import {
   confirmPledge,
   createPledge,
+  PURPOSE,
   pledgeCounter,
   pledgeForToken,
   pledgeWall,
@@ -30,6 +33,10 @@ const consent = {
 };
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
+
+/** The pledge a confirm link names (its public id), as the consent ticked with it is recorded. */
+const pledgeRef = async (deps: Deps, token: string) =>
+  (await verifyToken(deps.config, token, PURPOSE.confirm, deps.clock.now())).subject;
 
 export const pledgePages = new Hono<AppEnv>()
   .get("/pledge", async (c) => {
@@ -105,13 +112,26 @@ export const pledgePages = new Hono<AppEnv>()
     const deps = c.var.deps;
     const token = c.req.query("token") ?? "";
     const pledge = await pledgeForToken(deps, { token });
+    // "<partner> may contact me", ticked with this pledge: shown, ticked, to be unticked.
+    const partnerConsent = await pendingConsentFor(deps, {
+      source: "pledge",
+      ref: await pledgeRef(deps, token),
+    });
     return c.html(
-      deps.templates.render("pages/pledges/confirm", { title: "Confirm your pledge", token, pledge }),
+      deps.templates.render("pages/pledges/confirm", {
+        title: "Confirm your pledge",
+        token,
+        pledge,
+        partnerConsent,
+      }),
     );
   })
   .post("/pledge/confirm", async (c) => {
     const deps = c.var.deps;
-    const token = str((await c.req.parseBody()).token);
+    const form = await c.req.parseBody();
+    const token = str(form.token);
+    if (form.partnerConsentShown === "1" && form.partnerConsent !== "yes")
+      await withdrawConsent(deps, { source: "pledge", ref: await pledgeRef(deps, token) });
     const result = await confirmPledge(deps, { token });
     return c.html(
       deps.templates.render("pages/pledges/confirm", {
