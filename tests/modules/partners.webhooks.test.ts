@@ -5,6 +5,7 @@
  * state and requeue a partner sees, redirects not followed, timeouts, the "send test event"
  * button, secret rotation with two signatures, and the addresses we refuse to call.
  */
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -372,4 +373,57 @@ describe("addresses we refuse to call", () => {
     expect(row.state).toBe("dead");
     expect(row.e).toContain("hooks.example.org resolves to 127.0.0.1, not a public address");
   });
+});
+
+describe("the published verification samples", () => {
+  it("are printed in docs/webhooks.md exactly as the tested code and the /docs/webhooks page give them", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { ROOT_DIR } = await import("../../src/adapters/node/deps");
+    const { VERIFY_SAMPLE_PYTHON } = await import("../../src/modules/partners/partners.docs");
+    const doc = readFileSync(join(ROOT_DIR, "docs/webhooks.md"), "utf8");
+    expect(doc).toContain(`\`\`\`js\n${VERIFY_SAMPLE_NODE}\`\`\``);
+    expect(doc).toContain(`\`\`\`python\n${VERIFY_SAMPLE_PYTHON}\`\`\``);
+    const t = await partnersApp();
+    const page = await (await t.request("/docs/webhooks")).text();
+    expect(page).toContain("createHmac(&quot;sha256&quot;, key)");
+    expect(page).toContain("hmac.compare_digest(signature, expected)");
+  });
+});
+
+describe("the Python sample", () => {
+  const python = (() => {
+    try {
+      return execFileSync("python3", ["--version"]).length > 0;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!python)(
+    "verifies a real delivery, and refuses it altered (when python3 is installed)",
+    async () => {
+      const { VERIFY_SAMPLE_PYTHON } = await import("../../src/modules/partners/partners.docs");
+      const t = await hooked();
+      // The sample reads the real clock: the delivery is signed now.
+      t.clock.set(Date.now());
+      await t.acme.post("/partner/webhooks/test");
+      const r = t.receiver.received[0];
+      const dir = mkdtempSync(join(tmpdir(), "speakup-py-"));
+      writeFileSync(join(dir, "verify.py"), VERIFY_SAMPLE_PYTHON);
+      const run = (body: string) =>
+        execFileSync(
+          "python3",
+          [
+            "-c",
+            "import json,sys; sys.path.insert(0, sys.argv[1]); from verify import verify_webhook; print(verify_webhook(sys.argv[2], json.loads(sys.argv[3]), sys.argv[4].encode()))",
+            dir,
+            t.secret,
+            JSON.stringify(r?.headers ?? {}),
+            body,
+          ],
+          { encoding: "utf8" },
+        ).trim();
+      expect(run(r?.body ?? "")).toBe("True");
+      expect(run(`${r?.body} `)).toBe("False");
+    },
+  );
 });
