@@ -2,9 +2,10 @@
  * Widget and page sizes: what a partner's visitor downloads.
  *
  * 1. Registers a partner in a fresh SQLite file, then runs the real Node server on it.
- * 2. Fetches /widget.js, the first embed page (/embed?partner=…) and the sub-resources that page
- *    loads (/static/app.css, /static/app.js, and the accent stylesheet when themed), plus the
- *    longest step (the write page) for scale.
+ * 2. Fetches /widget.js, the loader's question (/api/widget/<key>: is the widget on?), the first
+ *    embed page (/embed?partner=…) and the sub-resources that page loads (/static/app.css,
+ *    /static/app.js, and the accent stylesheet when themed), plus the longest step (the write
+ *    page) for scale, and the same first page in Welsh.
  * 3. Reports raw and gzipped bytes (zlib level 6, what nginx / Cloudflare send by default; the
  *    app itself does not compress). Budget: widget.js <= 5 KB gzipped.
  * 4. Writes the figures into the "Widget and page sizes" block of bench/REPORT.md.
@@ -44,12 +45,14 @@ async function main() {
     };
     const loader = await size("/widget.js");
     const embed = [
+      await size("/api/widget/bench"),
       await size("/embed?partner=bench"),
       await size("/static/app.css"),
       await size("/static/app.js"),
     ];
     const themed = await size("/static/theme.css?accent=0b6e4f");
     const write = await size("/embed/write?postcode=ZZ9+9ZZ&to=mp&partner=bench");
+    const welsh = await size("/embed?partner=bench&lang=cy");
     const sum = (xs: { raw: number; gzip: number }[]) => ({
       raw: xs.reduce((a, x) => a + x.raw, 0),
       gzip: xs.reduce((a, x) => a + x.gzip, 0),
@@ -66,9 +69,10 @@ async function main() {
       ...embed.map(row),
       row(themed),
       row(write),
+      row(welsh),
       "",
       `- **widget.js: ${loader.gzip} B gzipped** (budget ${BUDGET_GZIP} B: ${loader.gzip <= BUDGET_GZIP ? "within" : "OVER"}).`,
-      `- **First view of the embed on a partner page** (loader + embed HTML + CSS + JS): ${first.raw} B raw, **${first.gzip} B gzipped**, 4 requests (5 with a partner accent, +${themed.gzip} B). No fonts, images or third-party requests.`,
+      `- **First view of the embed on a partner page** (loader, its on/off question, embed HTML, CSS, JS): ${first.raw} B raw, **${first.gzip} B gzipped**, 5 requests (6 with a partner accent, +${themed.gzip} B). A switched-off widget costs the host page the loader and the question only (${loader.gzip + (embed[0]?.gzip ?? 0)} B gzipped). No fonts, images or third-party requests.`,
       `- The longest step (choose asks and write) is ${write.gzip} B gzipped; CSS and JS are cached after the first page (max-age 3600).`,
     ].join("\n");
     updateReport(resolve(ROOT, "bench/REPORT.md"), { section: "Widget and page sizes", key: "widget", body });

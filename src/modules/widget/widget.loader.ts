@@ -1,6 +1,6 @@
 /**
  * The partner-side loader served as /widget.js. Plain ES5-ish JavaScript, no framework, kept as
- * a string so both runtimes serve it without a file system (budget: 5 KB gzipped; it is ~1.4 KB).
+ * a string so both runtimes serve it without a file system (budget: 5 KB gzipped; it is 1.7 KB).
  *
  * Partners paste: <script src="https://HOST/widget.js" data-partner="KEY" async></script>
  * Options (widget.options.ts): data-lang ("en" | "cy"), data-accent ("#0b6e4f"), data-compact,
