@@ -26,7 +26,7 @@ import { savePartner } from "../src/modules/widget/widget.service";
 import { updateReport } from "./support/report";
 
 const ROOT = resolve(import.meta.dirname, "..");
-const CONFIRMS = 300;
+const CONFIRMS = 500;
 const EVENTS = 2000;
 
 async function main() {
@@ -56,39 +56,43 @@ async function main() {
       await savePartner(deps, { key, name: key, allowedOrigins: ["https://p.example"], active: true });
     await saveWebhook(deps, { partnerKey: "hooked", url, events: ["pledge.confirmed"], enabled: true });
 
-    const confirmTimes = async (partner: string) => {
-      const times: number[] = [];
-      for (let i = 0; i < CONFIRMS; i++) {
-        const email = `${partner}-${i}@example.org`;
-        await createPledge(deps, {
-          name: "Bench",
-          email,
-          postcode: "ZZ9 9ZZ",
-          pledgeConsent: "pledge-2026-11",
-          partner,
-        });
-        const row = sqlite
-          .prepare("select public_id p from supporter_pledges where email_norm = ?")
-          .get(email) as {
-          p: string;
-        };
-        const token = await signToken(config, {
-          purpose: PURPOSE.confirm,
-          subject: row.p,
-          expiresAt: Date.now() + 3_600_000,
-        });
-        const t0 = performance.now();
-        await confirmPledge(deps, { token });
-        times.push(performance.now() - t0);
-      }
-      times.sort((a, b) => a - b);
-      const avg = times.reduce((a, b) => a + b, 0) / times.length;
-      return { avg, p99: times[Math.floor(times.length * 0.99)] ?? 0 };
+    // Alternating between the two partners, so machine noise falls on both alike.
+    const times: Record<string, number[]> = { plain: [], hooked: [] };
+    for (let i = 0; i < CONFIRMS * 2; i++) {
+      const partner = i % 2 === 0 ? "plain" : "hooked";
+      const email = `${partner}-${i}@example.org`;
+      await createPledge(deps, {
+        name: "Bench",
+        email,
+        postcode: "ZZ9 9ZZ",
+        pledgeConsent: "pledge-2026-11",
+        partner,
+      });
+      const row = sqlite
+        .prepare("select public_id p from supporter_pledges where email_norm = ?")
+        .get(email) as {
+        p: string;
+      };
+      const token = await signToken(config, {
+        purpose: PURPOSE.confirm,
+        subject: row.p,
+        expiresAt: Date.now() + 3_600_000,
+      });
+      const t0 = performance.now();
+      await confirmPledge(deps, { token });
+      times[partner]?.push(performance.now() - t0);
+    }
+    const stats = (xs: number[]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      return {
+        median: sorted[Math.floor(sorted.length / 2)] ?? 0,
+        p99: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+      };
     };
-    const plain = await confirmTimes("plain");
-    const hooked = await confirmTimes("hooked");
+    const plain = stats(times.plain ?? []);
+    const hooked = stats(times.hooked ?? []);
     // Deliver what the confirmations queued, then a larger batch.
-    await drainWebhooks(deps);
+    while ((await drainWebhooks(deps)).claimed > 0);
     const now = Date.now();
     const body = JSON.stringify({
       type: "pledge.confirmed",
@@ -134,8 +138,8 @@ async function main() {
       "",
       "| | figure |",
       "| --- | ---: |",
-      `| confirmPledge, partner without a webhook (avg / p99 of ${CONFIRMS}) | ${plain.avg.toFixed(2)} / ${plain.p99.toFixed(2)} ms |`,
-      `| confirmPledge, partner with a subscribed webhook (queues the signed event in the same write) | ${hooked.avg.toFixed(2)} / ${hooked.p99.toFixed(2)} ms |`,
+      `| confirmPledge, partner without a webhook (median / p99 of ${CONFIRMS}) | ${plain.median.toFixed(2)} / ${plain.p99.toFixed(2)} ms |`,
+      `| confirmPledge, partner with a subscribed webhook (queues the signed event in the same write) | ${hooked.median.toFixed(2)} / ${hooked.p99.toFixed(2)} ms |`,
       `| delivery of ${EVENTS} events to a local receiver (claim, sign, POST, record; 4 lanes) | **${Math.round(delivered / seconds)} events/s** (${delivered} in ${seconds.toFixed(1)} s) |`,
     ].join("\n");
     updateReport(resolve(ROOT, "bench/REPORT.md"), {
