@@ -139,12 +139,12 @@ describe("migration 0004_devolved on a database in use", () => {
   });
 });
 
-describe("migration 0005_partners on a database in use", () => {
+describe("migration 0007_partners on a database in use", () => {
   it("keeps leads, their sessions, partners, outbox rows and their log, and tallies; back-fills partners' tallies", () => {
     const raw = new Database(":memory:");
     raw.pragma("foreign_keys = ON");
     const db = drizzle(raw);
-    migrate(db, { migrationsFolder: migrationsBefore("0005_partners") });
+    migrate(db, { migrationsFolder: migrationsBefore("0007_partners") });
     const now = Date.parse("2026-11-20T12:00:00Z");
     raw.exec(`
       insert into constituencies (ons_code, name, nation, region_code, region_name)
