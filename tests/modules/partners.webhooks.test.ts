@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeWebhookTransport } from "../../src/adapters/node/webhooks";
+import { consumeOutboxBatch } from "../../src/modules/delivery/delivery.queue";
 import { drainOnce, drainOutbox } from "../../src/modules/delivery/delivery.service";
 import { VERIFY_SAMPLE_NODE } from "../../src/modules/partners/partners.docs";
 import { saveWebhook } from "../../src/modules/partners/partners.webhooks";
@@ -264,6 +265,58 @@ describe("delivery through the outbox", () => {
     const report = await drainOnce(t.deps);
     expect(report.webhooksSent).toBe(1);
     expect(t.receiver.received).toHaveLength(1);
+  });
+
+  it("on the delivery queue (Workers), a confirmation's event is announced and POSTed by the consumer, never mailed, even while mail is paused; a 503 is retried after the backoff", async () => {
+    const t = await hooked({}, (n) => (n === 1 ? { status: 503 } : { status: 204 }));
+    t.sqlite
+      .prepare(
+        "insert into relay_status (id, state, reason, since, failures, next_probe_at, updated_at) values ('outbox', 'paused', 'auth', ?, 1, ?, ?)",
+      )
+      .run(t.clock.now(), t.clock.now() + 3_600_000, t.clock.now());
+    await t.letterVia(ACME, { name: "Ann Opted", email: "ann@example.org" }, { consent: true });
+    const hook = t.sqlite.prepare("select id from outbox where kind = 'webhook'").get() as { id: string };
+    // The confirmation handed the event to the sender (Workers: the queue; Node: the loop's wake-up).
+    expect(t.announced.filter((a) => a.id === hook.id)).toHaveLength(1);
+    const decided: unknown[] = [];
+    const message = (id: string) => ({
+      id: `m-${decided.length}`,
+      body: { id },
+      attempts: 1,
+      ack: () => void decided.push("ack"),
+      retry: (o?: { delaySeconds?: number }) => void decided.push({ retry: o?.delaySeconds }),
+    });
+    const captured = () =>
+      (t.sqlite.prepare("select count(*) n from captured_mail").get() as { n: number }).n;
+    const mailBefore = captured();
+    const first = await consumeOutboxBatch(t.deps, [message(hook.id)]);
+    expect(first).toMatchObject({ webhooks: 1, webhooksSent: 0, retrying: 1, sent: 0, deferred: 0 });
+    const failed = t.sqlite
+      .prepare("select state, next_attempt_at n from outbox where id = ?")
+      .get(hook.id) as {
+      state: string;
+      n: number;
+    };
+    expect(failed.state).toBe("failed");
+    expect(decided).toEqual([{ retry: Math.ceil((failed.n - t.clock.now()) / 1000) }]);
+    // The retried message comes back after the backoff: delivered once, and the mail relay's
+    // pause is neither ended nor used up by a partner's endpoint answering.
+    t.clock.advance(failed.n - t.clock.now());
+    const second = await consumeOutboxBatch(t.deps, [message(hook.id), message(hook.id)]);
+    expect(second).toMatchObject({ webhooks: 1, webhooksSent: 1, sent: 0 });
+    expect(decided.slice(1)).toEqual(["ack", "ack"]);
+    expect(t.receiver.received).toHaveLength(2);
+    expect(t.event(t.receiver.received[1])).toMatchObject({ type: "letter.confirmed", partner: ACME.key });
+    expect(
+      verifyWebhook(
+        t.secret,
+        t.receiver.received[1]?.headers ?? {},
+        t.receiver.received[1]?.body ?? "",
+        t.nowS(),
+      ),
+    ).toBe(true);
+    expect(captured()).toBe(mailBefore);
+    expect(t.sqlite.prepare("select state from relay_status").get()).toEqual({ state: "paused" });
   });
 
   it("the test button delivers a signed webhook.test at once and says how it went", async () => {

@@ -39,8 +39,8 @@ import { devolvedSources } from "../http/devolved-sources";
 import { mailApiMailer } from "../http/mail-api";
 import { membersApi } from "../http/members-api";
 import { postcodesIo } from "../http/postcodes-io";
-import { countedD1 } from "./d1-budget";
 import { fetchWebhookTransport } from "../http/webhooks-fetch";
+import { countedD1 } from "./d1-budget";
 import precompiled from "./generated/templates.js";
 import { consoleLogger } from "./logger";
 import {

@@ -23,6 +23,10 @@
  * - Messages the queue gave up on arrive on the dead-letter queue, whose consumer moves the row
  *   to `dead` through the machine (`dead_letter`): visible on the dashboard, requeue-able, never
  *   silently dropped.
+ * - Partners' webhook deliveries (kind `webhook`) travel on the same queue and are claimed the
+ *   same way, but are POSTed by the webhook transport (sendWebhookClaimed), never mailed. They
+ *   have their own lane: a paused mail relay doesn't hold them up, and their answers say nothing
+ *   about the relay (they neither end a pause nor count as its success).
  * - The cron's sweep (sweepOutbox) is only a safety net: leases of senders that died, the
  *   unconfirmed-letter sweep, and rows that stayed due long after the queue should have
  *   delivered them (re-announced at most once per grace period). Each step is bounded by the
@@ -50,6 +54,7 @@ import {
   type Pass,
   recoverExpiredLeases,
   sendClaimed,
+  sendWebhookClaimed,
 } from "./delivery.service";
 
 /** What the consumer needs of a queue message (Cloudflare's Message has exactly this). */
@@ -91,9 +96,10 @@ export type BatchReport = DrainReport & {
 const STOPPED_RETRY_BASE_MS = 2000;
 
 type Verdict =
-  | { kind: "done"; outcome: Outcome | "gone" | "ended" | "waiting" }
+  /** `webhook`: a partner's webhook delivery, which says nothing about the mail relay. */
+  | { kind: "done"; outcome: Outcome | "gone" | "ended" | "waiting"; webhook?: boolean }
   /** `answered`: the relay answered a send (a temporary failure), so it works. */
-  | { kind: "retry"; at: number; answered?: boolean }
+  | { kind: "retry"; at: number; answered?: boolean; webhook?: boolean }
   | { kind: "deferred" }
   | { kind: "pending" };
 
@@ -130,6 +136,13 @@ async function deliverOne(
         outcome: (CLAIMABLE as readonly string[]).includes(cur.state) ? "waiting" : "ended",
       };
     }
+  }
+  if (row.kind === "webhook") {
+    const hook = await sendWebhookClaimed(deps, row, { pass, justClaimed: true });
+    if (hook === "retrying")
+      return { kind: "retry", at: pass.retryAt?.get(id) ?? now + 30_000, webhook: true };
+    if (hook === "skipped") return { kind: "retry", at: now + 1000, webhook: true };
+    return { kind: "done", outcome: hook, webhook: true };
   }
   const outcome = await sendClaimed(deps, mailer, row, { pass, justClaimed: true });
   switch (outcome) {
@@ -184,6 +197,11 @@ export async function consumeOutboxBatch(
       retry(m, at);
     }
   };
+  /** Whether the message names a partner's webhook delivery (sent even while mail is paused). */
+  const isWebhook = async (id: string) => {
+    const [r] = await deps.db.select({ kind: outbox.kind }).from(outbox).where(sql`${outbox.id} = ${id}`);
+    return r?.kind === "webhook";
+  };
   const pausedUntil = () => pass.nextProbeAt ?? gate.row?.nextProbeAt ?? deps.clock.now() + PAUSE_FALLBACK_MS;
 
   let i = 0;
@@ -218,7 +236,7 @@ export async function consumeOutboxBatch(
       return;
     }
     const { id } = parsed.data;
-    if (gate.mode === "paused" || pass.relayDown) {
+    if ((gate.mode === "paused" || pass.relayDown) && !(await isWebhook(id))) {
       report.deferred++;
       await requeue(m, id, pausedUntil());
       return;
@@ -228,6 +246,14 @@ export async function consumeOutboxBatch(
       return;
     }
     const v = await deliverOne(deps, mailer, id, pass);
+    // Counted apart: a partner's endpoint answering says nothing about the mail relay.
+    if ((v.kind === "done" || v.kind === "retry") && v.webhook) report.webhooks++;
+    if (v.kind === "done" && v.webhook) {
+      if (v.outcome === "sent") report.webhooksSent++;
+      else if (v.outcome === "dead" || v.outcome === "lost") report[v.outcome]++;
+      ack(m);
+      return;
+    }
     if (v.kind === "done") {
       const o = v.outcome;
       if (o === "sent" || o === "dead" || o === "bounced" || o === "lost") report[o]++;

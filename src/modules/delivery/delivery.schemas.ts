@@ -6,6 +6,7 @@ import { z } from "zod";
  * everything else from the row, through the state machine.
  */
 export const OutboxQueueMessage = z.object({
-  id: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, "an outbox row id"),
+  // UUIDs, and the database's own ids for rows it builds (partners' webhook events: wh_<hex>).
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "an outbox row id"),
 });
 export type OutboxQueueMessage = z.infer<typeof OutboxQueueMessage>;

@@ -572,25 +572,27 @@ export const notToFlaggedAddress = sql`not (${outbox.kind} = 'letter' and ${outb
  */
 const WEBHOOK_LANES = 4;
 
-type WebhookOutcomeName = "sent" | "retrying" | "dead" | "lost" | "skipped";
+export type WebhookOutcomeName = "sent" | "retrying" | "dead" | "lost" | "skipped";
 
 /** Record a failed webhook attempt: retried with backoff, or dead (permanent, or out of attempts). */
 async function recordWebhookFailure(
   deps: Deps,
   row: OutboxRow,
   f: { permanent: boolean; status: number | null; detail: string },
+  pass: Pass,
 ): Promise<WebhookOutcomeName> {
   const now = deps.clock.now();
   const exhausted = row.attempts >= (row.attemptLimit ?? deps.config.OUTBOX_MAX_ATTEMPTS);
   const event: OutboxEvent = f.permanent || exhausted ? "give_up" : "retry";
   const to = event === "retry" ? "failed" : "dead";
+  const nextAttemptAt = event === "retry" ? now + backoffMs(row.attempts) : now;
   const n = await transition(
     deps,
     event,
     { id: row.id },
     {
       guard: ourClaim(row),
-      set: { lastError: f.detail, nextAttemptAt: event === "retry" ? now + backoffMs(row.attempts) : now },
+      set: { lastError: f.detail, nextAttemptAt },
       after: [
         logWhen(deps, row, to, {
           outcome: event === "retry" ? "temporary_failure" : "permanent_failure",
@@ -609,6 +611,10 @@ async function recordWebhookFailure(
     status: f.status,
     next: to,
   });
+  if (event === "retry") {
+    pass.retryAt ??= new Map();
+    pass.retryAt.set(row.id, nextAttemptAt);
+  }
   return event === "retry" ? "retrying" : "dead";
 }
 
@@ -618,36 +624,54 @@ async function recordWebhookFailure(
  * answer (a redirect, which is never followed, 4xx, 5xx), a timeout or no connection: retried
  * with the outbox's backoff, dead after OUTBOX_MAX_ATTEMPTS. Never pauses the mail relay.
  */
-export async function sendWebhookClaimed(deps: Deps, row: OutboxRow): Promise<WebhookOutcomeName> {
-  const extended = await transition(
-    deps,
-    "extend",
-    { id: row.id },
-    { guard: and(ourClaim(row), gt(outbox.leaseUntil, deps.clock.now())) },
-  );
+export async function sendWebhookClaimed(
+  deps: Deps,
+  row: OutboxRow,
+  opts: { pass?: Pass; justClaimed?: boolean } = {},
+): Promise<WebhookOutcomeName> {
+  const pass = opts.pass ?? {};
+  // As for mail (sendClaimed): a row claimed a moment ago on its own has its whole lease ahead.
+  const extended = opts.justClaimed
+    ? 1
+    : await transition(
+        deps,
+        "extend",
+        { id: row.id },
+        { guard: and(ourClaim(row), gt(outbox.leaseUntil, deps.clock.now())) },
+      );
   if (extended === 0) return "skipped";
   const prepared = await prepareWebhookRequest(deps, row);
   if (!prepared.ok)
-    return recordWebhookFailure(deps, row, { permanent: true, status: null, detail: prepared.reason });
+    return recordWebhookFailure(deps, row, { permanent: true, status: null, detail: prepared.reason }, pass);
   const outcome = await deps.webhooks.post(prepared.request);
   if (outcome.kind === "status" && outcome.status >= 200 && outcome.status < 300) {
     const ok = await writeAccepted(deps, row, `${outcome.status} accepted`);
     return ok ? "sent" : "lost";
   }
   if (outcome.kind === "status")
-    return recordWebhookFailure(deps, row, {
-      permanent: outcome.status === 410,
-      status: outcome.status,
-      detail:
-        outcome.status >= 300 && outcome.status < 400
-          ? `HTTP ${outcome.status}: redirects are not followed; give the final address`
-          : `HTTP ${outcome.status}`,
-    });
-  return recordWebhookFailure(deps, row, {
-    permanent: outcome.kind === "refused",
-    status: null,
-    detail: `${outcome.kind}: ${outcome.detail}`.slice(0, 200),
-  });
+    return recordWebhookFailure(
+      deps,
+      row,
+      {
+        permanent: outcome.status === 410,
+        status: outcome.status,
+        detail:
+          outcome.status >= 300 && outcome.status < 400
+            ? `HTTP ${outcome.status}: redirects are not followed; give the final address`
+            : `HTTP ${outcome.status}`,
+      },
+      pass,
+    );
+  return recordWebhookFailure(
+    deps,
+    row,
+    {
+      permanent: outcome.kind === "refused",
+      status: null,
+      detail: `${outcome.kind}: ${outcome.detail}`.slice(0, 200),
+    },
+    pass,
+  );
 }
 
 /**

@@ -36,6 +36,7 @@ import { BODY_INFO, bodyOfRepKind, devolvedBodyOf } from "../devolved/devolved.b
 import type { DevolvedView } from "../devolved/devolved.lookup";
 import { type LookupResult, lookupPostcode } from "../lookup/lookup.service";
 import { recordConsentStatement } from "../partners/partners.consent";
+import { announceWebhookEvents } from "../partners/partners.webhooks";
 import { confirmPledgesWithLetterStatements, pledgeWithLetterStatement } from "../pledges/pledges.service";
 import { type Ask, type Campaign, type CampaignNation, NATION_BODIES } from "./letters.campaign";
 import { confirmEmail, type LetterForEmail } from "./letters.emails";
@@ -670,6 +671,7 @@ export async function confirmGroup(deps: Deps, groupId: string) {
     deps,
     waiting.map((l) => l.id),
   );
+  await announceWebhookEvents(deps, now);
   const outcomes = await Promise.all(
     before.map(async (l) => ({ l, ...(await confirmOutcome(deps, l, now)) })),
   );

@@ -63,7 +63,7 @@ import { outboxRow } from "../delivery/delivery.outbox";
 import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
 import { lookupPostcode } from "../lookup/lookup.service";
 import { confirmLetterConsentStatement, recordConsentStatement } from "../partners/partners.consent";
-import { letterConfirmedEvent } from "../partners/partners.webhooks";
+import { announceWebhookEvents, letterConfirmedEvent } from "../partners/partners.webhooks";
 import { confirmPledgesWithLetterStatements, pledgeWithLetterStatement } from "../pledges/pledges.service";
 import type { Campaign } from "./letters.campaign";
 import {
@@ -798,6 +798,7 @@ export async function confirmLetter(deps: Deps, input: { token: string }) {
     ...confirmPledgesWithLetterStatements(deps, id, now),
   ]);
   await announceConfirmed(deps, [id]);
+  await announceWebhookEvents(deps, now);
   const after = await confirmOutcome(deps, l, now);
   if (after.problem) throw after.problem;
   const held = isHeld(deps, l);

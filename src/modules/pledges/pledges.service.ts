@@ -44,7 +44,7 @@ import { insertOutboxWhere, type NewOutboxRow } from "../delivery/delivery.outbo
 import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
 import { lookupPostcode } from "../lookup/lookup.service";
 import { confirmPledgeConsentStatement, recordConsentStatement } from "../partners/partners.consent";
-import { pledgeConfirmedEvent, repPledgedEvent } from "../partners/partners.webhooks";
+import { announceWebhookEvents, pledgeConfirmedEvent, repPledgedEvent } from "../partners/partners.webhooks";
 import { emailFingerprint } from "./pledges.fingerprint";
 import { serviceMailRow } from "./pledges.mail";
 import type { AdminVerifyInput, CreatePledgeInput, RepRef } from "./pledges.schemas";
@@ -295,6 +295,7 @@ export async function confirmPledge(
     .set({ status: "confirmed", confirmedAt: now })
     .where(and(eq(supporterPledges.id, id), eq(supporterPledges.status, "unconfirmed")));
   await deps.atomic([confirm, ...tallyStatements(deps, id, now)]);
+  await announceWebhookEvents(deps, now);
   const alreadyConfirmed = before.status === "confirmed";
   if (!alreadyConfirmed) deps.logger.info("pledge confirmed", {});
   return { status: "confirmed", alreadyConfirmed };
@@ -730,6 +731,7 @@ export async function verifyRepPledge(deps: Deps, input: { token: string }) {
       .where(and(eq(repPledges.id, row.id), eq(repPledges.status, "requested"))),
     repPledgedEvent(deps, eq(repPledges.id, row.id), now),
   ]);
+  await announceWebhookEvents(deps, now);
   deps.logger.info("representative pledge verified", { by: "link", kind: row.kind });
   return { status: "verified" as const, name: row.name, constituency: row.constituency };
 }
@@ -766,6 +768,7 @@ export async function adminVerifyRepPledge(deps: Deps, input: AdminVerifyInput &
       now,
     ),
   ]);
+  await announceWebhookEvents(deps, now);
   deps.logger.info("representative pledge verified", { by: "admin", kind: target.kind });
   return { ...target, status: "verified" as const };
 }
