@@ -20,6 +20,7 @@ export const VERIFY_SAMPLE_NODE = [
   "  if (!id || !timestamp || !signatures || !/^\\d+$/.test(timestamp)) return false;",
   "  if (Math.abs(nowSeconds - Number(timestamp)) > TOLERANCE_SECONDS) return false;",
   '  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: sample code for partners, printed as written
   '  const expected = createHmac("sha256", key).update(`${id}.${timestamp}.${rawBody}`).digest();',
   "  // During a secret rotation there are two signatures, space-separated: either may match.",
   '  return signatures.split(" ").some((entry) => {',
