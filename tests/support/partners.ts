@@ -97,7 +97,7 @@ export async function partnersApp(env: Record<string, string> = {}) {
       202,
     );
     if (opts.confirm === false) return;
-    const mail = [...t.sent].reverse().find((m) => m.to.address === who.email.toLowerCase());
+    const mail = [...t.sent].reverse().find((m) => m.to.address.toLowerCase() === who.email.toLowerCase());
     const token = new URL(linkIn(mail, "/pledge/confirm?token=")).searchParams.get("token");
     await expectStatus(await json("/api/pledges/confirm", { token }), 200);
   }

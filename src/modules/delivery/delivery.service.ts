@@ -36,8 +36,8 @@ import type { Deps, Mailer, MailMessage, Statement } from "../../deps";
 import { describeError, safeErrorText } from "../../lib/safe-error";
 import { followupEmail, letterForEmailColumns, sentNoticeEmail } from "../letters/letters.emails";
 import { sweepUnconfirmed } from "../letters/letters.service";
-import { processPrivacyRequests } from "../privacy/privacy.service";
 import { prepareWebhookRequest } from "../partners/partners.signing";
+import { processPrivacyRequests } from "../privacy/privacy.service";
 import { bounceStatements } from "./delivery.bounces";
 import {
   announceInserted,

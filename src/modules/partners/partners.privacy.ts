@@ -24,7 +24,10 @@ import { deleteOldDeliveries } from "./partners.webhooks";
  * `emails`: every address (lower-cased) the person's mailbox was typed as, so consents and an
  * account given under any spelling of it are found (privacy.service.ts addressesOf).
  */
-export async function partnerDataHeldFor(deps: Pick<Deps, "db">, emails: readonly string[]): Promise<boolean> {
+export async function partnerDataHeldFor(
+  deps: Pick<Deps, "db">,
+  emails: readonly string[],
+): Promise<boolean> {
   if (!emails.length) return false;
   const [consent] = await deps.db
     .select({ id: partnerConsents.id })

@@ -591,8 +591,8 @@ export type RetentionReport = PartnerRetentionReport & {
 
 /** Letters handled per write: bounded so one run never holds the write lock for long. */
 const SCRUB_BATCH = 800;
-/** Queries the rest of a retention run needs after scrubbing and anonymising (deletes, counts). */
-const RETENTION_RESERVE = 14;
+/** Queries the rest of a retention run needs after scrubbing and anonymising (deletes, counts, partners' 4). */
+const RETENTION_RESERVE = 18;
 /** Statements per ID_CHUNK letters: scrubbing text (3), anonymising (cancel 3 + scrub 3 + 4). */
 const SCRUB_COST = 3;
 const ANONYMISE_COST = 10;
