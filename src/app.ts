@@ -16,6 +16,7 @@ import { AppError } from "./lib/errors";
 import { adminRoutes } from "./modules/admin/admin.routes";
 import { apiRoutes } from "./modules/api/api.routes";
 import { deliveryRoutes } from "./modules/delivery/delivery.routes";
+import { digestRoutes } from "./modules/digest/digest.routes";
 import { journeyPages } from "./modules/journey/journey.pages";
 import { letterPages } from "./modules/letters/letters.pages";
 import { letterRoutes } from "./modules/letters/letters.routes";
@@ -121,6 +122,7 @@ export function createApp(provideDeps: ProvideDeps) {
   app.route("/", privacyRoutes);
   app.route("/", deliveryRoutes);
   app.route("/", apiRoutes);
+  app.route("/", digestRoutes);
 
   app.notFound((c) => onError(new AppError("not_found", "There is nothing at this address."), c));
   app.onError(onError);

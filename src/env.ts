@@ -7,9 +7,12 @@ import ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { MAX_BOUNCE_LOCAL_PART } from "./modules/delivery/delivery.verp";
 import {
+  assetFilesOf,
   BUNDLED_CAMPAIGNS,
   type Campaign,
+  type CampaignAssets,
   CampaignError,
+  MAX_ASSET_BYTES,
   parseCampaign,
 } from "./modules/letters/letters.campaign";
 
@@ -110,8 +113,11 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, "the signing secret from Resend, starting whsec_")
     .optional(),
-  /** Appended to the supporter's name in From: "Jane Doe via #SpeakUpForBabies". */
-  MAIL_FROM_SUFFIX: z.string().min(1).max(60).default("via #SpeakUpForBabies"),
+  /**
+   * Appended to the supporter's name in From: "Jane Doe via #SpeakUpForBabies". Unset: "via" and
+   * the campaign file's hashtag, so a re-skinned campaign's letters carry its own name.
+   */
+  MAIL_FROM_SUFFIX: z.string().min(1).max(60).optional(),
   /**
    * The root secret: keys for emailed links and for email fingerprints (the suppression list) are
    * derived from it (HKDF), never used as-is. The published dev default is refused whenever mail
@@ -123,6 +129,25 @@ export const EnvSchema = z.object({
   LETTER_CONFIRM_TTL_DAYS: int(1, 60).default(7),
   /** Days after sending that the "did your MP reply?" email goes out. */
   LETTER_FOLLOWUP_DAYS: int(1, 90).default(14),
+  /**
+   * Weeks after a letter was sent before its writer is offered a one-click follow-up ("chase")
+   * letter, unless they told us the representative replied. Representatives' offices commonly
+   * answer within two to four weeks. The chase letter carries the writer's postal address, which
+   * RETENTION_DAYS removes, so the chase must fall due at least a week before that (checked at
+   * start-up): 3 weeks with the default 28 days.
+   */
+  LETTER_CHASE_AFTER_WEEKS: int(1, 52).default(3),
+  /**
+   * A representative's reply rate (the share of their constituents' follow-up answers saying
+   * they replied) is shown publicly only once at least this many answered: below it, one or two
+   * answers would say more about those supporters than about the office.
+   */
+  REPLY_RATE_MIN_ANSWERS: int(1, 10_000).default(10),
+  /**
+   * Node: minutes between checks for digests due to representatives' offices (they go only when
+   * the campaign file turns digests on; Workers: the hourly cron). 0 turns the timer off.
+   */
+  DIGEST_CHECK_MINUTES: int(0, 24 * 60).default(60),
   /** A person may write to the same representative once per this many days. */
   LETTER_SAME_RECIPIENT_DAYS: int(0, 365).default(30),
   /** Letters one representative may receive per UTC day (beyond this, submits are refused). */
@@ -166,8 +191,8 @@ export const EnvSchema = z.object({
   PLEDGE_CONFIRM_TTL_DAYS: int(1, 60).default(7),
   /** Days an MP/candidate pledge verification link stays valid. */
   REP_PLEDGE_LINK_DAYS: int(1, 90).default(30),
-  /** Named on the privacy notice as the data controller. */
-  PRIVACY_CONTROLLER: z.string().min(2).max(200).default("The First 1001 Days Movement"),
+  /** Named on the privacy notice as the data controller. Unset: the campaign file's `organisation`. */
+  PRIVACY_CONTROLLER: z.string().min(2).max(200).optional(),
   /** Where supporters write about their data; shown on the privacy notice. */
   PRIVACY_CONTACT_EMAIL: z.email().default("privacy@speakup.invalid"),
   /**
@@ -346,8 +371,21 @@ export const EnvSchema = z.object({
 });
 
 export type Env = z.output<typeof EnvSchema>;
-/** Settings plus the campaign (data/campaigns/<CAMPAIGN_ID>.json), both checked at start-up. */
-export type Config = Env & { PUBLIC_URL: string; campaign: Campaign };
+/**
+ * Settings plus the campaign (data/campaigns/<CAMPAIGN_ID>.json) and the pictures its branding
+ * names (beside it), all checked at start-up.
+ */
+export type Config = Omit<Env, "MAIL_FROM_SUFFIX" | "PRIVACY_CONTROLLER"> & {
+  PUBLIC_URL: string;
+  /** As set, or "via <the campaign's hashtag>". */
+  MAIL_FROM_SUFFIX: string;
+  /** As set, or the campaign's organisation. */
+  PRIVACY_CONTROLLER: string;
+  /** Whether PUBLIC_URL was set, or is the default for this machine (http://localhost:PORT). */
+  publicUrlSet: boolean;
+  campaign: Campaign;
+  assets: CampaignAssets;
+};
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -357,10 +395,13 @@ export class ConfigError extends Error {
  * Parse a record of strings (process.env or Workers bindings). Empty strings count as unset.
  * `campaigns` maps campaign ids to their file's contents: the Node build reads data/campaigns/
  * at start-up (so edits need no rebuild); tests and Workers use the files bundled at build time.
+ * `assets` are the pictures beside them by file name; when given, every picture the campaign's
+ * branding names must be there (a unit test that passes none skips that check).
  */
 export function parseEnv(
   record: Record<string, unknown>,
   campaigns: Record<string, unknown> = BUNDLED_CAMPAIGNS,
+  assets?: CampaignAssets,
 ): Config {
   const input: Record<string, unknown> = {};
   for (const key of Object.keys(EnvSchema.shape)) {
@@ -424,6 +465,10 @@ export function parseEnv(
     modeProblems.push(
       "  WEBHOOK_ALLOW_PRIVATE: only for tests and local development (PUBLIC_URL on loopback): it lets webhooks reach private addresses",
     );
+  if (env.LETTER_CHASE_AFTER_WEEKS * 7 + 7 > env.RETENTION_DAYS)
+    modeProblems.push(
+      `  LETTER_CHASE_AFTER_WEEKS: must fall due at least 7 days before RETENTION_DAYS removes the writer's address (${env.LETTER_CHASE_AFTER_WEEKS} weeks + 7 days > ${env.RETENTION_DAYS} days); lower it or raise RETENTION_DAYS`,
+    );
   const bounceLocal = (env.BOUNCE_ADDRESS ?? env.MAIL_FROM).split("@")[0] ?? "";
   if (bounceLocal.length > MAX_BOUNCE_LOCAL_PART)
     modeProblems.push(
@@ -442,6 +487,17 @@ export function parseEnv(
         modeProblems.push(
           `  CAMPAIGN_ID: data/campaigns/${env.CAMPAIGN_ID}.json has id "${campaign.id}"; the file name and its id must agree`,
         );
+      for (const a of assets ? assetFilesOf(campaign) : []) {
+        const found = assets?.[a.file];
+        if (!found)
+          modeProblems.push(
+            `  CAMPAIGN_ID: data/campaigns/${env.CAMPAIGN_ID}.json ${a.path}: no picture data/campaigns/${a.file}`,
+          );
+        else if (found.body.byteLength > MAX_ASSET_BYTES)
+          modeProblems.push(
+            `  CAMPAIGN_ID: data/campaigns/${a.file} (${a.path}) is ${Math.round(found.body.byteLength / 1024)} KB; at most ${MAX_ASSET_BYTES / 1024} KB keeps the front page quick on a phone`,
+          );
+      }
     } catch (e) {
       if (!(e instanceof CampaignError)) throw e;
       modeProblems.push(`  CAMPAIGN_ID: ${e.message.replace(/\n/g, "\n  ")}`);
@@ -452,7 +508,11 @@ export function parseEnv(
   return {
     ...env,
     PUBLIC_URL: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ""),
+    publicUrlSet: env.PUBLIC_URL !== undefined,
+    MAIL_FROM_SUFFIX: env.MAIL_FROM_SUFFIX ?? `via ${campaign.hashtag}`,
+    PRIVACY_CONTROLLER: env.PRIVACY_CONTROLLER ?? campaign.organisation,
     campaign,
+    assets: assets ?? {},
   };
 }
 

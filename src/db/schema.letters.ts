@@ -107,6 +107,24 @@ export const letters = sqliteTable(
     /** Follow-up answer: did the representative reply? */
     replyAnswer: text("reply_answer", { enum: REPLY_ANSWERS }),
     replyAnsweredAt: integer("reply_answered_at"),
+    /**
+     * A chase letter ("I wrote on ... and have had no reply") names the letter it follows up: at
+     * most one chase per letter (UNIQUE), so a double click or a replayed link sends one.
+     */
+    chaseOf: text("chase_of"),
+    /**
+     * Outbox id of the "no reply yet? send a follow-up" email, queued when the supporter says
+     * there was no reply before the chase is due: the claim that makes it one per letter.
+     */
+    chasePromptMailId: text("chase_prompt_mail_id"),
+    /**
+     * The separate, unticked box "my MP's office may read my story in a summary" (digests): which
+     * wording and when; `sharedStory` is the supporter's own words, kept only with that consent
+     * and scrubbed with the letter body (retention, erasure).
+     */
+    storyShareConsentVersion: text("story_share_consent_version"),
+    storyShareConsentAt: integer("story_share_consent_at"),
+    sharedStory: text("shared_story"),
   },
   (t) => [
     uniqueIndex("letters_idempotency_uq").on(t.idempotencyKey),
@@ -115,6 +133,11 @@ export const letters = sqliteTable(
     index("letters_campaign_created_ix").on(t.campaignId, t.createdAt),
     index("letters_status_ix").on(t.status),
     index("letters_group_ix").on(t.groupId),
+    uniqueIndex("letters_chase_of_uq").on(t.chaseOf).where(sql`${t.chaseOf} is not null`),
+    // Reply rates by representative read only the letters someone answered the follow-up for.
+    index("letters_reply_ix")
+      .on(t.recipientKind, t.recipientPersonId)
+      .where(sql`${t.replyAnswer} is not null`),
     check("letters_status_ck", sql`${t.status} in (${inList(LETTER_STATUSES)})`),
     check("letters_recipient_kind_ck", sql`${t.recipientKind} in (${inList(RECIPIENT_KINDS)})`),
     // A devolved member's letter names their area; an MP's or candidate's never does.

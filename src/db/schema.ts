@@ -126,4 +126,5 @@ export * from "./schema.limits";
 export * from "./schema.members";
 export * from "./schema.partners";
 export * from "./schema.pledges";
+export * from "./schema.replies";
 export * from "./schema.widget";

@@ -37,9 +37,15 @@ export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
   );
 }
 
-/** Field-level messages from a zod error, keyed by dotted path, for `errors` in the problem body. */
+/**
+ * Field-level messages from a zod error, keyed by dotted path, for `errors` in the problem body:
+ * each a sentence (the schemas' messages are written to be joined, so start lower-case).
+ */
 export function zodIssues(error: ZodError): { path: string; message: string }[] {
-  return error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  return error.issues.map((i) => ({
+    path: i.path.join("."),
+    message: i.message.charAt(0).toUpperCase() + i.message.slice(1),
+  }));
 }
 
 function fromHttpException(e: HTTPException): AppError {

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
     status: 422,
     title: "Letters to this representative's email address are coming back undelivered",
   },
+  chase_not_available: { status: 409, title: "A follow-up letter can't be sent for this letter" },
   already_written: { status: 409, title: "You have already written to this representative recently" },
   recipient_daily_cap: { status: 429, title: "This representative has had many letters today" },
   // pledges, dashboard, privacy

@@ -13,9 +13,19 @@ import { isLang, isSupporterTemplate, LANGS, translateSource } from "./i18n";
 
 type Template = (data: object) => string;
 
+/** 1234 -> "1,234". */
+export const formatNumber = (n: unknown) => Number(n ?? 0).toLocaleString("en-GB");
+
 function helpers(hb: typeof Handlebars) {
   hb.registerHelper("eq", (a: unknown, b: unknown) => a === b);
   hb.registerHelper("gt", (a: unknown, b: unknown) => Number(a) > Number(b));
+  hb.registerHelper("num", (n: unknown) => formatNumber(n));
+  /** {{plural n "supporter" "supporters"}} -> "1 supporter", "1,234 supporters". */
+  hb.registerHelper(
+    "plural",
+    (n: unknown, one: unknown, many: unknown) =>
+      `${formatNumber(n)} ${Number(n) === 1 ? String(one) : String(many)}`,
+  );
 }
 
 export function templatesFromSources(sources: Record<string, string>): Templates {
@@ -137,5 +147,17 @@ function fromCompiled(compiled: Map<string, Template>): Templates {
       if (!t) throw new Error(`no template named ${name}`);
       return t(data);
     },
+  };
+}
+
+/**
+ * The same templates with `site` (the campaign's name, logo and colours: letters.campaign.ts
+ * siteOf) added to every render's data, so every page's layout can show it. A page's own data
+ * wins on a clash.
+ */
+export function withSite(templates: Templates, site: object): Templates {
+  return {
+    has: (name) => templates.has(name),
+    render: (name, data) => templates.render(name, { site, ...data }),
   };
 }

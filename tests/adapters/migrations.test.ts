@@ -4,27 +4,12 @@
  * the migrations run as they do at start-up (one transaction each, foreign keys on), and every
  * row comes through with its references intact.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR } from "../../src/adapters/node/db";
-
-/** The migrations folder as it was before `tag` (the journal cut there). */
-function migrationsBefore(tag: string) {
-  const dir = mkdtempSync(join(tmpdir(), "speakup-migrations-"));
-  cpSync(MIGRATIONS_DIR, dir, { recursive: true });
-  const journalPath = join(dir, "meta/_journal.json");
-  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
-  const at = journal.entries.findIndex((e) => e.tag === tag);
-  expect(at).toBeGreaterThan(0);
-  journal.entries = journal.entries.slice(0, at);
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return dir;
-}
+import { migrationsBefore } from "../support/migrations";
 
 describe("migration 0004_devolved on a database in use", () => {
   it("keeps every letter, band, outbox row, stop, log line, sync, change and pledge, with the new columns defaulted", () => {
@@ -225,5 +210,66 @@ describe("migration 0007_partners on a database in use", () => {
     // A lead's session survived, and still ends with the account (the cascade was rebuilt).
     raw.exec("delete from admin_users where id = 'lead-1'");
     expect(count("admin_sessions")).toBe(0);
+  });
+});
+
+describe("migration 0008_campaign_front on a database in use", () => {
+  it("takes the test seat's letters and pledges out of every tally, leaving the real ones", () => {
+    const raw = new Database(":memory:");
+    raw.pragma("foreign_keys = ON");
+    const db = drizzle(raw);
+    migrate(db, { migrationsFolder: migrationsBefore("0008_campaign_front") });
+    const day = Date.parse("2026-11-20T10:00:00Z");
+    raw.exec(`
+      insert into constituencies (ons_code, name, nation, region_code, region_name, is_test) values
+        ('Z00000001', 'Test Constituency (ZZ9 9ZZ)', 'Test', 'Z00000001', 'Test', 1),
+        ('E14001063', 'Aldershot', 'England', 'E12000008', 'South East', 0);
+    `);
+    const letter = raw.prepare(
+      `insert into letters (id, campaign_id, constituency_code, recipient_kind, recipient_name, partner_key, status,
+         asks, subject, body, supporter_name, supporter_email, supporter_address, supporter_postcode,
+         idempotency_key, created_at, confirmed_at)
+       values (?, 'manifesto-for-babies', ?, 'mp', ?, ?, 'sent', '[]', 's', 'b', 'n', 'e@example.org', 'a', 'p', ?, ?, ?)`,
+    );
+    letter.run("t1", "Z00000001", "Test MP", "acme", "k1", day, day);
+    letter.run("r1", "E14001063", "MP Aldershot", "acme", "k2", day, day);
+    raw.exec(`
+      insert into letter_counted (letter_id) values ('t1'), ('r1');
+      insert into letter_tallies (campaign_id, dimension, key, n) values
+        ('manifesto-for-babies', 'day', '2026-11-20', 2),
+        ('manifesto-for-babies', 'partner', 'acme', 2),
+        ('manifesto-for-babies', 'constituency', 'Z00000001', 1),
+        ('manifesto-for-babies', 'constituency', 'E14001063', 1),
+        ('manifesto-for-babies', 'recipient', 'mp|Z00000001|Test MP', 1),
+        ('manifesto-for-babies', 'recipient', 'mp|E14001063|MP Aldershot', 1),
+        ('manifesto-for-babies', 'partner_day', 'acme|2026-11-20', 2),
+        ('manifesto-for-babies', 'partner_nation', 'acme|Test', 1),
+        ('manifesto-for-babies', 'partner_nation', 'acme|England', 1);
+      insert into supporter_pledges (public_id, campaign_id, email_norm, email_hash, name, postcode, constituency_code,
+          status, pledge_consent_version, pledge_consent_at, counted, created_at, confirmed_at) values
+        ('p1', 'manifesto-for-babies', 'a@example.org', 'h1', 'A', 'ZZ9 9ZZ', 'Z00000001', 'confirmed', 'v', ${day}, 1, ${day}, ${day}),
+        ('p2', 'manifesto-for-babies', 'b@example.org', 'h2', 'B', 'GU11 1AA', 'E14001063', 'confirmed', 'v', ${day}, 1, ${day}, ${day});
+      insert into pledge_tallies (campaign_id, dimension, key, n) values
+        ('manifesto-for-babies', 'day', '2026-11-20', 2),
+        ('manifesto-for-babies', 'partner', '', 2),
+        ('manifesto-for-babies', 'constituency', 'Z00000001', 1),
+        ('manifesto-for-babies', 'constituency', 'E14001063', 1);
+    `);
+    migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+    const tallies = (table: string) =>
+      raw.prepare(`select dimension, key, n from ${table} order by dimension, key`).all();
+    expect(tallies("letter_tallies")).toEqual([
+      { dimension: "constituency", key: "E14001063", n: 1 },
+      { dimension: "day", key: "2026-11-20", n: 1 },
+      { dimension: "partner", key: "acme", n: 1 },
+      { dimension: "partner_day", key: "acme|2026-11-20", n: 1 },
+      { dimension: "partner_nation", key: "acme|England", n: 1 },
+      { dimension: "recipient", key: "mp|E14001063|MP Aldershot", n: 1 },
+    ]);
+    expect(tallies("pledge_tallies")).toEqual([
+      { dimension: "constituency", key: "E14001063", n: 1 },
+      { dimension: "day", key: "2026-11-20", n: 1 },
+      { dimension: "partner", key: "", n: 1 },
+    ]);
   });
 });

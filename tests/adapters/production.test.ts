@@ -5,14 +5,16 @@
  * until its lease ran out (and a second copy if the relay had taken the first).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_DIR } from "../../src/adapters/node/deps";
+import { banner } from "../../src/adapters/node/startup";
+import { parseEnv } from "../../src/env";
 import { sendServiceMail } from "../../src/modules/pledges/pledges.mail";
 import { testApp } from "../support/deps";
 
@@ -118,5 +120,72 @@ describe("npm start", () => {
     } finally {
       db.close();
     }
+  }, 30_000);
+});
+
+/** Run the compiled server with `env` until it exits (or `until` matches its stdout, then stop it). */
+function runServer(env: Record<string, string>, until?: RegExp) {
+  const child = spawn(process.execPath, [resolve(ROOT_DIR, "dist/node/main.js")], {
+    cwd: ROOT_DIR,
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", MEMBERS_SYNC_INTERVAL_HOURS: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stderr?.on("data", (d) => {
+    stderr += d;
+  });
+  return new Promise<{ code: number | null; stdout: string; stderr: string; match?: RegExpExecArray }>(
+    (done) => {
+      child.stdout?.on("data", (d) => {
+        stdout += d;
+        const m = until?.exec(stdout);
+        if (m) {
+          child.kill("SIGTERM");
+          done({ code: null, stdout, stderr, match: m });
+        }
+      });
+      child.once("exit", (code) => done({ code, stdout, stderr }));
+    },
+  );
+}
+
+describe("starting up", () => {
+  it("a second start on a busy port exits with one clear line, before touching the database", async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, "127.0.0.1", () => r()));
+    const port = (holder.address() as AddressInfo).port;
+    const dbPath = join(dir, "busy-port.sqlite");
+    try {
+      const run = await runServer({ PORT: String(port), DATABASE_PATH: dbPath });
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim().split("\n")).toEqual([
+        `speakup: port ${port} on 127.0.0.1 is already in use (is speakup already running?). Stop the other process, or start this one with another PORT.`,
+      ]);
+      expect(run.stdout).toBe("");
+      // Nothing was opened or seeded.
+      expect(existsSync(dbPath)).toBe(false);
+    } finally {
+      await new Promise<void>((r) => holder.close(() => r()));
+    }
+  }, 30_000);
+
+  it("the banner names the address that emailed links, share links and the partner snippet use", async () => {
+    const run = await runServer(
+      { PORT: "0", SEED: "off", DATABASE_PATH: join(dir, "banner.sqlite"), OUTBOX_POLL_MS: "0" },
+      /running at (http:\/\/\S+)/,
+    );
+    const url = run.match?.[1] ?? "";
+    expect(url).toMatch(/^http:\/\/localhost:\d+$/);
+    expect(run.stdout).toContain("listening on 127.0.0.1:");
+    // With PUBLIC_URL set, the banner says that, whatever the socket.
+    const config = parseEnv({ PUBLIC_URL: "https://speakup.example.org/" });
+    expect(banner(config, { address: "127.0.0.1", port: 3000 })[0]).toMatch(
+      /^speakup is running at https:\/\/speakup\.example\.org {2}\(listening on 127\.0\.0\.1:3000/,
+    );
+    expect(banner(parseEnv({ PORT: "4000" }), { address: "::1", port: 4000 })[0]).toMatch(
+      /running at http:\/\/localhost:4000 {2}\(listening on \[::1\]:4000/,
+    );
   }, 30_000);
 });

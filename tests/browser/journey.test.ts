@@ -35,7 +35,8 @@ async function step(page: Page, name: string) {
   await shot(page, `journey-${name}`);
 }
 
-describe("supporter journey in Chromium", () => {
+// Browser steps on a busy 2-core machine: generous, and every wait is on an event, never a sleep.
+describe("supporter journey in Chromium", { timeout: 90_000 }, () => {
   it("goes from a postcode to a confirmed letter in the outbox, keeping input through errors", async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await page.goto(`${app.url}/`);
@@ -144,7 +145,10 @@ describe("supporter journey in Chromium", () => {
     expect(captured?.text).toContain("PS: I will be at your surgery on Friday.");
     expect(captured?.text).toContain("1 Test Street");
 
-    await page.getByRole("link", { name: "Ask others to #SpeakUpForBabies" }).click();
+    // Confirmed: now the share links may say so.
+    const whatsapp = await page.getByRole("link", { name: /WhatsApp/ }).getAttribute("href");
+    expect(decodeURIComponent(whatsapp ?? "")).toContain("I've written to my MP");
+    await page.goto(`${app.url}/thanks`);
     await expect.poll(() => page.locator("h1").textContent()).toBe("Thank you for speaking up for babies");
     await step(page, "12-thanks");
 
@@ -156,8 +160,18 @@ describe("supporter journey in Chromium", () => {
     });
     await page.goto(`${app.url}/letters/followup?token=${token}`);
     await step(page, "13-followup");
-    await page.getByRole("button", { name: "Yes, they replied" }).click();
+    await page.getByLabel("Yes, they replied").check();
+    await page.getByText("If they replied: what did they say?").click();
+    await page
+      .getByLabel("Paste their reply")
+      .fill("Thank you for your letter. I will raise this with the minister.");
+    await page
+      .getByRole("group", { name: /Put money into prevention/ })
+      .getByLabel("Supports it")
+      .check();
+    await page.getByRole("button", { name: "Save my answer" }).click();
     await expect.poll(() => page.locator("main").textContent()).toContain("recorded your answer");
+    await step(page, "14-followup-answered");
     const [answered] = await app.deps.db
       .select()
       .from(letters)

@@ -104,8 +104,8 @@ describe("40: postcodes.io failing", () => {
     expect(html).toContain('value="Zoë Ó Briain"');
     expect(html).toContain('value="zoe@example.org"');
     expect(html).toContain(`value="${REMOTE}"`);
-    expect(html).toMatch(/id="pledgeConsent"[^>]*checked/);
-    expect(html).toMatch(/id="updatesConsent"[^>]*checked/);
+    expect(html).toMatch(/id="pledge-consent"[^>]*checked/);
+    expect(html).toMatch(/id="pledge-updates"[^>]*checked/);
     expect(await t.deps.db.select().from(supporterPledges)).toEqual([]);
   });
 

@@ -144,7 +144,7 @@ describe("the consent box and the supporters' CSV", () => {
     );
     expect(credited).toContain(`Yes, ${ACME.name} may contact me.`);
     expect(credited).toMatch(
-      /id="partnerConsent" name="partnerConsent" type="checkbox" value="partner-2026-12" aria-describedby/,
+      /id="pledge-partner-consent" name="partnerConsent" type="checkbox" value="partner-2026-12" aria-describedby/,
     );
     // Opened from elsewhere: the flow works, uncredited, and asks nothing about the partner.
     const uncredited = String(

@@ -167,8 +167,8 @@ describe("supporter pledges", () => {
     const t = pledgeTestApp();
     const res = await t.request("/pledge", form({ name: "", email: "nope", postcode: "GU11 1AA" }));
     const html = (await expectStatus(res, 400)) as string;
-    expect(html).toContain('href="#name"');
-    expect(html).toContain('href="#pledgeConsent"');
+    expect(html).toContain('href="#pledge-name"');
+    expect(html).toContain('href="#pledge-consent"');
     expect(html).toContain('value="GU11 1AA"');
   });
 

@@ -186,3 +186,53 @@ describe("retention job", () => {
     });
   });
 });
+
+describe("replies and stories shared with the office", () => {
+  /** Ada's letter with a pasted reply and a story she shared with the office. */
+  function withReply(t: ReturnType<typeof pledgeTestApp>, createdAt?: number) {
+    const id = insertLetter(t.sqlite, { email: "ada@example.org", createdAt });
+    t.sqlite
+      .prepare(
+        "update letters set reply_answer = 'yes', story_share_consent_version = 'story-share-2026-11', story_share_consent_at = 1, shared_story = 'my own words' where id = ?",
+      )
+      .run(id);
+    t.sqlite
+      .prepare(
+        `insert into letter_replies (letter_id, reply_text, stances, created_at, updated_at) values (?, 'Dear Ada, I agree.', '{"prevention":"supports"}', 1, 1)`,
+      )
+      .run(id);
+    return id;
+  }
+
+  it("are in the export, and erasure removes the texts but keeps the stances", async () => {
+    const t = pledgeTestApp();
+    const id = withReply(t);
+    await t.request("/privacy/request", form({ email: "ada@example.org", kind: "export" }, ORIGIN));
+    const exported = (await expectStatus(
+      await t.request("/privacy/export", form({ token: tokenIn(t.sent.at(-1), "/privacy/export") }, ORIGIN)),
+      200,
+    )) as { letters: Record<string, unknown>[] };
+    expect(exported.letters[0]).toMatchObject({
+      storyShareConsent: { version: "story-share-2026-11", story: "my own words" },
+      reply: { text: "Dear Ada, I agree.", stances: { prevention: "supports" } },
+    });
+    await t.request("/privacy/request", form({ email: "ada@example.org", kind: "erase" }, ORIGIN));
+    await expectStatus(
+      await t.request("/privacy/erase", form({ token: tokenIn(t.sent.at(-1), "/privacy/erase") }, ORIGIN)),
+      200,
+    );
+    expect(t.sqlite.prepare("select shared_story s from letters where id = ?").get(id)).toEqual({ s: null });
+    expect(t.sqlite.prepare("select reply_text t, stances s from letter_replies").get()).toEqual({
+      t: null,
+      s: '{"prevention":"supports"}',
+    });
+  });
+
+  it("are scrubbed with the letter after the retention period", async () => {
+    const t = pledgeTestApp({ RETENTION_DAYS: "30" });
+    const old = withReply(t, t.clock.now() - 31 * DAY);
+    await runRetention(t.deps);
+    expect(t.sqlite.prepare("select shared_story s from letters where id = ?").get(old)).toEqual({ s: null });
+    expect(t.sqlite.prepare("select reply_text t from letter_replies").get()).toEqual({ t: null });
+  });
+});

@@ -14,7 +14,7 @@ import { devolvedSources } from "../../src/adapters/http/devolved-sources";
 import { membersApi } from "../../src/adapters/http/members-api";
 import { postcodesIo } from "../../src/adapters/http/postcodes-io";
 import { openDb } from "../../src/adapters/node/db";
-import { ROOT_DIR } from "../../src/adapters/node/deps";
+import { ROOT_DIR, readCampaignAssets } from "../../src/adapters/node/deps";
 import { argon2PasswordHasher } from "../../src/adapters/node/passwords";
 import { sqliteRateLimiter } from "../../src/adapters/node/rate-limiter";
 import { loadTemplates } from "../../src/adapters/node/templates";
@@ -24,7 +24,9 @@ import type { Deps, Logger } from "../../src/deps";
 import { isLoopbackHost, parseEnv } from "../../src/env";
 import { socketPeer } from "../../src/http/client";
 import { argon2Params } from "../../src/lib/passwords";
+import { withSite } from "../../src/lib/templates";
 import { captureMailer } from "../../src/modules/delivery/delivery.mail";
+import { siteOf } from "../../src/modules/letters/letters.campaign";
 import { checkApiResponse } from "./api-contract";
 
 export const T0 = Date.parse("2026-11-23T10:00:00Z");
@@ -52,6 +54,8 @@ export function captureLogger(): Logger & { lines: CapturedLog[] } {
 }
 
 const templates = loadTemplates(resolve(ROOT_DIR, "templates"));
+/** The campaign's pictures, as `npm start` reads them. */
+const assets = readCampaignAssets();
 
 /** Cheap argon2id for tests (the parameters are still checked: a change means a re-hash). */
 export const TEST_ARGON2 = { ADMIN_ARGON2_MEMORY_KIB: "1024", ADMIN_ARGON2_ITERATIONS: "1" };
@@ -61,17 +65,25 @@ export const PEER = (remoteAddress: string) => ({ incoming: { socket: { remoteAd
 /** This machine, connecting directly. */
 export const LOOPBACK = PEER("127.0.0.1");
 
-export function testDeps(env: Record<string, string> = {}) {
-  const config = parseEnv({
-    DATABASE_PATH: ":memory:",
-    LOG_LEVEL: "silent",
-    UPSTREAM_TIMEOUT_MS: "300",
-    UPSTREAM_RETRIES: "1",
-    // A real-looking secret, so tests may switch MAIL_MODE to reflect or live.
-    TOKEN_SECRET: "test-only-token-secret-0123456789abcdef",
-    ...TEST_ARGON2,
-    ...env,
-  });
+/** `campaign`: a campaign file's contents to use instead of the shipped one (same id). */
+export function testDeps(
+  env: Record<string, string> = {},
+  opts: { campaign?: Record<string, unknown> } = {},
+) {
+  const config = parseEnv(
+    {
+      DATABASE_PATH: ":memory:",
+      LOG_LEVEL: "silent",
+      UPSTREAM_TIMEOUT_MS: "300",
+      UPSTREAM_RETRIES: "1",
+      // A real-looking secret, so tests may switch MAIL_MODE to reflect or live.
+      TOKEN_SECRET: "test-only-token-secret-0123456789abcdef",
+      ...TEST_ARGON2,
+      ...env,
+    },
+    opts.campaign ? { [String(opts.campaign.id)]: opts.campaign } : undefined,
+    assets,
+  );
   const clock = testClock();
   const logger = captureLogger();
   const { sqlite, db, atomic } = openDb(config.DATABASE_PATH, { busyWaitMs: config.DB_BUSY_WAIT_MS, logger });
@@ -91,7 +103,7 @@ export function testDeps(env: Record<string, string> = {}) {
     postcodeSource: postcodeSourceBreaker(postcodesIo(config.POSTCODES_IO_URL, upstream), breaker),
     memberSource: memberSourceBreaker(membersApi(config.MEMBERS_API_URL, upstream), breaker),
     devolvedSources: devolvedSources(config, upstream, { clock }),
-    templates,
+    templates: withSite(templates, siteOf(config.campaign)),
     // MAIL_MODE=capture: mail lands in captured_mail. SMTP tests swap in a real transport.
     mailer: captureMailer(db, clock),
     outboxQueue: {
@@ -138,8 +150,8 @@ export const allowUnannouncedRows = (sqlite: object) => void unannouncedOk.add(s
  * The real app over test deps; `request` is app.request, and every /api/* answer it returns is
  * checked against the OpenAPI document's schema for its route and status (api-contract.ts).
  */
-export function testApp(env: Record<string, string> = {}) {
-  const t = testDeps(env);
+export function testApp(env: Record<string, string> = {}, opts: { campaign?: Record<string, unknown> } = {}) {
+  const t = testDeps(env, opts);
   const app = createApp(() => t.deps);
   const request = (async (...args: Parameters<typeof app.request>) => {
     const res = await app.request(...args);

@@ -57,8 +57,11 @@ function parseAddress(header: string): MailAddress {
  * appended to `sent`, in order. Only `service` rows are claimed, so letter rows a test sets up
  * stay in the state it put them in.
  */
-export function pledgeTestApp(env: Record<string, string> = {}) {
-  const t = testApp(env);
+export function pledgeTestApp(
+  env: Record<string, string> = {},
+  opts: { campaign?: Record<string, unknown> } = {},
+) {
+  const t = testApp(env, opts);
   const sent: SentMail[] = [];
   let seen = 0;
   const deliver = async () => {

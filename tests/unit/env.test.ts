@@ -82,6 +82,12 @@ describe("parseEnv", () => {
     expect(() => parseEnv({ ANONYMISE_DAYS: "30", LETTER_FOLLOWUP_DAYS: "28" })).toThrow(
       /ANONYMISE_DAYS: must be at least LETTER_FOLLOWUP_DAYS \+ 7/,
     );
+    expect(() => parseEnv({ LETTER_CHASE_AFTER_WEEKS: "4" })).toThrow(
+      /LETTER_CHASE_AFTER_WEEKS: must fall due at least 7 days before RETENTION_DAYS/,
+    );
+    expect(parseEnv({ LETTER_CHASE_AFTER_WEEKS: "4", RETENTION_DAYS: "35" }).LETTER_CHASE_AFTER_WEEKS).toBe(
+      4,
+    );
     expect(parseEnv({ RETENTION_DAYS: "90", ANONYMISE_DAYS: "120" }).ANONYMISE_DAYS).toBe(120);
   });
 });

@@ -17,9 +17,10 @@ import {
   requeueAllDead,
   requeueOutbox,
 } from "../../modules/delivery/delivery.service";
+import { runDigests } from "../../modules/digest/digest.service";
 import { scheduledBodies, syncBody } from "../../modules/members/members.schedule";
 import { runRetention } from "../../modules/privacy/privacy.service";
-import { buildNodeDeps, ROOT_DIR, readCampaignFiles } from "./deps";
+import { buildNodeDeps, ROOT_DIR, readCampaignAssets, readCampaignFiles } from "./deps";
 import {
   DEFAULT_POSTCODE_BATCH,
   importCandidatesCsv,
@@ -64,7 +65,11 @@ const USAGE = `usage: npm run cli -- <command>
   user:create --email <address>        create (or reset the password of) a campaign lead; the password is
                                        read from ADMIN_PASSWORD, else from the first line of stdin
   retention                            scrub old letters, delete unconfirmed pledges (also hourly in npm start)
-  tally                                add confirmed letters to the dashboard counts (also every minute in npm start)
+  digest                               queue the last complete period's digest for every representative's office
+                                       that had letters (only when the campaign file turns digests on; the
+                                       server checks every DIGEST_CHECK_MINUTES); never twice per period
+  tally                                catch up the dashboard's letter counts (a repair tool: confirming a
+                                       letter counts it at once), e.g. after restoring rows from a backup
 `;
 
 /** First line of a stream (a password piped in: `printf '%s\\n' "$PW" | npm run cli -- user:create`). */
@@ -103,7 +108,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     process.stdout.write(USAGE);
     return command ? 0 : 2;
   }
-  const config = parseEnv(env, readCampaignFiles());
+  const config = parseEnv(env, readCampaignFiles(), readCampaignAssets());
   const { deps, sqlite, stop } = buildNodeDeps(config);
   const out = (obj: unknown) => process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
   const needFile = () => {
@@ -230,6 +235,9 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
       }
       case "retention":
         out(await runRetention(deps));
+        return 0;
+      case "digest":
+        out(await runDigests(deps));
         return 0;
       case "tally":
         out(await tallyLetters(deps));

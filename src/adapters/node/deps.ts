@@ -4,13 +4,14 @@
  * templates/, a SQLite-backed rate limiter and argon2id passwords.
  */
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Deps, Logger } from "../../deps";
 import { type Config, ConfigError, isLoopbackHost } from "../../env";
 import { socketPeer } from "../../http/client";
 import { argon2Params } from "../../lib/passwords";
+import { withSite } from "../../lib/templates";
 import { captureMailer } from "../../modules/delivery/delivery.mail";
+import { siteOf } from "../../modules/letters/letters.campaign";
 import { breakerOptions, memberSourceBreaker, postcodeSourceBreaker } from "../http/circuit-breaker";
 import { devolvedSources } from "../http/devolved-sources";
 import { membersApi } from "../http/members-api";
@@ -25,25 +26,7 @@ import { loadTemplates } from "./templates";
 import { nodeWebhookTransport } from "./webhooks";
 
 export const ROOT_DIR = projectRoot();
-
-/**
- * data/campaigns/*.json as read now (so a campaign lead's edit needs a restart, not a rebuild).
- * parseEnv picks CAMPAIGN_ID's file and validates it.
- */
-export function readCampaignFiles(dir = resolve(ROOT_DIR, "data/campaigns")): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith(".json")) continue;
-    try {
-      out[name.replace(/\.json$/, "")] = JSON.parse(readFileSync(resolve(dir, name), "utf8"));
-    } catch (e) {
-      throw new ConfigError(
-        `Invalid configuration:\n  CAMPAIGN_ID: data/campaigns/${name} is not valid JSON (${(e as Error).message})`,
-      );
-    }
-  }
-  return out;
-}
+export { readCampaignAssets, readCampaignFiles } from "./campaign-files";
 
 function nodeMailer(config: Config, db: Deps["db"]): Deps["mailer"] {
   // capture (the default) stores mail in the database; only reflect/live open an SMTP pool.
@@ -81,7 +64,7 @@ export function buildNodeDeps(config: Config, overrides: { logger?: Logger; fetc
     postcodeSource: postcodeSourceBreaker(postcodesIo(config.POSTCODES_IO_URL, upstream), breaker),
     memberSource: memberSourceBreaker(membersApi(config.MEMBERS_API_URL, upstream), breaker),
     devolvedSources: devolvedSources(config, upstream, { clock, logger }),
-    templates: loadTemplates(resolve(ROOT_DIR, "templates")),
+    templates: withSite(loadTemplates(resolve(ROOT_DIR, "templates")), siteOf(config.campaign)),
     mailer: nodeMailer(config, db),
     outboxQueue: {
       async enqueue() {

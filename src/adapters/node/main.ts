@@ -14,15 +14,19 @@ import { ConfigError, parseEnv } from "../../env";
 import { describeError } from "../../http/problem";
 import { checkRelayAtStart } from "../../modules/delivery/delivery.relay";
 import { drainOnce } from "../../modules/delivery/delivery.service";
+import { runDigests } from "../../modules/digest/digest.service";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { startBounceListener } from "./bounce-listener";
-import { buildNodeDeps, ROOT_DIR, readCampaignFiles } from "./deps";
+import { buildNodeDeps, ROOT_DIR, readCampaignAssets, readCampaignFiles } from "./deps";
 import { startOutboxWorker } from "./mailer";
 import { startMemberSync } from "./member-sync";
 import { seed } from "./seed";
+import { banner, checkPortFree, portInUse, publicUrlAfterListen, StartError } from "./startup";
 
 async function main() {
-  const config = parseEnv(process.env, readCampaignFiles());
+  const config = parseEnv(process.env, readCampaignFiles(), readCampaignAssets());
+  // A second copy on a busy port stops here, with one line, before touching the database.
+  await checkPortFree(config.HOST, config.PORT);
   const { deps, sqlite, stop: stopDeps, onOutboxReady } = buildNodeDeps(config);
   if (config.SEED) {
     const counts = await seed(deps, resolve(ROOT_DIR, "data"));
@@ -55,12 +59,29 @@ async function main() {
       : undefined;
   retention?.unref();
   if (retention) void retentionPass();
+  // Digests for representatives' offices (only when the campaign file turns them on): checked
+  // every DIGEST_CHECK_MINUTES; each office gets one per period however often this runs.
+  const digestPass = () =>
+    runDigests(deps).catch((e) => deps.logger.error("digest pass failed", { error: describeError(e) }));
+  const digest =
+    config.DIGEST_CHECK_MINUTES > 0 && config.campaign.digest.enabled
+      ? setInterval(digestPass, config.DIGEST_CHECK_MINUTES * 60_000)
+      : undefined;
+  digest?.unref();
+  if (digest) void digestPass();
   // MPs kept current from the Members API: daily, MEMBERS_SYNC_INTERVAL_HOURS=0 turns it off.
   const memberSync = startMemberSync(deps);
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
-    const url = `http://${info.address.includes(":") ? `[${info.address}]` : info.address}:${info.port}`;
-    process.stdout.write(`speakup is running at ${url}  (database: ${config.DATABASE_PATH})\n`);
-    process.stdout.write(`Try ${url}/find?postcode=ZZ9+9ZZ or ${url}/api/lookup?postcode=ZZ99ZZ\n`);
+    // PORT=0 took a free port: links follow it, unless PUBLIC_URL says otherwise.
+    config.PUBLIC_URL = publicUrlAfterListen(config, info.port);
+    for (const line of banner(config, info)) process.stdout.write(`${line}\n`);
+  });
+  // Taken between the check and now (another process was quicker): the same one line.
+  server.on("error", (e: NodeJS.ErrnoException) => {
+    process.stderr.write(
+      `${e.code === "EADDRINUSE" ? portInUse(config.HOST, config.PORT) : `speakup: ${describeError(e)}`}\n`,
+    );
+    process.exit(1);
   });
 
   let stopping = false;
@@ -74,6 +95,7 @@ async function main() {
       process.exit(1);
     }, config.SHUTDOWN_GRACE_SECONDS * 1000).unref();
     clearInterval(retention);
+    clearInterval(digest);
     const closed = new Promise<void>((done) => server.close(() => done()));
     // Idle keep-alive connections would hold close() open; busy ones finish their request first.
     (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
@@ -89,6 +111,8 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stderr.write(e instanceof ConfigError ? `${e.message}\n` : `${describeError(e)}\n`);
+  process.stderr.write(
+    e instanceof ConfigError || e instanceof StartError ? `${e.message}\n` : `${describeError(e)}\n`,
+  );
   process.exit(1);
 });

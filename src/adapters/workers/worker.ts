@@ -27,11 +27,13 @@ import { type Config, ConfigError, isLoopbackHost, isPlaceholderSecret, parseEnv
 import { cloudflarePeer } from "../../http/client";
 import { type QueryBudget, queryBudget } from "../../lib/budget";
 import { argon2Params } from "../../lib/passwords";
-import { templatesFromPrecompiled } from "../../lib/templates";
+import { templatesFromPrecompiled, withSite } from "../../lib/templates";
 import { captureMailer } from "../../modules/delivery/delivery.mail";
 import { consumeDeadLetters, consumeOutboxBatch, sweepOutbox } from "../../modules/delivery/delivery.queue";
 import type { OutboxQueueMessage } from "../../modules/delivery/delivery.schemas";
 import { drainOutbox } from "../../modules/delivery/delivery.service";
+import { runDigests } from "../../modules/digest/digest.service";
+import { type CampaignAssets, siteOf } from "../../modules/letters/letters.campaign";
 import { syncDueBodies } from "../../modules/members/members.schedule";
 import { runRetention } from "../../modules/privacy/privacy.service";
 import { breakerOptions, memberSourceBreaker, postcodeSourceBreaker } from "../http/circuit-breaker";
@@ -41,6 +43,7 @@ import { membersApi } from "../http/members-api";
 import { postcodesIo } from "../http/postcodes-io";
 import { fetchWebhookTransport } from "../http/webhooks-fetch";
 import { countedD1 } from "./d1-budget";
+import bundledAssets from "./generated/campaign-assets.js";
 import precompiled from "./generated/templates.js";
 import { consoleLogger } from "./logger";
 import {
@@ -65,6 +68,13 @@ export type Bindings = {
 } & Record<string, unknown>;
 
 const templates = templatesFromPrecompiled(precompiled);
+/** The campaign's pictures (logo, hero image), bundled at build time: a Worker has no file system. */
+const assets: CampaignAssets = Object.fromEntries(
+  Object.entries(bundledAssets).map(([name, a]) => [
+    name,
+    { type: a.type, body: Uint8Array.from(atob(a.base64), (ch) => ch.charCodeAt(0)) },
+  ]),
+);
 /** A mail API answers in well under a second; 10 s leaves room for a slow one within the cron run. */
 const MAIL_API_TIMEOUT_MS = 10_000;
 /** Without a queue: batches per cron run, 20 x OUTBOX_BATCH (50) = 1000 messages a minute. */
@@ -91,7 +101,7 @@ function d1Ports(binding: D1Database, logger: Logger): Pick<Deps, "db" | "atomic
 }
 
 function checkConfig(env: Bindings): Config {
-  const config = parseEnv(env);
+  const config = parseEnv(env, undefined, assets);
   // A Worker answers the internet: a published or placeholder secret is only for local dev.
   if (isPlaceholderSecret(config.TOKEN_SECRET) && !isLoopbackHost(new URL(config.PUBLIC_URL).hostname))
     throw new ConfigError(
@@ -129,7 +139,7 @@ function buildWorkerDeps(env: Bindings): Deps {
     postcodeSource: postcodeSourceBreaker(postcodesIo(config.POSTCODES_IO_URL, upstream), breaker),
     memberSource: memberSourceBreaker(membersApi(config.MEMBERS_API_URL, upstream), breaker),
     devolvedSources: devolvedSources(config, upstream, { clock, logger }),
-    templates,
+    templates: withSite(templates, siteOf(config.campaign)),
     network: { peerAddress: cloudflarePeer, loopbackListener: false },
     // Flood limits at Cloudflare's edge, hard caps (per email, per representative) in D1.
     rateLimiter: workersRateLimiter({ db, clock, bindings: edgeLimits }),
@@ -173,6 +183,8 @@ const app = createApp((env) => buildWorkerDeps(env as Bindings));
 async function runCron(deps: Deps, cron: string, budget: QueryBudget, queued: boolean) {
   if (cron === RETENTION_CRON) {
     if (deps.config.RETENTION_INTERVAL_MINUTES > 0) await runRetention(deps, { budget });
+    // Digests for representatives' offices, when the campaign file turns them on (once per period).
+    if (deps.config.DIGEST_CHECK_MINUTES > 0) await runDigests(deps, { budget });
     return;
   }
   if (cron === MEMBERS_SYNC_CRON) {

@@ -32,6 +32,7 @@ import {
 } from "./admin.auth";
 import { checkSameOrigin } from "./admin.csrf";
 import { constituenciesCsv, pledgesCsv, representativesCsv } from "./admin.export";
+import { recentReplies, replyRates } from "./admin.replies";
 import {
   byConstituency,
   cancelOutbox,
@@ -256,6 +257,11 @@ export const adminRoutes = new Hono<AdminEnv>()
     if (!input.success) throw new AppError("validation_failed", "Which address?");
     await clearFlag(c.var.deps, input.data);
     return c.redirect("/admin/outbox", 303);
+  })
+  .get("/admin/replies", async (c) => {
+    const deps = c.var.deps;
+    const [replies, recent] = await Promise.all([replyRates(deps), recentReplies(deps)]);
+    return page(c, "replies", { title: "Replies", replies, recent });
   })
   .get("/admin/moderation", async (c) =>
     page(c, "moderation", { title: "Moderation", letters: await moderationQueue(c.var.deps) }),

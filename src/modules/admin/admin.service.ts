@@ -30,9 +30,12 @@ import type { RelayReason } from "../delivery/delivery.mail";
 import { RELAY_REASONS, relayState } from "../delivery/delivery.relay";
 import { outboxCounts, requeueOutbox } from "../delivery/delivery.service";
 import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
+import { digestStatus } from "../digest/digest.service";
 import { FLAG_REASONS, type LetterFlag } from "../letters/letters.flags";
 import { membersStatus } from "../members/members.service";
-import { countPublicRepPledges, repPledgeCounts } from "../pledges/pledges.service";
+import { repPledgeCounts } from "../pledges/pledges.service";
+import { campaignTotals } from "./admin.counts";
+import { replyRates } from "./admin.replies";
 
 const DAY_MS = 86_400_000;
 /** Days shown on the over-time chart. */
@@ -465,24 +468,27 @@ export async function repPledgeList(deps: Deps) {
 
 export async function dashboard(deps: Deps) {
   const seats = await byConstituency(deps);
-  const totals = seats.reduce(
-    (t, s) => ({ pledges: t.pledges + s.pledges, letters: t.letters + s.letters }),
-    { pledges: 0, letters: 0 },
-  );
-  const [days, partners, topRecipients, health, reps, parliaments, byBody] = await Promise.all([
-    overTime(deps),
-    byPartner(deps),
-    mostWrittenTo(deps),
-    outboxHealth(deps),
-    // Like every other count, leaves out the ZZ9 9ZZ test MP (whose pledge anyone can try).
-    countPublicRepPledges(deps),
-    Promise.all(BODIES.map((b) => membersStatus(deps, b))),
-    byBodyAndNation(deps),
-  ]);
+  const [totals, days, partners, topRecipients, health, parliaments, byBody, replies, digest] =
+    await Promise.all([
+      // The same figures as the front page and the public counter (admin.counts.ts).
+      campaignTotals(deps),
+      overTime(deps),
+      byPartner(deps),
+      mostWrittenTo(deps),
+      outboxHealth(deps),
+      Promise.all(BODIES.map((b) => membersStatus(deps, b))),
+      byBodyAndNation(deps),
+      replyRates(deps),
+      digestStatus(deps),
+    ]);
   const mps = parliaments[0];
-  const topSeats = [...seats].sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters)).slice(0, 15);
+  // Seats with something to show, busiest first: a list padded with zeros says nothing.
+  const topSeats = seats
+    .filter((s) => s.pledges + s.letters > 0)
+    .sort((a, b) => b.pledges + b.letters - (a.pledges + a.letters) || a.name.localeCompare(b.name))
+    .slice(0, 15);
   return {
-    totals: { ...totals, repPledges: reps },
+    totals,
     seats,
     days,
     byNation: groupBy(seats, (s) => s.nation),
@@ -496,6 +502,8 @@ export async function dashboard(deps: Deps) {
     /** The members of every parliament (MPs first): sync state, seats, changes. */
     parliaments,
     byBody,
+    replies: { ...replies, byRep: replies.byRep.slice(0, 15) },
+    digest,
     outboxProblems: (health.counts.failed ?? 0) + (health.counts.dead ?? 0) + (health.counts.bounced ?? 0),
     relay: health.relay,
     flaggedCount: health.flagged.length,

@@ -10,10 +10,12 @@
  *   (exact and immediate, on Node and Workers alike). `tallyLetters` is a repair tool
  *   (`npm run cli -- tally`), e.g. after restoring rows from a backup: a catch-up over letters'
  *   rowid whose cursor only moves past letters whose confirmation is settled.
+ * - A test-seat letter is marked counted but adds to no tally (admin.counts.ts: what counts).
  */
 import { and, asc, eq, gt, isNotNull, notExists, type SQL, sql } from "drizzle-orm";
 import { constituencies, letterCounted, letters, letterTallies, tallyCursors } from "../../db/schema";
 import type { Deps, Statement } from "../../deps";
+import { countsInFigures } from "./admin.counts";
 
 const CURSOR = "letters";
 const BATCH = 2000;
@@ -26,6 +28,7 @@ export function letterTallyStatements(deps: Pick<Deps, "db">, letterId: string):
     isNotNull(letters.confirmedAt),
     notExists(db.select({ x: sql`1` }).from(letterCounted).where(eq(letterCounted.letterId, letters.id))),
   );
+  const counts = and(uncounted, countsInFigures(letters.constituencyCode));
   const bump = (
     dimension: "day" | "constituency" | "partner" | "recipient" | "partner_day" | "partner_nation",
     key: ReturnType<typeof sql>,
@@ -42,7 +45,7 @@ export function letterTallyStatements(deps: Pick<Deps, "db">, letterId: string):
             n: sql`1`.as("n"),
           })
           .from(letters)
-          .where(and(uncounted, only)),
+          .where(and(counts, only)),
       )
       .onConflictDoUpdate({
         target: [letterTallies.campaignId, letterTallies.dimension, letterTallies.key],

@@ -280,7 +280,7 @@ fits<
 >(true);
 fits<
   Fits<
-    Awaited<ReturnType<typeof import("../letters/letters.service").answerFollowup>>,
+    Awaited<ReturnType<typeof import("../letters/letters.replies").answerFollowup>>,
     typeof FollowupAnswered
   >
 >(true);

@@ -19,10 +19,12 @@ import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { onlyTooLong } from "../../http/validate";
 import { AppError, isAppError } from "../../lib/errors";
-import { translate } from "../../lib/i18n";
+import { type Lang, translate } from "../../lib/i18n";
 import { parseOutcode, parsePostcode } from "../../lib/postcode";
 import { sameOriginOnly } from "../admin/admin.csrf";
+import { publicReplyRate } from "../admin/admin.replies";
 import { BODY_INFO } from "../devolved/devolved.bodies";
+import { brandingOf, type Site, siteOf } from "../letters/letters.campaign";
 import { askRoutes, listNames, previewLetters, submitLetters } from "../letters/letters.group";
 import {
   type GroupRecipient,
@@ -35,8 +37,16 @@ import {
 import { previewLetter, resendConfirmation, submitLetter } from "../letters/letters.service";
 import { lookupOutcode, lookupPostcode, searchConstituencies } from "../lookup/lookup.service";
 import { partnerConsentField } from "../partners/partners.consent";
-import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "../pledges/pledges.schemas";
+import {
+  emptyPledgeForm,
+  pledgeFieldErrors,
+  pledgeFormView,
+  pledgeServiceError,
+} from "../pledges/pledges.form";
+import { CreatePledgeInput, CURRENT_CONSENT, currentConsent } from "../pledges/pledges.schemas";
 import { createPledge, pledgeCounter } from "../pledges/pledges.service";
+import { frontPage } from "./journey.front";
+import { shareLinks } from "./journey.share";
 
 const MAX_INPUT = 100;
 
@@ -99,37 +109,6 @@ function recipientOf(to: string) {
   return m ? { kind: "candidate" as const, personId: Number(m[1]) } : { kind: "mp" as const };
 }
 
-function shareLinks(config: Config) {
-  const c = config.campaign;
-  const publicUrl = config.PUBLIC_URL;
-  const text = `I've asked my MP to back the ${c.name} and ${c.hashtag}. You can too:`;
-  const t = encodeURIComponent(text);
-  const u = encodeURIComponent(publicUrl);
-  const tag = encodeURIComponent(c.hashtag.replace("#", ""));
-  return {
-    hashtag: c.hashtag,
-    url: publicUrl,
-    links: [
-      { name: "X (Twitter)", href: `https://twitter.com/intent/tweet?text=${t}&url=${u}&hashtags=${tag}` },
-      {
-        name: "Bluesky",
-        href: `https://bsky.app/intent/compose?text=${encodeURIComponent(`${text} ${publicUrl}`)}`,
-      },
-      { name: "Facebook", href: `https://www.facebook.com/sharer/sharer.php?u=${u}` },
-      { name: "WhatsApp", href: `https://wa.me/?text=${encodeURIComponent(`${text} ${publicUrl}`)}` },
-      {
-        name: "Email",
-        href: `mailto:?subject=${encodeURIComponent(`${c.hashtag}: write to your MP`)}&body=${encodeURIComponent(`${text} ${publicUrl}`)}`,
-      },
-    ],
-  };
-}
-
-const pledgeConsent = {
-  pledge: { version: CURRENT_CONSENT.pledge, text: CONSENT_WORDING.pledge[CURRENT_CONSENT.pledge] },
-  updates: { version: CURRENT_CONSENT.updates, text: CONSENT_WORDING.updates[CURRENT_CONSENT.updates] },
-};
-
 /**
  * Errors a page shows inside the form, with everything the supporter typed: their own mistakes,
  * limits, and the faults they can wait out (an upstream or the database busy). Only bugs go to
@@ -141,6 +120,36 @@ const shownInForm = (e: unknown): e is AppError =>
 /** Retry-After for a refusal shown inside a form (429, 503). */
 function retryHeader(c: Context<AppEnv>, e: AppError) {
   if (typeof e.extra.retryAfter === "number") c.header("retry-after", String(Math.ceil(e.extra.retryAfter)));
+}
+
+/** The pledge form's words made in code (consents, messages) in the frame's language. */
+function translatePledgeForm(
+  lang: Lang,
+  f: ReturnType<typeof pledgeFormView>,
+): ReturnType<typeof pledgeFormView> {
+  const t = (s: string | undefined) => (s === undefined ? s : translate(lang, s));
+  return {
+    ...f,
+    formError: t(f.formError),
+    name: { ...f.name, error: t(f.name.error) },
+    email: { ...f.email, error: t(f.email.error) },
+    postcode: { ...f.postcode, error: t(f.postcode.error) },
+    pledgeConsent: {
+      ...f.pledgeConsent,
+      error: t(f.pledgeConsent.error),
+      text: translate(lang, f.pledgeConsent.text),
+    },
+    updatesConsent: { ...f.updatesConsent, text: translate(lang, f.updatesConsent.text) },
+  };
+}
+
+function translateSite(lang: Lang, site: Site): Site {
+  return {
+    ...site,
+    pledgeText: translate(lang, site.pledgeText),
+    storyPrompt: translate(lang, site.storyPrompt),
+    thanks: translate(lang, site.thanks),
+  };
 }
 
 export function journeyPages(mode: Mode) {
@@ -156,7 +165,8 @@ export function journeyPages(mode: Mode) {
       ...e,
       message: translate(lang, e.message),
     }));
-    const consent = data.consent as typeof pledgeConsent | undefined;
+    const consent = data.consent as ReturnType<typeof currentConsent> | undefined;
+    const pledgeForm = data.pledgeForm as ReturnType<typeof pledgeFormView> | undefined;
     return c.html(
       c.var.deps.templates.render(name, {
         ...data,
@@ -173,6 +183,9 @@ export function journeyPages(mode: Mode) {
                     },
                   }
                 : {}),
+              ...(pledgeForm ? { pledgeForm: translatePledgeForm(lang, pledgeForm) } : {}),
+              // The campaign file's own sentences, where the catalogue has them.
+              site: translateSite(lang, siteOf(c.var.deps.config.campaign)),
             }
           : {}),
         base,
@@ -470,7 +483,21 @@ export function journeyPages(mode: Mode) {
 
   const pages = new Hono<AppEnv>()
     // --- 1. postcode -------------------------------------------------------------------------
-    .get("/", (c) => render(c, "pages/home", { title: "Find your MP" }))
+    .get("/", async (c) => {
+      // Inside a partner's frame: straight to the first step, nothing else to load.
+      if (mode === "embed") return render(c, "pages/home", { title: "Find your MP" });
+      const deps = c.var.deps;
+      const campaign = deps.config.campaign;
+      // Nothing personal on it: a shared cache (CDN) may keep it a minute when a share link brings
+      // a crowd; a browser asks again, so someone who just pledged sees their pledge counted.
+      c.header("cache-control", "public, max-age=0, s-maxage=60");
+      return render(c, "pages/home", {
+        title: `Ask your MP to back the ${campaign.name}`,
+        description: brandingOf(campaign).hero.text,
+        front: await frontPage(deps),
+        share: shareLinks(deps.config),
+      });
+    })
     // --- 2. your MP and candidates (or search results) ----------------------------------------
     .get("/find", async (c) => {
       const deps = c.var.deps;
@@ -513,9 +540,13 @@ export function journeyPages(mode: Mode) {
           area: area || undefined,
         });
         const dv = result.devolved;
+        // The MP's reply rate, only once enough constituents have answered (admin.replies.ts).
+        const mpReplies = result.mp
+          ? await publicReplyRate(deps, { kind: "mp", personId: result.mp.parliamentId })
+          : null;
         return render(c, "pages/result", {
           title: `Your MP: ${result.constituency.name}`,
-          result,
+          result: { ...result, mpReplies },
           actions: true,
           // "Write to your MP and MSPs": when there is someone we can send a letter to.
           writeAll:
@@ -689,7 +720,7 @@ export function journeyPages(mode: Mode) {
           recipientName: one(f.recipientName),
           plural: true,
           form: {},
-          consent: pledgeConsent,
+          consent: currentConsent(c.var.deps.config.campaign),
           partnerConsent: partnerConsentFor(c),
         });
       }
@@ -713,7 +744,7 @@ export function journeyPages(mode: Mode) {
         draft: d,
         recipientName: one(f.recipientName),
         form: {},
-        consent: pledgeConsent,
+        consent: currentConsent(c.var.deps.config.campaign),
         partnerConsent: partnerConsentFor(c),
       });
     })
@@ -732,6 +763,7 @@ export function journeyPages(mode: Mode) {
         pledge: one(f.pledge),
         updates: one(f.updates),
         partnerConsent: one(f.partnerConsent),
+        shareStory: one(f.shareStory),
       };
       const recipientName = one(f.recipientName);
       const again = (errors: FieldError[], status: number) =>
@@ -744,7 +776,7 @@ export function journeyPages(mode: Mode) {
             recipientName,
             plural: isGroup(d),
             form,
-            consent: pledgeConsent,
+            consent: currentConsent(c.var.deps.config.campaign),
             partnerConsent: partnerConsentFor(c),
             errors,
             error: errorMap(errors),
@@ -777,6 +809,7 @@ export function journeyPages(mode: Mode) {
           partnerConsent: partnerConsentValue(c, form.partnerConsent),
           idempotencyKey: d.idem || undefined,
           pledge,
+          shareStory: form.shareStory && d.story ? CURRENT_CONSENT.storyShare : undefined,
         });
         const errs = parsedGroup.success
           ? []
@@ -820,6 +853,7 @@ export function journeyPages(mode: Mode) {
         partnerConsent: partnerConsentValue(c, form.partnerConsent),
         idempotencyKey: d.idem || undefined,
         pledge,
+        shareStory: form.shareStory && d.story ? CURRENT_CONSENT.storyShare : undefined,
       });
       const errors = parsed.success ? [] : issues(parsed.error);
       if (!form.agree) errors.push({ field: "agree", message: FIELD_MESSAGES.agree as string });
@@ -876,48 +910,59 @@ export function journeyPages(mode: Mode) {
     pages
       .get("/pledge", (c) =>
         render(c, "pages/journey/pledge", {
-          title: "Pledge to #SpeakUpForBabies",
-          consent: pledgeConsent,
-          partnerConsent: partnerConsentFor(c),
-          form: { postcode: (c.req.query("postcode") ?? "").slice(0, MAX_INPUT) },
+          title: "Make your pledge",
+          pledgeForm: pledgeFormView({
+            campaign: c.var.deps.config.campaign,
+            action: `${base}/pledge`,
+            values: emptyPledgeForm(c.req.query("postcode")),
+            hidden: c.var.embed?.fields,
+            partnerConsent: partnerConsentFor(c),
+          }),
         }),
       )
       .post("/pledge", async (c) => {
         const deps = c.var.deps;
         const f = await readForm(c);
-        const form = {
+        const values = {
           name: one(f.name),
           email: one(f.email),
           postcode: one(f.postcode),
           pledgeConsent: one(f.pledgeConsent),
           updatesConsent: one(f.updatesConsent),
-          partner: partnerOf(c),
-          partnerConsent: partnerConsentValue(c, one(f.partnerConsent)),
+          partnerConsent: one(f.partnerConsent),
         };
         const again = (errors: FieldError[], status: number) =>
           render(
             c,
             "pages/journey/pledge",
             {
-              title: "Pledge to #SpeakUpForBabies",
-              consent: pledgeConsent,
-              partnerConsent: partnerConsentFor(c),
-              form,
+              title: "Make your pledge",
+              pledgeForm: pledgeFormView({
+                campaign: c.var.deps.config.campaign,
+                action: `${base}/pledge`,
+                values,
+                errors,
+                hidden: c.var.embed?.fields,
+                partnerConsent: partnerConsentFor(c),
+              }),
               errors,
-              error: errorMap(errors),
             },
             status,
           );
-        const parsed = CreatePledgeInput.safeParse(form);
+        const parsed = CreatePledgeInput.safeParse({
+          ...values,
+          partner: partnerOf(c),
+          partnerConsent: partnerConsentValue(c, values.partnerConsent),
+        });
         try {
           withinLimit(c);
-          if (!parsed.success) return again(issues(parsed.error), refusalStatus(parsed.error));
+          if (!parsed.success)
+            return again(pledgeFieldErrors(parsed.error.issues), refusalStatus(parsed.error));
           await createPledge(deps, parsed.data);
         } catch (e) {
           if (!shownInForm(e)) throw e;
           retryHeader(c, e);
-          const field = e.code.startsWith("postcode_") ? "postcode" : "form";
-          return again([{ field, message: e.detail ?? e.title }], e.status);
+          return again([pledgeServiceError(e)], e.status);
         }
         return render(c, "pages/journey/check-email", {
           title: "Check your email",

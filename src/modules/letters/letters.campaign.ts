@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import raw from "../../../data/campaigns/manifesto-for-babies.json";
+import { contrast, MIN_TEXT_CONTRAST } from "../../lib/colour";
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 
@@ -62,6 +63,77 @@ export const Ask = z.object({
 });
 export type Ask = z.infer<typeof Ask>;
 
+/** A picture shipped beside the campaign file (data/campaigns/<file>), served at /campaign/<file>. */
+export const ASSET_NAME = /^[a-z0-9][a-z0-9._-]{0,80}\.(svg|png|jpe?g|webp)$/;
+const AssetFile = z
+  .string()
+  .regex(ASSET_NAME, "a file beside the campaign file, such as my-campaign.logo.svg (svg, png, jpg or webp)");
+const Colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, "a colour such as #6b2c91");
+/** The text colour of every page (app.css); panels and the hero must keep it readable. */
+export const TEXT_COLOUR = "#1d1d1f";
+
+/**
+ * How the campaign looks: a coalition member re-skins the site by editing this (and dropping their
+ * logo and picture beside the file), never code. Colours are checked for WCAG AA contrast here,
+ * so a re-skin can't make the buttons, links or panels unreadable.
+ */
+export const Branding = z
+  .object({
+    /** The name in the header and the page titles, e.g. "#SpeakUpForBabies". */
+    siteName: text(60),
+    logo: z.object({ file: AssetFile, alt: text(120) }).optional(),
+    colours: z.object({
+      /** Buttons (white text on it), links and rules. */
+      accent: Colour,
+      /** Background of panels and the hero (text and links on it). */
+      panel: Colour.default("#f4f1f7"),
+    }),
+    hero: z.object({
+      heading: text(120),
+      text: text(400),
+      /** A picture beside the heading; `alt` says what it shows (write "" only for pure decoration). */
+      image: z.object({ file: AssetFile, alt: z.string().trim().max(300) }).optional(),
+    }),
+    /** The campaign's story on the front page, a paragraph each, in the campaign's own words. */
+    story: z.array(text(700)).min(1).max(6),
+    /** What a share link says before anyone has acted (it claims nothing about the sharer). */
+    shareText: text(200),
+    /** The sentence above every pledge form (front page, /pledge, the journey's pledge step). */
+    pledgeText: text(300).optional(),
+    /** Thanks after a letter: the heading of the page after sending, the last line of its emails. */
+    thanks: text(80).optional(),
+    /** The question that invites a supporter's own words on the write step. */
+    storyPrompt: text(150).optional(),
+  })
+  .superRefine((b, ctx) => {
+    const check = (fg: string, bg: string, path: string[], what: string) => {
+      const ratio = contrast(fg, bg);
+      if (ratio < MIN_TEXT_CONTRAST)
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `${what} has a contrast of ${ratio.toFixed(2)}:1; it needs at least ${MIN_TEXT_CONTRAST}:1 (WCAG AA): choose a darker colour`,
+        });
+    };
+    check(b.colours.accent, "#ffffff", ["colours", "accent"], "white text on the accent colour");
+    check(b.colours.accent, b.colours.panel, ["colours", "accent"], "the accent colour on the panel colour");
+    check(TEXT_COLOUR, b.colours.panel, ["colours", "panel"], "text on the panel colour");
+  });
+export type Branding = z.infer<typeof Branding>;
+
+/**
+ * The periodic summary each MP's office can get (modules/digest): off unless the campaign file
+ * turns it on, and even then only real mail in MAIL_MODE=live.
+ */
+export const DigestSettings = z.object({
+  enabled: z.boolean().default(false),
+  /** Days each digest covers (7: weekly, starting Mondays). */
+  everyDays: z.number().int().min(1).max(90).default(7),
+  /** Stories (shared with the office by their writers' explicit consent) quoted per digest. */
+  stories: z.number().int().min(0).max(10).default(3),
+});
+export type DigestSettings = z.infer<typeof DigestSettings>;
+
 export const Campaign = z.object({
   id: z.string().regex(/^[a-z][a-z0-9-]{1,60}$/),
   name: text(120),
@@ -83,8 +155,69 @@ export const Campaign = z.object({
     .min(1)
     .max(10)
     .refine((asks) => new Set(asks.map((a) => a.id)).size === asks.length, "ask ids must be unique"),
+  /** Optional: without it the site shows the campaign name and hashtag in the default colours. */
+  branding: Branding.optional(),
+  digest: DigestSettings.default({ enabled: false, everyDays: 7, stories: 3 }),
 });
 export type Campaign = z.infer<typeof Campaign>;
+
+/** The branding to show: the campaign's own, or plain defaults from its name and hashtag. */
+export function brandingOf(c: Campaign): Branding {
+  return (
+    c.branding ?? {
+      siteName: c.hashtag,
+      colours: { accent: "#6b2c91", panel: "#f4f1f7" },
+      hero: { heading: c.name, text: `Ask your MP to back the ${c.name}.` },
+      story: [`${c.organisation} asks every MP to back the ${c.name}.`],
+      shareText: `Ask your MP to back the ${c.name} ${c.hashtag}`,
+    }
+  );
+}
+
+/**
+ * What every page's layout shows of the campaign (header, colours, footer): given to every
+ * template as `site` (lib/templates.ts withSite), so no page handler has to pass it along.
+ */
+export function siteOf(c: Campaign) {
+  const b = brandingOf(c);
+  return {
+    name: b.siteName,
+    campaignName: c.name,
+    organisation: c.organisation,
+    hashtag: c.hashtag,
+    pledgeText: b.pledgeText ?? `Add your name to the people backing the ${c.name}.`,
+    thanks: b.thanks ?? "Thank you for speaking up",
+    storyPrompt: b.storyPrompt ?? "Why does this matter to you?",
+    logo: b.logo ? { src: `/campaign/${b.logo.file}`, alt: b.logo.alt } : undefined,
+    colours: b.colours,
+  };
+}
+export type Site = ReturnType<typeof siteOf>;
+
+/** Pictures beside the campaign files, by file name, as read at start-up (Node) or bundled (Workers). */
+export type CampaignAssets = Record<string, { type: string; body: Uint8Array }>;
+/** Largest picture accepted: the front page's first view must stay small on a phone. */
+export const MAX_ASSET_BYTES = 256 * 1024;
+const ASSET_TYPES: Record<string, string> = {
+  svg: "image/svg+xml",
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+};
+/** The content type of a picture file by its extension (undefined: not a picture we serve). */
+export const assetType = (file: string) =>
+  ASSET_NAME.test(file) ? ASSET_TYPES[file.slice(file.lastIndexOf(".") + 1)] : undefined;
+
+/** The picture files a campaign's branding names (each must exist beside the campaign file). */
+export function assetFilesOf(c: Campaign): { path: string; file: string }[] {
+  const b = c.branding;
+  if (!b) return [];
+  return [
+    ...(b.logo ? [{ path: "branding.logo.file", file: b.logo.file }] : []),
+    ...(b.hero.image ? [{ path: "branding.hero.image.file", file: b.hero.image.file }] : []),
+  ];
+}
 
 export class CampaignError extends Error {
   override name = "CampaignError";

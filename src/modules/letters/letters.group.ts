@@ -54,6 +54,7 @@ import {
   getLetterStatus,
   type LetterStatusView,
   nearestDuplicate,
+  storyShareColumns,
 } from "./letters.service";
 import { bands, ownWords, signature } from "./letters.similarity";
 import { renderText, tidy } from "./letters.templates";
@@ -537,6 +538,7 @@ export async function submitLetters(
         similarity: dup?.score ?? null,
         similarTo: dup?.id ?? null,
         flags: flags.length ? flags : null,
+        ...storyShareColumns(input, now),
         // Created in order, so the group reads back as written.
         createdAt: now + i,
       }),

@@ -13,11 +13,13 @@ import { isLoopbackHost } from "../../env";
 import { clientOf, looksProxied } from "../../http/client";
 import type { AppEnv } from "../../http/types";
 import { validate } from "../../http/validate";
-import { AppError } from "../../lib/errors";
+import { AppError, isAppError } from "../../lib/errors";
 import { adminSessionOf } from "../admin/admin.routes";
+import { shareLinks } from "../journey/journey.share";
 import { pendingConsentFor, withdrawConsent } from "../partners/partners.consent";
-import { FollowupInput, TokenInput } from "./letters.schemas";
-import { answerFollowup, confirmLetter, followupContext, letterForConfirmPage } from "./letters.service";
+import { answerFollowup, followupView, sendChase } from "./letters.replies";
+import { ChaseInput, FollowupInput, TokenInput } from "./letters.schemas";
+import { confirmLetter, letterForConfirmPage } from "./letters.service";
 
 const DEV_MAIL_LIMIT = 50;
 
@@ -49,6 +51,53 @@ export function linkParts(text: string, publicUrl: string): { text: string; href
   }
   if (last < text.length) parts.push({ text: text.slice(last) });
   return parts;
+}
+
+/** The follow-up page: the answer form, the reply and stances given, and the chase letter if due. */
+async function followupPage(
+  c: Context<AppEnv>,
+  token: string,
+  extra: { answered?: string; error?: string; chaseError?: string; replyText?: string },
+  status = 200,
+) {
+  const deps = c.var.deps;
+  const view = await followupView(deps, { token });
+  const answer = (extra.answered ?? view.letter.replyAnswer) as string | null;
+  return c.html(
+    deps.templates.render("pages/letters/followup", {
+      title: `Did ${view.letter.recipientName} reply?`,
+      token,
+      ...view,
+      answer,
+      replyText: extra.replyText ?? view.replyText,
+      answered: !!extra.answered,
+      errors: extra.error ? [{ field: "answer-yes", message: extra.error }] : undefined,
+      error: extra.error,
+      chaseError: extra.chaseError,
+      chaseWeeks: deps.config.LETTER_CHASE_AFTER_WEEKS,
+      retentionDays: deps.config.RETENTION_DAYS,
+      // A chase is only worth offering to someone who has had no reply.
+      showChase: answer !== "yes",
+      stances: [
+        { value: "supports", label: "Supports it" },
+        { value: "partly", label: "Supports some of it" },
+        { value: "against", label: "Against it" },
+        { value: "not_mentioned", label: "Didn't say" },
+      ],
+    }),
+    status as 200,
+  );
+}
+
+/** The follow-up link's token from a posted form, or a clear 400 (a form without one, or a mangled one). */
+function followupToken(v: unknown): string {
+  const parsed = TokenInput.safeParse({ token: typeof v === "string" ? v : "" });
+  if (!parsed.success)
+    throw new AppError(
+      "validation_failed",
+      "This form needs the link from your follow-up email: open that link again and answer from there.",
+    );
+  return parsed.data.token;
 }
 
 export const letterPages = new Hono<AppEnv>()
@@ -90,35 +139,76 @@ export const letterPages = new Hono<AppEnv>()
       await withdrawConsent(c.var.deps, { source: "letter", ref: letter.id });
     }
     const result = await confirmLetter(c.var.deps, c.req.valid("form"));
+    const group = "group" in result;
     return c.html(
       c.var.deps.templates.render("pages/letters/confirmed", {
-        title: "group" in result ? "Letters confirmed" : "Letter confirmed",
+        title: group ? "Letters confirmed" : "Letter confirmed",
         ...result,
+        // Confirmed now: the supporter has written, and their share link may say so.
+        share: shareLinks(c.var.deps.config, {
+          kind: "wrote",
+          to: group ? "my representatives" : "my MP",
+        }),
       }),
     );
   })
   .get("/letters/followup", validate("query", TokenInput), async (c) => {
     const { token } = c.req.valid("query");
-    const l = await followupContext(c.var.deps, { token });
-    return c.html(
-      c.var.deps.templates.render("pages/letters/followup", {
-        title: "Did they reply?",
-        token,
-        recipientName: l.recipientName,
-      }),
-    );
+    return followupPage(c, token, {});
   })
-  .post("/letters/followup", validate("form", FollowupInput), async (c) => {
-    const input = c.req.valid("form");
-    const l = await followupContext(c.var.deps, input);
-    await answerFollowup(c.var.deps, input);
-    return c.html(
-      c.var.deps.templates.render("pages/letters/followup", {
-        title: "Thank you",
-        answered: true,
-        recipientName: l.recipientName,
-      }),
+  .post("/letters/followup", async (c) => {
+    const f = await c.req.parseBody({ all: true });
+    const str = (v: unknown) => (typeof v === "string" ? v : "");
+    // stance_<ask id> fields, as the page names them.
+    const stances = Object.fromEntries(
+      Object.entries(f)
+        .filter(([k, v]) => k.startsWith("stance_") && v !== "")
+        .map(([k, v]) => [k.slice("stance_".length), str(v)]),
     );
+    const input = FollowupInput.safeParse({
+      token: str(f.token),
+      answer: str(f.answer) || undefined,
+      replyText: str(f.replyText) || undefined,
+      stances,
+    });
+    if (!input.success) {
+      const token = followupToken(f.token);
+      const message = input.error.issues[0]?.message ?? "Check your answer";
+      return followupPage(c, token, { error: message, replyText: str(f.replyText) }, 400);
+    }
+    await answerFollowup(c.var.deps, input.data);
+    return followupPage(c, input.data.token, { answered: input.data.answer });
+  })
+  .post("/letters/chase", async (c) => {
+    const f = await c.req.parseBody();
+    const str = (v: unknown) => (typeof v === "string" ? v : "");
+    const input = ChaseInput.safeParse({
+      token: str(f.token),
+      subject: str(f.subject) || undefined,
+      body: str(f.body) || undefined,
+    });
+    if (!input.success) {
+      const token = followupToken(f.token);
+      return followupPage(
+        c,
+        token,
+        { chaseError: input.error.issues[0]?.message ?? "Check your letter" },
+        400,
+      );
+    }
+    try {
+      const result = await sendChase(c.var.deps, input.data);
+      return c.html(
+        c.var.deps.templates.render("pages/letters/chase-sent", {
+          title: result.status === "sent" ? "Follow-up letter sent" : "Follow-up letter already sent",
+          result,
+          share: shareLinks(c.var.deps.config, { kind: "wrote", to: "my MP" }),
+        }),
+      );
+    } catch (e) {
+      if (!isAppError(e) || (e.code !== "chase_not_available" && e.status >= 500)) throw e;
+      return followupPage(c, input.data.token, { chaseError: e.detail ?? e.title }, e.status);
+    }
   })
   .get("/dev/mail", async (c) => {
     const deps = c.var.deps;

@@ -8,7 +8,9 @@ import { validate } from "../../http/validate";
 import { AppError } from "../../lib/errors";
 import { creditedPartner } from "../widget/widget.attribution";
 import { previewLetters, submitLetters } from "./letters.group";
+import { answerFollowup, sendChase } from "./letters.replies";
 import {
+  ChaseInput,
   FollowupInput,
   IdempotencyKeyHeader,
   LetterIdParam,
@@ -20,7 +22,6 @@ import {
   TokenInput,
 } from "./letters.schemas";
 import {
-  answerFollowup,
   confirmLetter,
   getLetterStatus,
   previewLetter,
@@ -74,6 +75,10 @@ export const letterRoutes = new Hono<AppEnv>()
   )
   .post("/api/letters/followup", validate("json", FollowupInput), async (c) =>
     c.json(await answerFollowup(c.var.deps, c.req.valid("json"))),
+  )
+  // The pre-filled chase letter (letters.replies.ts), confirmed by the follow-up link's token.
+  .post("/api/letters/chase", validate("json", ChaseInput), async (c) =>
+    c.json(await sendChase(c.var.deps, c.req.valid("json"))),
   )
   .get("/api/letters/:id", validate("param", LetterIdParam), async (c) =>
     c.json(await getLetterStatus(c.var.deps, c.req.valid("param"))),

@@ -1,10 +1,17 @@
 import { z } from "zod";
 import { REPLY_ANSWERS } from "../../db/schema.letters";
+import { REPLY_STANCES } from "../../db/schema.replies";
 import { EmailField } from "../../lib/email";
 import { personName, prose, singleLine } from "../../lib/fields";
 import { PostcodeField } from "../../lib/postcode";
 import { PartnerConsentField } from "../partners/partners.schemas";
-import { CreatePledgeInput } from "../pledges/pledges.schemas";
+import { CreatePledgeInput, storyShareVersions } from "../pledges/pledges.schemas";
+
+/**
+ * The separate, unticked box: the supporter's own words (their story) may be quoted, without
+ * name or address, in the digest their representative's office gets. The consent's version.
+ */
+const ShareStory = z.preprocess((v) => (v === "" ? undefined : v), z.enum(storyShareVersions).optional());
 
 /** One-line fields (address lines, subject) and names: see lib/fields.ts. */
 const line = singleLine;
@@ -84,6 +91,7 @@ export const SubmitLetterInput = LetterDraftInput.extend({
   pledge: PledgeWithLetter.optional(),
   /** The separate box "<partner> may contact me" (its wording's version), when a partner is credited. */
   partnerConsent: PartnerConsentField,
+  shareStory: ShareStory,
   /** Alternative to the Idempotency-Key header (plain HTML forms can't set headers). */
   idempotencyKey: z
     .string()
@@ -145,6 +153,7 @@ export const SubmitLettersInput = LettersDraftInput.extend({
   pledge: PledgeWithLetter.optional(),
   /** The separate box "<partner> may contact me" (its wording's version), when a partner is credited. */
   partnerConsent: PartnerConsentField,
+  shareStory: ShareStory,
   idempotencyKey: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{8,100}$/)
@@ -158,10 +167,28 @@ export const IdempotencyKeyHeader = z
 
 export const TokenInput = z.object({ token: z.string().min(1).max(2000) });
 
+/** The follow-up answer, and (if they replied) their reply pasted in and its stance on each ask. */
 export const FollowupInput = z.object({
   token: z.string().min(1).max(2000),
-  answer: z.enum(REPLY_ANSWERS),
+  answer: z.enum(REPLY_ANSWERS, { error: "Choose whether they replied" }),
+  replyText: prose(20_000).optional(),
+  /** { askId: stance } for the letter's asks; others are ignored. */
+  stances: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9-]{1,30}$/),
+      z.enum(REPLY_STANCES, { error: "Choose one of the answers" }),
+    )
+    .optional(),
 });
+export type FollowupInput = z.infer<typeof FollowupInput>;
+
+/** A chase letter, as the writer edited it (the sign-off is always added by us). */
+export const ChaseInput = z.object({
+  token: z.string().min(1).max(2000),
+  subject: line(150, "subject").optional(),
+  body: prose(20_000).optional(),
+});
+export type ChaseInput = z.infer<typeof ChaseInput>;
 
 export const LetterIdParam = z.object({ id: z.uuid() });
 

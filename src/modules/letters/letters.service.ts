@@ -69,7 +69,6 @@ import type { Campaign } from "./letters.campaign";
 import {
   CONFIRM_PURPOSE,
   confirmEmail,
-  FOLLOWUP_PURPOSE,
   humanDate,
   type LetterForEmail,
   letterForEmailColumns,
@@ -239,6 +238,16 @@ export async function previewLetter(deps: Deps, input: PreviewLetterInput) {
         ? undefined
         : "Add a few words of your own: letters in people's own words carry more weight.",
   };
+}
+
+/**
+ * The story the supporter agreed (a separate, unticked box) may be quoted in the digest their
+ * representative's office gets: the consent's wording and time, and their own words only.
+ */
+export function storyShareColumns(input: { shareStory?: string; story?: string }, now: number) {
+  return input.shareStory && input.story
+    ? { storyShareConsentVersion: input.shareStory, storyShareConsentAt: now, sharedStory: input.story }
+    : {};
 }
 
 // --- limits -------------------------------------------------------------------------------------
@@ -517,6 +526,7 @@ export async function submitLetter(
       similarTo: dup?.id ?? null,
       flags: flags.length ? flags : null,
       createdAt: now,
+      ...storyShareColumns(input, now),
     }),
     insertOutbox(deps, mails),
   ];
@@ -660,11 +670,12 @@ const sameAs = (l: ConfirmableLetter) =>
 export const isHeld = (deps: Pick<Deps, "config">, l: Pick<ConfirmableLetter, "similarity" | "flags">) =>
   (l.similarity ?? 0) >= deps.config.LETTER_SIMILARITY_HOLD || (l.flags ?? []).length > 0;
 
-const earlierLetters = (l: ConfirmableLetter, now: number, windowDays: number) =>
+const earlierLetters = (l: ConfirmableLetter, now: number, windowDays: number, exempt?: string) =>
   and(
     sameAs(l),
     inArray(letters.status, ["confirmed", "held", "sent"]),
     gte(letters.createdAt, now - windowDays * DAY),
+    exempt ? ne(letters.id, exempt) : undefined,
   );
 
 /**
@@ -674,18 +685,20 @@ const earlierLetters = (l: ConfirmableLetter, now: number, windowDays: number) =
  * (checked in the UPDATE itself, so two confirms racing cannot both pass); the supporter's other
  * unconfirmed letters to the same representative are cancelled as replaced; the dashboard counts
  * move (guarded, so a replay counts nothing). A pledge ticked with the letter is the caller's.
+ * `exempt`: a letter the window rule ignores (the one a chase letter follows up).
  */
 export function confirmStatements(
   deps: Pick<Deps, "db" | "config" | "clock">,
   l: ConfirmableLetter,
   now: number,
+  opts: { exempt?: string } = {},
 ): Statement[] {
   const held = isHeld(deps, l);
   const windowDays = deps.config.LETTER_SAME_RECIPIENT_DAYS;
   const earlier = deps.db
     .select({ x: sql`1` })
     .from(letters)
-    .where(earlierLetters(l, now, windowDays));
+    .where(earlierLetters(l, now, windowDays, opts.exempt));
   const confirm = transitionStatements(
     deps,
     held ? "hold" : "confirm",
@@ -863,28 +876,6 @@ export async function resendConfirmation(
   }
   deps.logger.info("letter confirmation resend asked", { queued });
   return { status: "check_email" };
-}
-
-// --- follow-up ----------------------------------------------------------------------------------
-
-export async function followupContext(deps: Deps, input: { token: string }) {
-  const { subject: id } = await verifyToken(deps.config, input.token, FOLLOWUP_PURPOSE, deps.clock.now());
-  const [l] = await deps.db
-    .select({ id: letters.id, recipientName: letters.recipientName, replyAnswer: letters.replyAnswer })
-    .from(letters)
-    .where(eq(letters.id, id));
-  if (!l) throw new AppError("not_found", "This letter no longer exists.");
-  return l;
-}
-
-/** "Did your MP reply?" Later answers replace earlier ones ("not yet" then "yes"). */
-export async function answerFollowup(deps: Deps, input: { token: string; answer: "yes" | "no" | "not_yet" }) {
-  const l = await followupContext(deps, input);
-  await deps.db
-    .update(letters)
-    .set({ replyAnswer: input.answer, replyAnsweredAt: deps.clock.now() })
-    .where(eq(letters.id, l.id));
-  return { id: l.id, answer: input.answer };
 }
 
 // --- unconfirmed letters ------------------------------------------------------------------------

@@ -111,6 +111,44 @@ export const BouncedEmailVars = z.object({
   letter: LetterCopy,
 });
 
+/** A chase letter's text above the sign-off (letters.replies.ts): the writer may edit all of it. */
+export const ChaseLetterVars = z.object({
+  /** "Dear Jane Smith," or "Dear Lorna Slater MSP,". */
+  greeting: z.string().min(1),
+  /** When the first letter was sent, in words. */
+  sentOn: z.string().min(1),
+  campaign: CampaignVars,
+  asks: z.array(Ask).min(1),
+  single: z.boolean(),
+});
+
+export const ChasePromptEmailVars = z.object({
+  supporter: Named,
+  recipient: Named,
+  sentOn: z.string().min(1),
+  campaign: CampaignVars,
+  /** The follow-up page (a signed `letter.followup` token), where the chase letter is. */
+  chaseUrl: z.url(),
+});
+
+/** The periodic summary to a representative's office (modules/digest). */
+export const DigestEmailVars = z.object({
+  recipient: Named.extend({ role: z.string().min(1) }),
+  campaign: CampaignVars,
+  /** First and last day of the period, in words. */
+  period: z.object({ from: z.string().min(1), to: z.string().min(1) }),
+  /** Letters from constituents in the period (at least one, or there is no digest). */
+  letters: z.number().int().min(1),
+  /** Since the campaign began. */
+  total: z.number().int().min(1),
+  asks: z.array(z.object({ title: z.string().min(1), n: z.number().int().min(1) })),
+  /** Writers' own words, shared with the office by their explicit consent; no names. */
+  stories: z.array(z.string().min(1)),
+  /** The signed pledge link; null once they have signed. */
+  pledgeUrl: z.url().nullable(),
+  optOutUrl: z.url(),
+});
+
 export const TEMPLATE_CONTRACTS = {
   "letters/mp.txt": LetterVars,
   "letters/candidate.txt": LetterVars,
@@ -119,10 +157,13 @@ export const TEMPLATE_CONTRACTS = {
   "letters/mla.txt": DevolvedLetterVars,
   "letters/greeting.txt": GreetingVars,
   "letters/signoff.txt": SignoffVars,
+  "letters/chase.txt": ChaseLetterVars,
   "emails/confirm.txt": ConfirmEmailVars,
   "emails/reminder.txt": ConfirmEmailVars,
   "emails/sent.txt": SentEmailVars,
   "emails/followup.txt": FollowupEmailVars,
+  "emails/chase-prompt.txt": ChasePromptEmailVars,
+  "emails/digest.txt": DigestEmailVars,
   "emails/letter-stopped.txt": LetterStoppedEmailVars,
   "emails/bounced.txt": BouncedEmailVars,
 } as const;

@@ -30,9 +30,10 @@ export type ServiceMail = {
   data: object;
 };
 
-export const SERVICE_FROM_NAME = "#SpeakUpForBabies";
-
-/** The outbox row for one service mail, rendered, for the caller's atomic write. */
+/**
+ * The outbox row for one service mail, rendered, for the caller's atomic write. It comes from the
+ * campaign file's hashtag, so a re-skinned campaign's mail carries its own name.
+ */
 export function serviceMailRow(
   deps: Pick<Deps, "templates" | "config" | "ids" | "clock">,
   mail: ServiceMail,
@@ -49,7 +50,7 @@ export function serviceMailRow(
     toName: mail.to.name ?? null,
     toEmail: mail.to.address,
     reflectTo: mail.to.address,
-    fromName: SERVICE_FROM_NAME,
+    fromName: deps.config.campaign.hashtag,
     subject: mail.subject,
     bodyText: text,
   });

@@ -9,11 +9,19 @@ import { withinLimit } from "../../http/rate-limit";
 import type { AppEnv } from "../../http/types";
 import { isAppError } from "../../lib/errors";
 import { verifyToken } from "../../lib/tokens";
+import { shareLinks } from "../journey/journey.share";
 import { partnerConsentField, pendingConsentFor, withdrawConsent } from "../partners/partners.consent";
 import { attributionFor, verifyAttribution } from "../widget/widget.attribution";
 import { getPartner } from "../widget/widget.service";
+import {
+  emptyPledgeForm,
+  type FieldError,
+  pledgeFieldErrors,
+  pledgeFormView,
+  pledgeServiceError,
+} from "./pledges.form";
 import { parseRepRef } from "./pledges.routes";
-import { CONSENT_WORDING, CreatePledgeInput, CURRENT_CONSENT } from "./pledges.schemas";
+import { CreatePledgeInput } from "./pledges.schemas";
 import {
   confirmPledge,
   createPledge,
@@ -26,11 +34,6 @@ import {
   requestRepPledgeLink,
   verifyRepPledge,
 } from "./pledges.service";
-
-const consent = {
-  pledge: { version: CURRENT_CONSENT.pledge, text: CONSENT_WORDING.pledge[CURRENT_CONSENT.pledge] },
-  updates: { version: CURRENT_CONSENT.updates, text: CONSENT_WORDING.updates[CURRENT_CONSENT.updates] },
-};
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
 
@@ -45,14 +48,17 @@ export const pledgePages = new Hono<AppEnv>()
     const attribution = await attributionFor(c, c.req.query("partner"), c.req.query("attr"));
     return c.html(
       deps.templates.render("pages/pledges/form", {
-        title: "Pledge to #SpeakUpForBabies",
-        consent,
-        // Arriving from a partner's site: the separate box asking to hear from that partner.
-        partnerConsent: partnerConsentField(
-          attribution && (await getPartner(deps, { key: attribution.partner })),
-        ),
-        form: { postcode: (c.req.query("postcode") ?? "").slice(0, 100) },
-        attribution: attribution?.token,
+        title: "Make your pledge",
+        pledgeForm: pledgeFormView({
+          campaign: c.var.deps.config.campaign,
+          action: "/pledge",
+          values: emptyPledgeForm(c.req.query("postcode")),
+          hidden: attribution ? [{ name: "attr", value: attribution.token }] : [],
+          // Arriving from a partner's site: the separate box asking to hear from that partner.
+          partnerConsent: partnerConsentField(
+            attribution && (await getPartner(deps, { key: attribution.partner })),
+          ),
+        }),
         counter: await pledgeCounter(deps),
       }),
     );
@@ -72,16 +78,19 @@ export const pledgePages = new Hono<AppEnv>()
     const partner = await verifyAttribution(deps, attr);
     const partnerConsent = partnerConsentField(partner ? await getPartner(deps, { key: partner }) : null);
     // Every error re-renders the form with what was typed, whatever went wrong.
-    const rerender = (errors: { field: string; message: string }[], status: number) =>
+    const rerender = (errors: FieldError[], status: number) =>
       c.html(
         deps.templates.render("pages/pledges/form", {
-          title: "Pledge to #SpeakUpForBabies",
-          consent,
-          partnerConsent,
-          form,
-          attribution: attr || undefined,
+          title: "Make your pledge",
+          pledgeForm: pledgeFormView({
+            campaign: c.var.deps.config.campaign,
+            action: "/pledge",
+            values: form,
+            errors,
+            hidden: attr ? [{ name: "attr", value: attr }] : [],
+            partnerConsent,
+          }),
           errors,
-          error: Object.fromEntries(errors.map((e) => [e.field, e.message])),
         }),
         status as 400,
       );
@@ -93,20 +102,22 @@ export const pledgePages = new Hono<AppEnv>()
     });
     try {
       withinLimit(c);
-      if (!parsed.success)
-        return rerender(
-          parsed.error.issues.map((i) => ({ field: String(i.path[0] ?? "name"), message: i.message })),
-          400,
-        );
+      if (!parsed.success) return rerender(pledgeFieldErrors(parsed.error.issues), 400);
       await createPledge(deps, parsed.data);
     } catch (e) {
       if (!isAppError(e) || e.code === "internal") throw e;
       if (typeof e.extra.retryAfter === "number")
         c.header("retry-after", String(Math.ceil(e.extra.retryAfter)));
-      const field = e.code.startsWith("postcode_") ? "postcode" : "form";
-      return rerender([{ field, message: e.detail ?? e.title }], e.status);
+      return rerender([pledgeServiceError(e)], e.status);
     }
-    return c.html(deps.templates.render("pages/pledges/check-email", { title: "Check your email" }), 202);
+    return c.html(
+      deps.templates.render("pages/pledges/check-email", {
+        title: "Check your email",
+        // Nothing is confirmed yet: the share text claims nothing about the supporter.
+        share: shareLinks(deps.config),
+      }),
+      202,
+    );
   })
   .get("/pledge/confirm", async (c) => {
     const deps = c.var.deps;
@@ -139,6 +150,7 @@ export const pledgePages = new Hono<AppEnv>()
         done: true,
         result,
         counter: await pledgeCounter(deps),
+        share: shareLinks(deps.config, { kind: "pledged" }),
       }),
     );
   })
@@ -158,7 +170,7 @@ export const pledgePages = new Hono<AppEnv>()
     const target = await repTarget(deps, parseRepRef(c.req.param("kind"), c.req.param("ref")));
     return c.html(
       deps.templates.render("pages/pledges/rep", {
-        title: `${target.name}: the #SpeakUpForBabies pledge`,
+        title: `${target.name}: the ${deps.config.campaign.hashtag} pledge`,
         target: { ...target, email: undefined, contactable: !!target.email },
       }),
     );
@@ -170,7 +182,7 @@ export const pledgePages = new Hono<AppEnv>()
     const target = await repTarget(deps, ref);
     return c.html(
       deps.templates.render("pages/pledges/rep", {
-        title: `${target.name}: the #SpeakUpForBabies pledge`,
+        title: `${target.name}: the ${deps.config.campaign.hashtag} pledge`,
         target: { ...target, email: undefined, contactable: !!target.email },
         result,
       }),

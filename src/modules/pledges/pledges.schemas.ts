@@ -11,15 +11,49 @@ import { PartnerConsentField } from "../partners/partners.schemas";
  * accepted for forms already open in someone's browser).
  */
 export const CONSENT_WORDING = {
+  /** {hashtag} and {campaign} are the campaign file's hashtag and name (consentText). */
   pledge: {
-    "pledge-2026-11":
-      "I pledge to #SpeakUpForBabies: to back the Manifesto for Babies and ask my MP to do the same.",
+    "pledge-2026-11": "I pledge to {hashtag}: to back the {campaign} and ask my MP to do the same.",
   },
   updates: {
     "updates-2026-11": "Send me occasional email updates about the campaign. I can stop them at any time.",
   },
+  /** On a letter's details form: the story in a summary the representative's office may get. */
+  storyShare: {
+    "story-share-2026-11":
+      "My own words may be quoted, without my name or address, in a summary the campaign sends to the office of the representative I am writing to.",
+  },
 } as const;
-export const CURRENT_CONSENT = { pledge: "pledge-2026-11", updates: "updates-2026-11" } as const;
+export const CURRENT_CONSENT = {
+  pledge: "pledge-2026-11",
+  updates: "updates-2026-11",
+  storyShare: "story-share-2026-11",
+} as const;
+/**
+ * A consent box's words as the supporter reads them, with the campaign's hashtag and name filled
+ * in: a re-skinned campaign's supporters pledge to that campaign, not this one's. The stored
+ * version plus the campaign id say exactly what they agreed to.
+ */
+export const consentText = (wording: string, campaign: { hashtag: string; name: string }) =>
+  wording.replaceAll("{hashtag}", campaign.hashtag).replaceAll("{campaign}", campaign.name);
+
+/** The current wording of each consent box, for one campaign, as forms show it. */
+export const currentConsent = (campaign: { hashtag: string; name: string }) => ({
+  pledge: {
+    version: CURRENT_CONSENT.pledge,
+    text: consentText(CONSENT_WORDING.pledge[CURRENT_CONSENT.pledge], campaign),
+  },
+  updates: {
+    version: CURRENT_CONSENT.updates,
+    text: consentText(CONSENT_WORDING.updates[CURRENT_CONSENT.updates], campaign),
+  },
+  storyShare: {
+    version: CURRENT_CONSENT.storyShare,
+    text: consentText(CONSENT_WORDING.storyShare[CURRENT_CONSENT.storyShare], campaign),
+  },
+});
+
+export const storyShareVersions = Object.keys(CONSENT_WORDING.storyShare) as [string, ...string[]];
 
 const pledgeVersions = Object.keys(CONSENT_WORDING.pledge) as [string, ...string[]];
 const updatesVersions = Object.keys(CONSENT_WORDING.updates) as [string, ...string[]];
@@ -35,7 +69,7 @@ export const CreatePledgeInput = z.object({
   /** The version of the pledge wording the supporter ticked. Required: a pledge is the consent. */
   pledgeConsent: z.preprocess(
     emptyToUndefined,
-    z.enum(pledgeVersions, { error: "tick the box to make your pledge" }),
+    z.enum(pledgeVersions, { error: "Tick the box to make your pledge" }),
   ),
   /** Optional, separate: campaign updates by email. */
   updatesConsent: z.preprocess(emptyToUndefined, z.enum(updatesVersions).optional()),
@@ -66,6 +100,6 @@ export const AdminVerifyInput = z.object({
   kind: z.enum(["mp", "candidate", "msp", "ms", "mla"]),
   /** ONS code for an MP, Democracy Club person id for a candidate, member id (as on the pledge page) for an MSP, MS or MLA. */
   ref: z.string().trim().min(1).max(20),
-  note: z.string().trim().min(3, "say how you know (e.g. signed at the launch event)").max(500),
+  note: z.string().trim().min(3, "Say how you know (for example: signed at the launch event)").max(500),
 });
 export type AdminVerifyInput = z.infer<typeof AdminVerifyInput>;

@@ -20,7 +20,8 @@
  *   hold, or by a campaign lead with a note. The wall shows verified pledges only.
  * - Service mail (confirm and verification links) is queued in the outbox inside the request
  *   and sent by the outbox worker, with its retries (see pledges.mail.ts).
- * - Counts come from pledge_tallies, never from scanning pledges; the test seat is excluded.
+ * - Counts come from pledge_tallies, never from scanning pledges; a test-seat pledge is marked
+ *   counted but never reaches a tally (admin.counts.ts: what counts).
  */
 import { and, asc, eq, isNotNull, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import {
@@ -39,6 +40,7 @@ import type { Deps, Statement } from "../../deps";
 import { emailKey } from "../../lib/email";
 import { AppError } from "../../lib/errors";
 import { randomId, signToken, verifyToken } from "../../lib/tokens";
+import { campaignTotals, countsInFigures } from "../admin/admin.counts";
 import { announceInserted } from "../delivery/delivery.machine";
 import { insertOutboxWhere, type NewOutboxRow } from "../delivery/delivery.outbox";
 import { BODY_INFO, bodyOfRepKind } from "../devolved/devolved.bodies";
@@ -70,7 +72,7 @@ async function confirmMail(deps: Deps, p: { publicId: string; name: string; emai
   });
   return serviceMailRow(deps, {
     to: { name: p.name, address: p.email },
-    subject: "Please confirm your #SpeakUpForBabies pledge",
+    subject: `Please confirm your ${deps.config.campaign.hashtag} pledge`,
     template: "emails/pledge-confirm.txt",
     data: {
       name: p.name,
@@ -233,6 +235,7 @@ function tallyStatements(deps: Deps, id: number, now: number): Statement[] {
 function tallyWhere(deps: Pick<Deps, "db" | "config">, which: SQL, now: number): Statement[] {
   const db = deps.db;
   const uncounted = and(which, eq(supporterPledges.status, "confirmed"), eq(supporterPledges.counted, false));
+  const counts = and(uncounted, countsInFigures(supporterPledges.constituencyCode));
   const bump = (
     dimension: "day" | "constituency" | "partner" | "partner_day" | "partner_nation",
     key: ReturnType<typeof sql>,
@@ -249,7 +252,7 @@ function tallyWhere(deps: Pick<Deps, "db" | "config">, which: SQL, now: number):
             n: sql`1`.as("n"),
           })
           .from(supporterPledges)
-          .where(and(uncounted, only)),
+          .where(and(counts, only)),
       )
       .onConflictDoUpdate({
         target: [pledgeTallies.campaignId, pledgeTallies.dimension, pledgeTallies.key],
@@ -378,33 +381,36 @@ export function confirmPledgesWithLetterStatements(
 export type PledgeCounter = {
   campaignId: string;
   supporters: { total: number; byNation: Record<string, number> };
-  representatives: { verified: number };
+  representatives: { verified: number; byKind: { mp: number; candidate: number; devolved: number } };
+  /** Letters confirmed by their writers: the same figure as the dashboard's. */
+  letters: { total: number };
 };
 
+/** The public counter: the campaign's totals (admin.counts.ts) and supporters' pledges by nation. */
 export async function pledgeCounter(deps: Deps): Promise<PledgeCounter> {
   const campaignId = deps.config.CAMPAIGN_ID;
-  const rows = await deps.db
-    .select({ nation: constituencies.nation, n: sql<number>`sum(${pledgeTallies.n})` })
-    .from(pledgeTallies)
-    .innerJoin(constituencies, eq(constituencies.onsCode, pledgeTallies.key))
-    .where(
-      and(
-        eq(pledgeTallies.campaignId, campaignId),
-        eq(pledgeTallies.dimension, "constituency"),
-        eq(constituencies.isTest, false),
-      ),
-    )
-    .groupBy(constituencies.nation);
+  const [totals, rows] = await Promise.all([
+    campaignTotals(deps),
+    deps.db
+      .select({ nation: constituencies.nation, n: sql<number>`sum(${pledgeTallies.n})` })
+      .from(pledgeTallies)
+      .innerJoin(constituencies, eq(constituencies.onsCode, pledgeTallies.key))
+      .where(
+        and(
+          eq(pledgeTallies.campaignId, campaignId),
+          eq(pledgeTallies.dimension, "constituency"),
+          eq(constituencies.isTest, false),
+        ),
+      )
+      .groupBy(constituencies.nation),
+  ]);
   const byNation: Record<string, number> = { England: 0, Scotland: 0, Wales: 0, "Northern Ireland": 0 };
-  let total = 0;
-  for (const r of rows) {
-    byNation[r.nation] = Number(r.n);
-    total += Number(r.n);
-  }
+  for (const r of rows) byNation[r.nation] = Number(r.n);
   return {
     campaignId,
-    supporters: { total, byNation },
-    representatives: { verified: await countPublicRepPledges(deps) },
+    supporters: { total: totals.pledges, byNation },
+    representatives: { verified: totals.repPledges, byKind: totals.repPledgesByKind },
+    letters: { total: totals.letters },
   };
 }
 
@@ -675,7 +681,7 @@ export async function requestRepPledgeLink(
   });
   const mail = serviceMailRow(deps, {
     to: { name: target.name, address: target.email },
-    subject: "Sign the #SpeakUpForBabies pledge",
+    subject: `Sign the ${deps.config.campaign.hashtag} pledge`,
     template: "emails/pledge-rep-verify.txt",
     data: {
       name: target.name,
@@ -696,6 +702,43 @@ export async function requestRepPledgeLink(
   if (written[1]) await announceInserted(deps, [mail]);
   const [after] = await deps.db.select({ mailId: repPledges.linkMailId }).from(repPledges).where(mine);
   return { status: after?.mailId === mail.id ? "sent" : "recently_sent" };
+}
+
+/**
+ * The signed link a representative signs the pledge with (the page it opens has the button), for
+ * mail the campaign sends to their official address anyway (the office digest). The pledge row is
+ * made `requested` if there is none; null when they have already signed.
+ */
+export async function signedPledgeLink(deps: Deps, ref: RepRef): Promise<string | null> {
+  const target = await repTarget(deps, ref);
+  if (target.status === "verified") return null;
+  const now = deps.clock.now();
+  // A fresh request time keeps the row (retention removes requests older than their links).
+  await deps.db
+    .insert(repPledges)
+    .values({ ...repRow(deps, target, now), status: "requested" })
+    .onConflictDoUpdate({
+      target: [repPledges.campaignId, repPledges.kind, repPledges.personId],
+      set: { requestedAt: now },
+      setWhere: eq(repPledges.status, "requested"),
+    });
+  const [row] = await deps.db
+    .select({ id: repPledges.id, status: repPledges.status })
+    .from(repPledges)
+    .where(
+      and(
+        eq(repPledges.campaignId, deps.config.CAMPAIGN_ID),
+        eq(repPledges.kind, target.kind),
+        eq(repPledges.personId, target.personId),
+      ),
+    );
+  if (!row || row.status === "verified") return null;
+  const token = await signToken(deps.config, {
+    purpose: PURPOSE.repVerify,
+    subject: row.id,
+    expiresAt: now + deps.config.REP_PLEDGE_LINK_DAYS * DAY_MS,
+  });
+  return `${deps.config.PUBLIC_URL}/pledge/rep/verify?token=${encodeURIComponent(token)}`;
 }
 
 async function repPledgeFromToken(deps: Deps, token: string) {

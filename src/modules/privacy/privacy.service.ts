@@ -36,6 +36,7 @@ import {
   capturedMail,
   deliveryLog,
   letterBands,
+  letterReplies,
   letters,
   lookupCache,
   outbox,
@@ -207,8 +208,8 @@ export async function processPrivacyRequests(
       to: { address: req.email },
       subject:
         req.kind === "export"
-          ? "Your #SpeakUpForBabies data: download link"
-          : "Erase your #SpeakUpForBabies data: confirm",
+          ? `Your ${deps.config.campaign.hashtag} data: download link`
+          : `Erase your ${deps.config.campaign.hashtag} data: confirm`,
       template:
         req.kind === "export" ? "emails/pledge-privacy-export.txt" : "emails/pledge-privacy-erase.txt",
       data: {
@@ -308,8 +309,15 @@ export async function exportPersonalData(deps: Deps, input: { token: string }) {
       confirmedAt: letters.confirmedAt,
       sentAt: letters.sentAt,
       replyAnswer: letters.replyAnswer,
+      chaseOf: letters.chaseOf,
+      storyShareConsentVersion: letters.storyShareConsentVersion,
+      storyShareConsentAt: letters.storyShareConsentAt,
+      sharedStory: letters.sharedStory,
+      replyText: letterReplies.replyText,
+      replyStances: letterReplies.stances,
     })
     .from(letters)
+    .leftJoin(letterReplies, eq(letterReplies.letterId, letters.id))
     .where(eq(letters.supporterEmailKey, key));
   const letterIds = letterRows.map((l) => l.id);
   const addresses = await addressesOf(deps, key);
@@ -357,12 +365,18 @@ export async function exportPersonalData(deps: Deps, input: { token: string }) {
       createdAt: iso(p.createdAt),
       confirmedAt: iso(p.confirmedAt),
     })),
-    letters: letterRows.map((l) => ({
-      ...l,
-      createdAt: iso(l.createdAt),
-      confirmedAt: iso(l.confirmedAt),
-      sentAt: iso(l.sentAt),
-    })),
+    letters: letterRows.map(
+      ({ storyShareConsentVersion, storyShareConsentAt, sharedStory, replyText, replyStances, ...l }) => ({
+        ...l,
+        createdAt: iso(l.createdAt),
+        confirmedAt: iso(l.confirmedAt),
+        sentAt: iso(l.sentAt),
+        storyShareConsent: storyShareConsentVersion
+          ? { version: storyShareConsentVersion, at: iso(storyShareConsentAt), story: sharedStory }
+          : null,
+        reply: replyStances ? { text: replyText, stances: replyStances } : null,
+      }),
+    ),
     /** Every email we queued to this address or carrying these letters, with each attempt. */
     emails: [...byId.values()].map((m) => ({
       id: m.id,
@@ -430,9 +444,13 @@ function scrubLetterStatements(deps: Deps, letterIds: string[]): Statement[] {
           supporterAddress: SCRUBBED,
           supporterPostcode: SCRUBBED,
           signature: null,
+          // The story shared with the office (digests) goes with the letter's text.
+          sharedStory: null,
         })
         .where(inArray(letters.id, ids)),
       deps.db.delete(letterBands).where(inArray(letterBands.letterId, ids)),
+      // A reply the supporter pasted in is theirs too; its stances (no personal data) stay.
+      deps.db.update(letterReplies).set({ replyText: null }).where(inArray(letterReplies.letterId, ids)),
       deps.db
         .update(outbox)
         .set({ bodyText: SCRUBBED })
@@ -498,6 +516,7 @@ function anonymiseLetterStatements(deps: Deps, letterIds: string[], now: number)
         ),
     );
   }
+
   return out;
 }
 
@@ -593,9 +612,9 @@ export type RetentionReport = PartnerRetentionReport & {
 const SCRUB_BATCH = 800;
 /** Queries the rest of a retention run needs after scrubbing and anonymising (deletes, counts, partners' 4). */
 const RETENTION_RESERVE = 18;
-/** Statements per ID_CHUNK letters: scrubbing text (3), anonymising (cancel 3 + scrub 3 + 4). */
-const SCRUB_COST = 3;
-const ANONYMISE_COST = 10;
+/** Statements per ID_CHUNK letters: scrubbing text (4, with pasted replies), anonymising (cancel 3 + scrub 4 + 4). */
+const SCRUB_COST = 4;
+const ANONYMISE_COST = 11;
 
 /** When a letter's retention clock starts: when it was sent, or written if it never was. */
 const letterClock = sql`coalesce(${letters.sentAt}, ${letters.createdAt})`;

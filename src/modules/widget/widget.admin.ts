@@ -10,6 +10,14 @@ import { listPartners, savePartner } from "./widget.service";
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
 
+/** What a lead is told about each field of the partner form, in words (never the field's name). */
+const PARTNER_MESSAGES: Record<string, string> = {
+  key: "Enter a key of lower-case letters, digits and dashes (up to 40), such as acme-charity",
+  name: "Enter the partner's name",
+  allowedOrigins:
+    "Enter at least one allowed origin: the address of the partner's site, such as https://www.example.org (no path)",
+};
+
 export const widgetAdmin = new Hono<AdminEnv>()
   .use("/admin/partners", requireAdmin, requireCsrf)
   .get("/admin/partners", async (c) => {
@@ -43,9 +51,9 @@ export const widgetAdmin = new Hono<AdminEnv>()
     let errors: { field: string; message: string }[] = [];
     if (parsed.success) saved = (await savePartner(deps, parsed.data)).key;
     else
-      errors = parsed.error.issues.map((i) => ({
-        field: String(i.path[0] ?? "key"),
-        message: `${String(i.path[0] ?? "")}: ${i.message}`,
+      errors = [...new Set(parsed.error.issues.map((i) => String(i.path[0] ?? "key")))].map((field) => ({
+        field,
+        message: PARTNER_MESSAGES[field] ?? "Check this field",
       }));
     return c.html(
       deps.templates.render("pages/widget/partners", {

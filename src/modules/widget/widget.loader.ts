@@ -23,7 +23,7 @@
  * so the host is never told whether the letter was confirmed or sent. No personal data is ever
  * in a message.
  */
-export const WIDGET_LOADER = `(function () {
+const LOADER_SOURCE = `(function () {
   "use strict";
   if (!window.fetch || !window.URL || !window.postMessage) return;
   var scripts = document.querySelectorAll("script[data-partner]");
@@ -62,7 +62,7 @@ export const WIDGET_LOADER = `(function () {
     // partner is credited. Set explicitly, so a page whose own policy sends no referrer still can.
     f.referrerPolicy = "origin";
     f.src = origin + path + q;
-    f.title = s.getAttribute("data-title") || (cfg.titles && cfg.titles[lang]) || "Write to your MP: #SpeakUpForBabies";
+    f.title = s.getAttribute("data-title") || (cfg.titles && cfg.titles[lang]) || DEFAULT_TITLE;
     f.style.cssText = "display:block;width:100%;max-width:" + width + ";border:0;height:640px;overflow:hidden";
     f.setAttribute("scrolling", "no");
     var target = s.getAttribute("data-target");
@@ -93,6 +93,13 @@ export const WIDGET_LOADER = `(function () {
   }
 })();
 `;
+
+/**
+ * The loader with the frame's default title (read by screen readers; `data-title` overrides it)
+ * naming the campaign's hashtag, so a re-skinned campaign's partners show its own name.
+ */
+export const widgetLoader = (hashtag: string) =>
+  LOADER_SOURCE.replace("DEFAULT_TITLE", JSON.stringify(`Write to your MP: ${hashtag}`));
 
 /**
  * Our own pages' script (/static/app.js): progressive enhancement only, every page works without

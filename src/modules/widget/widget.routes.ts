@@ -9,7 +9,7 @@ import type { AppEnv } from "../../http/types";
 import { translate } from "../../lib/i18n";
 import { journeyPages } from "../journey/journey.pages";
 import { embedContext } from "./widget.embed";
-import { APP_SCRIPT, WIDGET_LOADER } from "./widget.loader";
+import { APP_SCRIPT, widgetLoader } from "./widget.loader";
 import { widgetOptions } from "./widget.options";
 import { EmbedTheme, PartnerKey, type WidgetConfig } from "./widget.schemas";
 import { embedOn, getPartnerSettings, isPartnerOrigin, usableAccent } from "./widget.service";
@@ -30,7 +30,7 @@ export const partnerCors = cors({
 
 export const widgetRoutes = new Hono<AppEnv>()
   .get("/widget.js", (c) =>
-    c.body(WIDGET_LOADER, 200, {
+    c.body(widgetLoader(c.var.deps.config.campaign.hashtag), 200, {
       "content-type": "text/javascript; charset=utf-8",
       "cache-control": LOADER_CACHE,
       // Cross-Origin-Resource-Policy: cross-origin is set by embedHeaders (after secureHeaders).

@@ -15,6 +15,7 @@
 import { asc, eq, sql } from "drizzle-orm";
 import { partners } from "../../db/schema.widget";
 import type { Deps } from "../../deps";
+import { contrast, luminance } from "../../lib/colour";
 import { AppError } from "../../lib/errors";
 import type { PartnerInput } from "./widget.schemas";
 
@@ -98,16 +99,9 @@ export const frameAncestors = (p: Partner) => p.allowedOrigins.join(" ");
 
 // --- theme --------------------------------------------------------------------------------------
 
-const channel = (v: number) => {
-  const c = v / 255;
-  return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-};
-/** WCAG 2.x relative luminance of a 6-hex-digit colour. */
-export function luminance(hex: string): number {
-  const n = Number.parseInt(hex, 16);
-  return 0.2126 * channel((n >> 16) & 255) + 0.7152 * channel((n >> 8) & 255) + 0.0722 * channel(n & 255);
-}
-export const contrastWithWhite = (hex: string) => 1.05 / (luminance(hex) + 0.05);
+/** WCAG 2.x relative luminance of a 6-hex-digit colour (src/lib/colour.ts). */
+export { luminance };
+export const contrastWithWhite = (hex: string) => contrast(hex, "ffffff");
 
 /** WCAG 2.2 AA for normal text. */
 export const MIN_CONTRAST = 4.5;
