@@ -16,6 +16,7 @@
 import { z } from "zod";
 import type { Config } from "../../env";
 import {
+  ChaseInput,
   FollowupInput,
   IdempotencyKeyHeader,
   LetterIdParam,
@@ -30,6 +31,7 @@ import { ConstituencyCodeParam, LookupQuery } from "../lookup/lookup.schemas";
 import { CreatePledgeInput } from "../pledges/pledges.schemas";
 import { WidgetConfig, WidgetKeyParam } from "../widget/widget.schemas";
 import {
+  ChaseSent,
   CheckEmail,
   FollowupAnswered,
   LetterConfirmed,
@@ -164,6 +166,15 @@ export const OPERATIONS: Operation[] = [
     summary: "Say whether the representative replied",
     body: FollowupInput,
     responses: { 200: { description: "Recorded", schema: FollowupAnswered } },
+  },
+  {
+    method: "post",
+    path: "/api/letters/chase",
+    tag: "Letters",
+    summary:
+      "Send the pre-filled follow-up (chase) letter, confirmed by the follow-up link's token; one per letter",
+    body: ChaseInput,
+    responses: { 200: { description: "Sent, or sent before", schema: ChaseSent } },
   },
   {
     method: "get",

@@ -212,6 +212,14 @@ export const LetterConfirmed = z.union([
 
 export const FollowupAnswered = z.object({ id: z.string(), answer: z.enum(REPLY_ANSWERS) });
 
+export const ChaseSent = z.object({
+  /** "already_sent": a chase for this letter went before (one per letter); nothing new is sent. */
+  status: z.enum(["sent", "already_sent"]),
+  recipientName: z.string(),
+  /** The chase letter's own status (confirmed, held, sent ...). */
+  letterStatus: z.string(),
+});
+
 // --- pledges and representatives ---------------------------------------------------------------
 
 export const PledgeConfirmed = z.object({ status: z.literal("confirmed"), alreadyConfirmed: z.boolean() });
@@ -284,6 +292,9 @@ fits<
     typeof FollowupAnswered
   >
 >(true);
+fits<Fits<Awaited<ReturnType<typeof import("../letters/letters.replies").sendChase>>, typeof ChaseSent>>(
+  true,
+);
 fits<Fits<import("../pledges/pledges.service").PledgeCounter, typeof PledgeCounter>>(true);
 fits<Fits<import("../pledges/pledges.service").PledgeWall, typeof PledgeWall>>(true);
 fits<Fits<Omit<import("../pledges/pledges.service").RepTarget, "email">, typeof RepresentativePledge>>(true);
