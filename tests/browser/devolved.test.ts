@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capturedMail, letters } from "../../src/db/schema";
 import { drainOutbox } from "../../src/modules/delivery/delivery.service";
 import {
-  expectAccessible,
+  journeyStep,
   launchBrowser,
   linkIn,
   shot,
@@ -30,10 +30,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-async function step(page: Page, name: string) {
-  await expectAccessible(page, name);
-  await shot(page, `devolved-${name}`);
-}
+const step = journeyStep("devolved");
 
 describe("a Scottish supporter in Chromium", () => {
   it("writes to their MP and two MSPs, each about what their parliament decides, and confirms them all with one click", async () => {

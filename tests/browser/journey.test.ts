@@ -10,7 +10,7 @@ import { signToken } from "../../src/lib/tokens";
 import { drainOutbox } from "../../src/modules/delivery/delivery.service";
 import { FOLLOWUP_PURPOSE } from "../../src/modules/letters/letters.emails";
 import {
-  expectAccessible,
+  journeyStep,
   launchBrowser,
   linkIn,
   shot,
@@ -29,11 +29,7 @@ afterAll(async () => {
   await app?.close();
 });
 
-/** Axe + screenshot for one step. */
-async function step(page: Page, name: string) {
-  await expectAccessible(page, name);
-  await shot(page, `journey-${name}`);
-}
+const step = journeyStep("journey");
 
 // Browser steps on a busy 2-core machine: generous, and every wait is on an event, never a sleep.
 describe("supporter journey in Chromium", { timeout: 90_000 }, () => {

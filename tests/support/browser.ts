@@ -89,6 +89,12 @@ export async function expectAccessible(target: Page | Frame, label: string): Pro
     );
 }
 
+/** One step of a journey: axe on the page, and a screenshot named `<journey>-<step>`. */
+export const journeyStep = (journey: string) => async (page: Page, name: string) => {
+  await expectAccessible(page, name);
+  await shot(page, `${journey}-${name}`);
+};
+
 export type TestServer = Awaited<ReturnType<typeof startAppServer>>;
 
 /**

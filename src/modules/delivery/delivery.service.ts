@@ -157,6 +157,33 @@ const replyCode = (s: string | undefined) => {
   return Number.isFinite(n) ? n : null;
 };
 
+/** A delivery-log line for each outbox row matching `where`, at the row's current attempt. */
+function logLines(
+  deps: Pick<Deps, "db">,
+  line: {
+    outcome: (typeof deliveryLog.$inferInsert)["outcome"];
+    smtpCode: number | null;
+    detail: string | null;
+    at: number;
+  },
+  where: SQL | undefined,
+) {
+  return deps.db.insert(deliveryLog).select(
+    deps.db
+      .select({
+        id: sql`null`.as("id"),
+        outboxId: outbox.id,
+        attempt: outbox.attempts,
+        outcome: sql`${line.outcome}`.as("outcome"),
+        smtpCode: sql`${line.smtpCode}`.as("smtp_code"),
+        detail: sql`${line.detail}`.as("detail"),
+        at: sql`${line.at}`.as("at"),
+      })
+      .from(outbox)
+      .where(where),
+  );
+}
+
 /** The attempt's log line, written only if the row is (now) in `state` with this attempt. */
 function logWhen(
   deps: Pick<Deps, "db">,
@@ -169,27 +196,15 @@ function logWhen(
     at: number;
   },
 ): Statement {
-  return deps.db
-    .insert(deliveryLog)
-    .select(
-      deps.db
-        .select({
-          id: sql`null`.as("id"),
-          outboxId: outbox.id,
-          attempt: outbox.attempts,
-          outcome: sql`${line.outcome}`.as("outcome"),
-          smtpCode: sql`${line.smtpCode}`.as("smtp_code"),
-          detail: sql`${line.detail}`.as("detail"),
-          at: sql`${line.at}`.as("at"),
-        })
-        .from(outbox)
-        .where(and(eq(outbox.id, row.id), eq(outbox.state, state), eq(outbox.attempts, row.attempts))),
-    )
-    .onConflictDoUpdate({
-      // A lapsed attempt was logged `reclaimed`; a late acceptance of it replaces that line.
-      target: [deliveryLog.outboxId, deliveryLog.attempt],
-      set: { outcome: line.outcome, smtpCode: line.smtpCode, detail: line.detail, at: line.at },
-    });
+  return logLines(
+    deps,
+    line,
+    and(eq(outbox.id, row.id), eq(outbox.state, state), eq(outbox.attempts, row.attempts)),
+  ).onConflictDoUpdate({
+    // A lapsed attempt was logged `reclaimed`; a late acceptance of it replaces that line.
+    target: [deliveryLog.outboxId, deliveryLog.attempt],
+    set: { outcome: line.outcome, smtpCode: line.smtpCode, detail: line.detail, at: line.at },
+  });
 }
 
 /** This claim's rows: the claim token, or (for a late acceptance) the same attempt after a lapse. */
@@ -514,23 +529,11 @@ export async function recoverExpiredLeases(
         .filter((r) => r.attempts >= (r.attemptLimit ?? deps.config.OUTBOX_MAX_ATTEMPTS) === final)
         .map((r) => r.id);
       if (!ids.length) continue;
-      const log = deps.db
-        .insert(deliveryLog)
-        .select(
-          deps.db
-            .select({
-              id: sql`null`.as("id"),
-              outboxId: outbox.id,
-              attempt: outbox.attempts,
-              outcome: sql`'reclaimed'`.as("outcome"),
-              smtpCode: sql`null`.as("smtp_code"),
-              detail: sql`'lease expired while sending'`.as("detail"),
-              at: sql`${now}`.as("at"),
-            })
-            .from(outbox)
-            .where(and(inArray(outbox.id, ids), lapsed)),
-        )
-        .onConflictDoNothing();
+      const log = logLines(
+        deps,
+        { outcome: "reclaimed", smtpCode: null, detail: "lease expired while sending", at: now },
+        and(inArray(outbox.id, ids), lapsed),
+      ).onConflictDoNothing();
       const moved = await transition(
         deps,
         final ? "lapse_final" : "lapse",

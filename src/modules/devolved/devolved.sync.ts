@@ -28,7 +28,7 @@ import type { Deps, RemoteDevolvedMember, Statement } from "../../deps";
 import { isAppError } from "../../lib/errors";
 import { notifyStoppedLetters, stopLettersToFormerDevolvedMembers } from "../letters/letters.reroute";
 import { nameKey } from "../lookup/lookup.import";
-import { guardLimit, personKey, recordAttempt, type SyncOutcome } from "../members/members.sync";
+import { guardLimit, personKey, recordAttempt, type SyncOutcome, syncRun } from "../members/members.sync";
 import { BODY_INFO, memberContactUrl } from "./devolved.bodies";
 import { devolvedChanged } from "./devolved.cache";
 import { areasOf } from "./devolved.import";
@@ -142,28 +142,7 @@ export async function applyDevolvedRoster(
   roster: RemoteDevolvedMember[],
   opts: ApplyOptions,
 ): Promise<SyncOutcome> {
-  const startedAt = opts.startedAt ?? deps.clock.now();
-  const syncId = deps.ids.uuid();
-  const base = {
-    syncId,
-    trigger: opts.trigger,
-    source: opts.source,
-    membersReceived: roster.length,
-    contactsChecked: 0,
-    forced: !!opts.force,
-  };
-  const outcome = (o: Partial<SyncOutcome> & Pick<SyncOutcome, "status">): SyncOutcome => ({
-    ...base,
-    sitting: 0,
-    vacant: 0,
-    unmatched: [],
-    seatsChanged: 0,
-    changes: 0,
-    lettersStopped: 0,
-    lettersRedirected: 0,
-    detail: null,
-    ...o,
-  });
+  const { startedAt, syncId, base, outcome } = syncRun(deps, opts, roster.length);
   if (roster.length === 0) {
     const o = outcome({
       status: "failed",

@@ -2,7 +2,7 @@
  * Letters JSON API: validated with zod, one verb per handler. Bodies are capped and checked
  * before this (src/http/body.ts), and limits per client address are middleware (app.ts).
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { AppEnv } from "../../http/types";
 import { validate } from "../../http/validate";
 import { AppError } from "../../lib/errors";
@@ -29,21 +29,27 @@ import {
   submitLetter,
 } from "./letters.service";
 
+/** The optional Idempotency-Key header, checked (8-100 characters of a safe set). */
+function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header("idempotency-key");
+  if (header === undefined) return undefined;
+  const key = IdempotencyKeyHeader.safeParse(header);
+  if (!key.success)
+    throw new AppError("validation_failed", "Idempotency-Key: 8-100 characters: letters, digits, _ . : -");
+  return key.data;
+}
+
 export const letterRoutes = new Hono<AppEnv>()
   .post("/api/letters/preview", validate("json", PreviewLetterInput), async (c) =>
     c.json(await previewLetter(c.var.deps, c.req.valid("json"))),
   )
   .post("/api/letters", validate("json", SubmitLetterInput), async (c) => {
-    const header = c.req.header("idempotency-key");
-    const key = header === undefined ? undefined : IdempotencyKeyHeader.safeParse(header);
-    if (key && !key.success)
-      throw new AppError("validation_failed", "Idempotency-Key: 8-100 characters: letters, digits, _ . : -");
     const input = c.req.valid("json");
     const partner = await creditedPartner(c, input.partner);
     const { letter, created } = await submitLetter(
       c.var.deps,
       { ...input, partner },
-      { idempotencyKey: key?.data },
+      { idempotencyKey: idempotencyKeyOf(c) },
     );
     return c.json(letter, created ? 201 : 200, { location: `/api/letters/${letter.id}` });
   })
@@ -53,16 +59,12 @@ export const letterRoutes = new Hono<AppEnv>()
     c.json(await previewLetters(c.var.deps, c.req.valid("json"))),
   )
   .post("/api/letters/group", validate("json", SubmitLettersInput), async (c) => {
-    const header = c.req.header("idempotency-key");
-    const key = header === undefined ? undefined : IdempotencyKeyHeader.safeParse(header);
-    if (key && !key.success)
-      throw new AppError("validation_failed", "Idempotency-Key: 8-100 characters: letters, digits, _ . : -");
     const input = c.req.valid("json");
     const partner = await creditedPartner(c, input.partner);
     const { group, created } = await submitLetters(
       c.var.deps,
       { ...input, partner },
-      { idempotencyKey: key?.data },
+      { idempotencyKey: idempotencyKeyOf(c) },
     );
     return c.json(group, created ? 201 : 200);
   })

@@ -97,6 +97,46 @@ export type MemberChange = {
   effectiveOn: string | null;
 };
 
+/**
+ * One sync run's identity (its id and start) and the outcome every exit returns through, with
+ * whatever that exit knows filled in over zeros. Shared by the Commons and the devolved syncs.
+ */
+export function syncRun(
+  deps: Pick<Deps, "clock" | "ids">,
+  opts: {
+    trigger: MemberSyncTrigger;
+    source: string;
+    force?: boolean;
+    startedAt?: number;
+    contactsChecked?: number;
+  },
+  membersReceived: number,
+) {
+  const startedAt = opts.startedAt ?? deps.clock.now();
+  const syncId = deps.ids.uuid();
+  const base = {
+    syncId,
+    trigger: opts.trigger,
+    source: opts.source,
+    membersReceived,
+    contactsChecked: opts.contactsChecked ?? 0,
+    forced: !!opts.force,
+  };
+  const outcome = (o: Partial<SyncOutcome> & Pick<SyncOutcome, "status">): SyncOutcome => ({
+    ...base,
+    sitting: 0,
+    vacant: 0,
+    unmatched: [],
+    seatsChanged: 0,
+    changes: 0,
+    lettersStopped: 0,
+    lettersRedirected: 0,
+    detail: null,
+    ...o,
+  });
+  return { startedAt, syncId, base, outcome };
+}
+
 type ApplyOptions = {
   trigger: MemberSyncTrigger;
   /** "members-api" or a file name; shown on the dashboard. */
@@ -271,28 +311,7 @@ export async function applyRoster(
   roster: RemoteMember[],
   opts: ApplyOptions,
 ): Promise<SyncOutcome> {
-  const startedAt = opts.startedAt ?? deps.clock.now();
-  const syncId = deps.ids.uuid();
-  const base = {
-    syncId,
-    trigger: opts.trigger,
-    source: opts.source,
-    membersReceived: roster.length,
-    contactsChecked: opts.contactsChecked ?? 0,
-    forced: !!opts.force,
-  };
-  const outcome = (o: Partial<SyncOutcome> & Pick<SyncOutcome, "status">): SyncOutcome => ({
-    ...base,
-    sitting: 0,
-    vacant: 0,
-    unmatched: [],
-    seatsChanged: 0,
-    changes: 0,
-    lettersStopped: 0,
-    lettersRedirected: 0,
-    detail: null,
-    ...o,
-  });
+  const { startedAt, syncId, base, outcome } = syncRun(deps, opts, roster.length);
 
   if (roster.length === 0) {
     const detail = "The answer listed no MPs at all, so nothing was changed.";
