@@ -52,14 +52,10 @@ function splitLang(name: string): [string, string] {
   return m ? [m[1] as string, m[2] as string] : ["en", name];
 }
 
-/**
- * One Handlebars environment per language, so `{{> layout}}` inside a Welsh page is the Welsh
- * layout. A language's environment starts with the English partials (for those with no Welsh
- * copy) and its own override them.
- */
-function compileAll(sources: Record<string, string>) {
+/** One Handlebars environment per language (with our helpers), made when first asked for. */
+function languageEnvs(): (lang: string) => typeof Handlebars {
   const envs = new Map<string, typeof Handlebars>();
-  const env = (lang: string) => {
+  return (lang) => {
     let hb = envs.get(lang);
     if (!hb) {
       hb = Handlebars.create();
@@ -68,6 +64,15 @@ function compileAll(sources: Record<string, string>) {
     }
     return hb;
   };
+}
+
+/**
+ * One Handlebars environment per language, so `{{> layout}}` inside a Welsh page is the Welsh
+ * layout. A language's environment starts with the English partials (for those with no Welsh
+ * copy) and its own override them.
+ */
+function compileAll(sources: Record<string, string>) {
+  const env = languageEnvs();
   const compiled = new Map<string, Template>();
   const partials = Object.entries(sources).filter(([n]) => PARTIAL.test(n));
   // English partials first in every environment, then each language's own.
@@ -99,16 +104,7 @@ export type PrecompiledTemplates = Record<string, Parameters<typeof Handlebars.t
  * when the spec was compiled (see `precompileOptions`).
  */
 export function templatesFromPrecompiled(specs: PrecompiledTemplates): Templates {
-  const envs = new Map<string, typeof Handlebars>();
-  const env = (lang: string) => {
-    let hb = envs.get(lang);
-    if (!hb) {
-      hb = Handlebars.create();
-      helpers(hb);
-      envs.set(lang, hb);
-    }
-    return hb;
-  };
+  const env = languageEnvs();
   const langs = new Set(["en", ...Object.keys(specs).map((n) => splitLang(n)[0])]);
   const compiled = new Map<string, Template>();
   for (const [name, spec] of Object.entries(specs)) {

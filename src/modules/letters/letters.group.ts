@@ -673,7 +673,7 @@ export async function confirmGroup(deps: Deps, groupId: string) {
     deps,
     waiting.map((l) => l.id),
   );
-  await announceWebhookEvents(deps, now);
+  if (before.some((l) => l.partnerKey)) await announceWebhookEvents(deps, now);
   const outcomes = await Promise.all(
     before.map(async (l) => ({ l, ...(await confirmOutcome(deps, l, now)) })),
   );

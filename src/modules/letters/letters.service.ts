@@ -643,6 +643,8 @@ export const confirmableColumns = {
   areaCode: letters.areaCode,
   kind: letters.recipientKind,
   personId: letters.recipientPersonId,
+  /** A credited partner's webhook events are written with the confirmation. */
+  partnerKey: letters.partnerKey,
 };
 export type ConfirmableLetter = {
   id: string;
@@ -811,7 +813,8 @@ export async function confirmLetter(deps: Deps, input: { token: string }) {
     ...confirmPledgesWithLetterStatements(deps, id, now),
   ]);
   await announceConfirmed(deps, [id]);
-  await announceWebhookEvents(deps, now);
+  // Events are written only for a credited partner: no look for them otherwise.
+  if (l.partnerKey) await announceWebhookEvents(deps, now);
   const after = await confirmOutcome(deps, l, now);
   if (after.problem) throw after.problem;
   const held = isHeld(deps, l);

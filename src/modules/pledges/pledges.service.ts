@@ -288,7 +288,7 @@ export async function confirmPledge(
   const now = deps.clock.now();
   // Only for the answer's wording; the atomic write below is what guards against double counting.
   const [before] = await deps.db
-    .select({ status: supporterPledges.status })
+    .select({ status: supporterPledges.status, partnerKey: supporterPledges.partnerKey })
     .from(supporterPledges)
     .where(eq(supporterPledges.id, id));
   if (!before)
@@ -298,7 +298,8 @@ export async function confirmPledge(
     .set({ status: "confirmed", confirmedAt: now })
     .where(and(eq(supporterPledges.id, id), eq(supporterPledges.status, "unconfirmed")));
   await deps.atomic([confirm, ...tallyStatements(deps, id, now)]);
-  await announceWebhookEvents(deps, now);
+  // Events are written only for a credited partner: no look for them otherwise.
+  if (before.partnerKey) await announceWebhookEvents(deps, now);
   const alreadyConfirmed = before.status === "confirmed";
   if (!alreadyConfirmed) deps.logger.info("pledge confirmed", {});
   return { status: "confirmed", alreadyConfirmed };
